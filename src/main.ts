@@ -1,0 +1,76 @@
+import { buildApp } from './app.js';
+import { mintUserToken } from './auth/user-tokens.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { applyMigrations } from './db/migrate.js';
+import { withDevSecrets } from './dev-secrets.js';
+import { createLogger, type Logger } from './logger.js';
+
+// Process entry: config -> database (embedded or DATABASE_URL) -> migrations -> app.
+
+async function main() {
+  let config: Config;
+  try {
+    config = await withDevSecrets(loadConfig());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+
+  let embedded: EmbeddedDatabase | undefined;
+  if (!config.DATABASE_URL) {
+    embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_POSTGRES_PORT, logger);
+  }
+  const databaseUrl = config.DATABASE_URL ?? embedded!.url;
+  await applyMigrations(databaseUrl, logger);
+
+  const app = buildApp({ config, logger, databaseUrl });
+  const url = await app.start();
+  logger.info({ url }, 'listening');
+  if (config.NODE_ENV !== 'production') await printDevWelcome(config, url);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const forceExit = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+    forceExit.unref();
+    await app.stop();
+    await embedded?.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+async function printDevWelcome(config: Config, url: string) {
+  const lines = [`GraphiQL: ${url}`];
+  if (config.JWT_SECRET) {
+    const token = await mintUserToken(config.JWT_SECRET, 'dev-user', { admin: true, ttl: '7d' });
+    lines.push(
+      `Development user token (user "dev-user", admin, 7 days); in GraphiQL's headers and in connectionParams:`,
+      `  {"authorization": "Bearer ${token}"}`,
+    );
+  }
+  if (config.SERVICE_API_KEYS[0]) {
+    lines.push(
+      `Development service API key, as a header:`,
+      `  {"x-api-key": "${config.SERVICE_API_KEYS[0]}"}`,
+    );
+  }
+  // Printed plainly rather than logged: these are for the person at the terminal, never for logs.
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+}
+
+main().catch((error: unknown) => {
+  const logger: Logger = createLogger('error');
+  logger.fatal({ err: error }, 'failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,8 @@
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from './builder.js';
+import './viewer.js';
+
+export const schema = builder.toSchema();
+
+/** The SDL committed as schema.graphql: sorted, so it diffs only when the API changes. */
+export const printedSchema = () => `${printSchema(lexicographicSortSchema(schema))}\n`;

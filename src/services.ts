@@ -1,0 +1,12 @@
+import type { Authenticator } from './auth/authenticate.js';
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import type { Logger } from './logger.js';
+
+/** The parts of one running app, built once in buildApp and handed to resolvers in context. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  authenticate: Authenticator;
+}
