@@ -12,7 +12,10 @@ import type { Config } from './config.js';
 import { createDatabase } from './db/client.js';
 import { maskError } from './api/errors.js';
 import { createHealthHandler } from './api/health.js';
+import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
+import { createLocalBus } from './realtime/bus.js';
+import { ConnectionLimitError, createConnectionRegistry } from './realtime/connections.js';
 import { schema } from './schema/index.js';
 import type { Context } from './schema/context.js';
 import type { Services } from './services.js';
@@ -35,16 +38,28 @@ export interface App {
 export const GRAPHQL_PATH = '/graphql';
 /** Close code for a connection whose credentials were refused (HTTP 401's twin). */
 export const CLOSE_UNAUTHENTICATED = 4401;
+/** Close code for a connection over MAX_CONNECTIONS_PER_USER (HTTP 429's twin). */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 
 // A type alias, not an interface: graphql-ws wants it to be a plain record.
-type SocketExtra = { request: IncomingMessage; viewer?: Viewer };
+type SocketExtra = { request: IncomingMessage; viewer?: Viewer; connectionId?: string };
 
 export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
   const database = createDatabase(databaseUrl);
+  const instanceId = randomUUID();
   const services: Services = {
     config,
     logger,
     database,
+    instanceId,
+    bus: createLocalBus(),
+    connections: createConnectionRegistry({
+      database,
+      instanceId,
+      maxPerUser: config.MAX_CONNECTIONS_PER_USER,
+      heartbeatSeconds: config.INSTANCE_HEARTBEAT_SECONDS,
+      logger,
+    }),
     authenticate: createAuthenticator(
       createUserTokenVerifier({
         secret: config.JWT_SECRET,
@@ -55,6 +70,14 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
       createApiKeyVerifier(database, config.SERVICE_API_KEYS),
     ),
   };
+
+  const jobs = createJobs({
+    databaseUrl,
+    instanceId,
+    intervalSeconds: config.RETENTION_INTERVAL_SECONDS,
+    retention: services,
+    logger,
+  });
 
   const yoga = createYoga<{ extra?: SocketExtra }, Context>({
     schema,
@@ -102,22 +125,37 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
-  const graphqlWs = useServer<Record<string, unknown> | undefined, { viewer?: Viewer }>(
+  const graphqlWs = useServer<Record<string, unknown> | undefined, Omit<SocketExtra, 'request'>>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
         try {
-          ctx.extra.viewer = await services.authenticate({
+          const viewer = await services.authenticate({
             authorization: typeof authorization === 'string' ? authorization : undefined,
           });
+          ctx.extra.viewer = viewer;
+          if (viewer.kind === 'user') {
+            const connectionId = randomUUID();
+            await services.connections.open(connectionId, viewer.userId, viewer.sessionId);
+            ctx.extra.connectionId = connectionId;
+          }
         } catch (error) {
-          if (!(error instanceof AuthenticationError)) throw error;
-          ctx.extra.socket.close(CLOSE_UNAUTHENTICATED, error.message);
-          return false;
+          if (error instanceof AuthenticationError) {
+            ctx.extra.socket.close(CLOSE_UNAUTHENTICATED, error.message);
+            return false;
+          }
+          if (error instanceof ConnectionLimitError) {
+            ctx.extra.socket.close(CLOSE_TOO_MANY_CONNECTIONS, error.message);
+            return false;
+          }
+          throw error;
         }
         return true;
+      },
+      onDisconnect: async (ctx) => {
+        if (ctx.extra.connectionId) await services.connections.close(ctx.extra.connectionId);
       },
       onSubscribe: async (ctx, _id, params) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
@@ -144,19 +182,26 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
   let stopping: Promise<void> | undefined;
   return {
     services,
-    start: (port = config.PORT) =>
-      new Promise((resolve, reject) => {
+    start: async (port = config.PORT) => {
+      await services.connections.start();
+      await jobs.start();
+      return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, config.HOST, () => {
           const { port: actualPort } = httpServer.address() as AddressInfo;
           resolve(`http://localhost:${actualPort}${GRAPHQL_PATH}`);
         });
-      }),
+      });
+    },
     stop: () =>
       (stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await graphqlWs.dispose();
         httpServer.closeAllConnections();
-        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await closed;
+        await jobs.stop();
+        await services.connections.stop();
+        await services.bus.close();
         await database.$disconnect();
       })()),
   };

@@ -42,6 +42,7 @@ const environmentSchema = z
     MAX_CONNECTIONS_PER_USER: z.coerce.number().int().positive().default(5),
     DEFAULT_DELETE_AFTER_SECONDS: seconds(30 * 24 * 3600),
     RETENTION_INTERVAL_SECONDS: seconds(60),
+    EVENT_LOG_RETENTION_SECONDS: seconds(7 * 24 * 3600),
     INSTANCE_HEARTBEAT_SECONDS: seconds(10),
     SHUTDOWN_TIMEOUT_SECONDS: seconds(10),
   })

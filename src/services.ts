@@ -2,6 +2,8 @@ import type { Authenticator } from './auth/authenticate.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Logger } from './logger.js';
+import type { EventBus } from './realtime/bus.js';
+import type { ConnectionRegistry } from './realtime/connections.js';
 
 /** The parts of one running app, built once in buildApp and handed to resolvers in context. */
 export interface Services {
@@ -9,4 +11,7 @@ export interface Services {
   logger: Logger;
   database: Database;
   authenticate: Authenticator;
+  bus: EventBus;
+  connections: ConnectionRegistry;
+  instanceId: string;
 }

@@ -41,3 +41,5 @@ export const builder = new SchemaBuilder<{
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver);
 builder.queryType();
+builder.mutationType();
+builder.subscriptionType();

@@ -1,5 +1,10 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.js';
+import './category.js';
+import './notification.js';
+import './notification-event.js';
+import './send.js';
+import './template.js';
 import './viewer.js';
 
 export const schema = builder.toSchema();

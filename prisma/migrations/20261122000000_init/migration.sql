@@ -63,13 +63,22 @@ CREATE TABLE "Receipt" (
 -- CreateTable
 CREATE TABLE "Event" (
     "id" BIGSERIAL NOT NULL,
+    "stream" TEXT NOT NULL,
+    "seq" BIGINT NOT NULL,
     "type" "NotificationEventType" NOT NULL,
     "notificationId" UUID NOT NULL,
-    "userId" TEXT,
     "tombstone" JSONB,
     "createdAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "Event_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "Stream" (
+    "id" TEXT NOT NULL,
+    "seq" BIGINT NOT NULL,
+
+    CONSTRAINT "Stream_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateTable
@@ -127,10 +136,13 @@ CREATE INDEX "Notification_deleteAt_idx" ON "Notification"("deleteAt");
 CREATE INDEX "Receipt_notificationId_idx" ON "Receipt"("notificationId");
 
 -- CreateIndex
-CREATE INDEX "Event_userId_id_idx" ON "Event"("userId", "id");
+CREATE UNIQUE INDEX "Event_stream_seq_key" ON "Event"("stream", "seq");
 
 -- CreateIndex
 CREATE INDEX "Event_notificationId_idx" ON "Event"("notificationId");
+
+-- CreateIndex
+CREATE INDEX "Event_createdAt_idx" ON "Event"("createdAt");
 
 -- CreateIndex
 CREATE INDEX "Connection_userId_idx" ON "Connection"("userId");

@@ -1,0 +1,29 @@
+import type { Database } from '../db/client.js';
+import type { NotificationPriority } from './types.js';
+import { checkName, checkPositiveSeconds } from './validation.js';
+
+export interface CategoryInput {
+  name: string;
+  expireAfterSeconds?: number | null;
+  deleteAfterSeconds?: number | null;
+  requireAck: boolean;
+  priority: NotificationPriority;
+}
+
+/** Creates the category or replaces its settings; notifications already sent keep theirs. */
+export function upsertCategory(database: Database, input: CategoryInput) {
+  checkName('name', input.name);
+  checkPositiveSeconds('expireAfterSeconds', input.expireAfterSeconds);
+  checkPositiveSeconds('deleteAfterSeconds', input.deleteAfterSeconds);
+  const settings = {
+    expireAfterSeconds: input.expireAfterSeconds ?? null,
+    deleteAfterSeconds: input.deleteAfterSeconds ?? null,
+    requireAck: input.requireAck,
+    priority: input.priority,
+  };
+  return database.category.upsert({
+    where: { name: input.name },
+    create: { name: input.name, ...settings },
+    update: settings,
+  });
+}

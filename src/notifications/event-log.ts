@@ -1,0 +1,199 @@
+import type { Database } from '../db/client.js';
+import type { Event, Prisma } from '../generated/prisma/client.js';
+import { DomainError } from '../errors.js';
+import {
+  PUBLIC_STREAM,
+  userStream,
+  type NotificationEventType,
+  type NotificationRecord,
+  type ReceiptTimes,
+  type StreamEvent,
+} from './types.js';
+
+// The event log: every CREATED/SEEN/ACKNOWLEDGED/DELETED is written here in the transaction
+// that causes it, then published. Subscribers replay it after a cursor and fill gaps from it.
+
+type Transaction = Prisma.TransactionClient;
+
+export interface EventDraft {
+  stream: string;
+  type: NotificationEventType;
+  notification: NotificationRecord;
+  receipt?: ReceiptTimes | null;
+  /** For DELETED: the notification is kept only as a tombstone (no content). */
+  tombstone?: boolean;
+}
+
+/**
+ * Appends events, numbering each within its stream. The stream rows are locked in sorted order
+ * until commit, so numbers are gapless and committed in order, and concurrent writers to
+ * overlapping streams cannot deadlock.
+ */
+export async function appendEvents(tx: Transaction, drafts: EventDraft[]): Promise<StreamEvent[]> {
+  if (drafts.length === 0) return [];
+  const counts = new Map<string, number>();
+  for (const draft of drafts) counts.set(draft.stream, (counts.get(draft.stream) ?? 0) + 1);
+  const streams = [...counts.keys()].sort();
+  const heads = await tx.$queryRaw<{ id: string; seq: bigint }[]>`
+    INSERT INTO "Stream" (id, seq)
+    SELECT * FROM unnest(${streams}::text[], ${streams.map((s) => counts.get(s))}::bigint[])
+    ON CONFLICT (id) DO UPDATE SET seq = "Stream".seq + EXCLUDED.seq
+    RETURNING id, seq`;
+  const next = new Map(heads.map((head) => [head.id, head.seq - BigInt(counts.get(head.id)!)]));
+  const rows = await tx.event.createManyAndReturn({
+    data: drafts.map((draft) => {
+      const seq = next.get(draft.stream)! + 1n;
+      next.set(draft.stream, seq);
+      return {
+        stream: draft.stream,
+        seq,
+        type: draft.type,
+        notificationId: draft.notification.id,
+        tombstone: draft.tombstone ? tombstoneOf(draft.notification) : undefined,
+      };
+    }),
+  });
+  return rows.map((row, index) => ({
+    id: row.id,
+    stream: row.stream,
+    seq: row.seq,
+    type: row.type,
+    notification: drafts[index]!.tombstone
+      ? reviveTombstone(tombstoneOf(drafts[index]!.notification))
+      : drafts[index]!.notification,
+    receipt: drafts[index]!.receipt ?? null,
+  }));
+}
+
+/** A subscriber's position: the last seq it has of the public stream and of its own. */
+export interface Cursor {
+  public: bigint;
+  user: bigint;
+}
+
+export const encodeCursor = (cursor: Cursor) => `${cursor.public}.${cursor.user}`;
+
+export function parseCursor(text: string): Cursor {
+  const match = /^(\d{1,18})\.(\d{1,18})$/.exec(text);
+  if (!match) throw new DomainError('BAD_USER_INPUT', 'after is not a cursor this server issued');
+  return { public: BigInt(match[1]!), user: BigInt(match[2]!) };
+}
+
+/** The cursor as it stands now: a subscription from here gets only what happens next. */
+export async function currentCursor(database: Database, userId: string): Promise<Cursor> {
+  const heads = await database.stream.findMany({
+    where: { id: { in: [PUBLIC_STREAM, userStream(userId)] } },
+  });
+  const seqOf = (id: string) => heads.find((head) => head.id === id)?.seq ?? 0n;
+  return { public: seqOf(PUBLIC_STREAM), user: seqOf(userStream(userId)) };
+}
+
+/** Moves a cursor past an event of the public stream or of the user's own. */
+export function advance(cursor: Cursor, event: Pick<StreamEvent, 'stream' | 'seq'>): Cursor {
+  return event.stream === PUBLIC_STREAM
+    ? { ...cursor, public: event.seq }
+    : { ...cursor, user: event.seq };
+}
+
+export const positionIn = (cursor: Cursor, stream: string) =>
+  stream === PUBLIC_STREAM ? cursor.public : cursor.user;
+
+/** A logged event; `notification` is null when the notification was deleted since. */
+export type LoggedEvent = Omit<StreamEvent, 'notification'> & {
+  notification: NotificationRecord | null;
+};
+
+/** The user's events after `cursor`, oldest first, at most `limit`. */
+export async function eventsAfter(
+  database: Database,
+  userId: string,
+  cursor: Cursor,
+  limit: number,
+): Promise<LoggedEvent[]> {
+  const rows = await database.event.findMany({
+    where: {
+      OR: [
+        { stream: PUBLIC_STREAM, seq: { gt: cursor.public } },
+        { stream: userStream(userId), seq: { gt: cursor.user } },
+      ],
+    },
+    orderBy: { id: 'asc' },
+    take: limit,
+  });
+  return hydrate(database, userId, rows);
+}
+
+/** Events of one stream with `from < seq < to`: the gap a live subscriber noticed. */
+export async function eventsBetween(
+  database: Database,
+  userId: string,
+  stream: string,
+  from: bigint,
+  to: bigint,
+): Promise<LoggedEvent[]> {
+  const rows = await database.event.findMany({
+    where: { stream, seq: { gt: from, lt: to } },
+    orderBy: { seq: 'asc' },
+  });
+  return hydrate(database, userId, rows);
+}
+
+async function hydrate(database: Database, userId: string, rows: Event[]): Promise<LoggedEvent[]> {
+  const ids = [...new Set(rows.filter((row) => !row.tombstone).map((row) => row.notificationId))];
+  const [notifications, receipts] = await Promise.all([
+    database.notification.findMany({ where: { id: { in: ids } } }),
+    database.receipt.findMany({ where: { userId, notificationId: { in: ids } } }),
+  ]);
+  const notificationById = new Map(notifications.map((n) => [n.id, n]));
+  const receiptById = new Map(receipts.map((r) => [r.notificationId, r]));
+  return rows.map((row) => ({
+    id: row.id,
+    stream: row.stream,
+    seq: row.seq,
+    type: row.type,
+    notification: row.tombstone
+      ? reviveTombstone(row.tombstone as Tombstone)
+      : (notificationById.get(row.notificationId) ?? null),
+    receipt: receiptById.get(row.notificationId) ?? null,
+  }));
+}
+
+type Tombstone = Record<string, string | boolean | null>;
+
+/** What a DELETED event keeps: the identity and dates, none of the content. */
+function tombstoneOf(notification: NotificationRecord): Tombstone {
+  return {
+    id: notification.id,
+    seq: notification.seq.toString(),
+    categoryName: notification.categoryName,
+    priority: notification.priority,
+    requireAck: notification.requireAck,
+    public: notification.public,
+    sender: notification.sender,
+    createdAt: notification.createdAt.toISOString(),
+    expiresAt: notification.expiresAt?.toISOString() ?? null,
+    deleteAt: notification.deleteAt.toISOString(),
+  };
+}
+
+function reviveTombstone(tombstone: Tombstone): NotificationRecord {
+  const date = (value: unknown) => (typeof value === 'string' ? new Date(value) : null);
+  return {
+    id: tombstone.id as string,
+    seq: BigInt(tombstone.seq as string),
+    categoryName: tombstone.categoryName as string,
+    priority: tombstone.priority as NotificationRecord['priority'],
+    requireAck: tombstone.requireAck as boolean,
+    public: tombstone.public as boolean,
+    sender: tombstone.sender as string,
+    title: '',
+    body: null,
+    data: null,
+    icon: null,
+    actionUrl: null,
+    templateKey: null,
+    createdAt: date(tombstone.createdAt)!,
+    expiresAt: date(tombstone.expiresAt),
+    deleteAt: date(tombstone.deleteAt)!,
+  };
+}

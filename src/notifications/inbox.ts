@@ -1,0 +1,53 @@
+import { Prisma } from '../generated/prisma/client.js';
+import type { Database } from '../db/client.js';
+import type { NotificationView } from './types.js';
+
+// What a user can see: private notifications addressed to them (they have a receipt) and every
+// public one. Two index-backed halves joined by UNION ALL, never a scan of others' rows.
+
+const notExpired = Prisma.sql`(n."expiresAt" IS NULL OR n."expiresAt" > now())`;
+/** Unseen, or seen but still awaiting a required acknowledgement. */
+const needsAttention = Prisma.sql`(r."seenAt" IS NULL OR (n."requireAck" AND r."acknowledgedAt" IS NULL))`;
+
+function visible(userId: string, condition: Prisma.Sql) {
+  return Prisma.sql`
+    SELECT n.*, r."seenAt", r."acknowledgedAt" FROM "Receipt" r
+      JOIN "Notification" n ON n.id = r."notificationId"
+      WHERE r."userId" = ${userId} AND NOT n.public AND ${condition}
+    UNION ALL
+    SELECT n.*, r."seenAt", r."acknowledgedAt" FROM "Notification" n
+      LEFT JOIN "Receipt" r ON r."notificationId" = n.id AND r."userId" = ${userId}
+      WHERE n.public AND ${condition}`;
+}
+
+/** Not expired and not seen, plus seen-but-unacknowledged require-ack ones; newest first. */
+export function unseenNotifications(database: Database, userId: string, limit: number) {
+  return database.$queryRaw<NotificationView[]>`
+    ${visible(userId, Prisma.sql`${notExpired} AND ${needsAttention}`)}
+    ORDER BY seq DESC LIMIT ${limit}`;
+}
+
+export async function unseenCount(database: Database, userId: string): Promise<number> {
+  const [row] = await database.$queryRaw<{ count: bigint }[]>`
+    SELECT count(*) AS count FROM (${visible(userId, Prisma.sql`${notExpired} AND ${needsAttention}`)}) v`;
+  return Number(row!.count);
+}
+
+/** The whole history, newest first, `limit` items older than `beforeSeq`. */
+export function history(
+  database: Database,
+  userId: string,
+  limit: number,
+  beforeSeq: bigint | null,
+) {
+  const condition = beforeSeq === null ? Prisma.sql`TRUE` : Prisma.sql`n.seq < ${beforeSeq}`;
+  return database.$queryRaw<NotificationView[]>`
+    ${visible(userId, condition)}
+    ORDER BY seq DESC LIMIT ${limit}`;
+}
+
+/** The notifications among `ids` that the user may see, as they see them. */
+export function visibleByIds(database: Database, userId: string, ids: string[]) {
+  return database.$queryRaw<NotificationView[]>`
+    ${visible(userId, Prisma.sql`n.id = ANY(${ids}::uuid[])`)}`;
+}

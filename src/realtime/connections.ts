@@ -1,0 +1,76 @@
+import { hostname } from 'node:os';
+import type { Database } from '../db/client.js';
+import type { Logger } from '../logger.js';
+
+// Steps 2 and 5 of the process, as records: each graphql-ws connection of a user is a row,
+// removed when it closes; an instance that stops heartbeating has its rows reaped by the others.
+
+export class ConnectionLimitError extends Error {}
+
+export interface ConnectionRegistryOptions {
+  database: Database;
+  instanceId: string;
+  maxPerUser: number;
+  heartbeatSeconds: number;
+  logger: Logger;
+}
+
+export interface ConnectionRegistry {
+  /** Records the instance and starts its heartbeat. */
+  start(): Promise<void>;
+  /** Records a connection, or throws ConnectionLimitError when the user has too many. */
+  open(connectionId: string, userId: string, sessionId: string | undefined): Promise<void>;
+  close(connectionId: string): Promise<void>;
+  /** Stops the heartbeat and removes the instance with its connections. */
+  stop(): Promise<void>;
+}
+
+/** Instances silent for this many heartbeats are taken for dead. */
+const MISSED_HEARTBEATS = 3;
+
+export function createConnectionRegistry(options: ConnectionRegistryOptions): ConnectionRegistry {
+  const { database, instanceId, maxPerUser, logger } = options;
+  let timer: NodeJS.Timeout | undefined;
+
+  const beat = async () => {
+    await database.instance.update({
+      where: { id: instanceId },
+      data: { heartbeatAt: new Date() },
+    });
+    const cutoff = new Date(Date.now() - MISSED_HEARTBEATS * options.heartbeatSeconds * 1000);
+    const reaped = await database.instance.deleteMany({ where: { heartbeatAt: { lt: cutoff } } });
+    if (reaped.count > 0) logger.info({ instances: reaped.count }, 'reaped dead instances');
+  };
+
+  return {
+    async start() {
+      await database.instance.create({ data: { id: instanceId, hostname: hostname() } });
+      await beat();
+      timer = setInterval(() => {
+        beat().catch((error: unknown) => logger.warn({ err: error }, 'heartbeat failed'));
+      }, options.heartbeatSeconds * 1000);
+      timer.unref();
+    },
+
+    async open(connectionId, userId, sessionId) {
+      await database.$transaction(async (tx) => {
+        // Serialises one user's connects across every instance, so the limit holds cluster-wide.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`connections:${userId}`}))`;
+        const open = await tx.connection.count({ where: { userId } });
+        if (open >= maxPerUser) {
+          throw new ConnectionLimitError(`at most ${maxPerUser} connections per user`);
+        }
+        await tx.connection.create({ data: { id: connectionId, userId, sessionId, instanceId } });
+      });
+    },
+
+    async close(connectionId) {
+      await database.connection.deleteMany({ where: { id: connectionId } });
+    },
+
+    async stop() {
+      clearInterval(timer);
+      await database.instance.deleteMany({ where: { id: instanceId } });
+    },
+  };
+}

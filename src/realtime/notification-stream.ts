@@ -1,0 +1,87 @@
+import type { Database } from '../db/client.js';
+import {
+  advance,
+  currentCursor,
+  eventsAfter,
+  eventsBetween,
+  positionIn,
+  type Cursor,
+  type LoggedEvent,
+} from '../notifications/event-log.js';
+import { PUBLIC_STREAM, isExpired, userStream, type StreamEvent } from '../notifications/types.js';
+import { Repeater } from 'graphql-yoga';
+import type { EventBus } from './bus.js';
+
+// Step 2 of the process, live: what one subscriber receives. It listens first, then replays the
+// log after its cursor, then streams; a live event whose seq is not the next in its stream
+// means one is missing or late, and the gap is read from the log. No gap, no duplicate.
+
+export interface Delivery {
+  event: StreamEvent;
+  cursor: Cursor;
+}
+
+export interface StreamOptions {
+  database: Database;
+  bus: EventBus;
+  userId: string;
+  /** Where to resume; null starts from now. */
+  after: Cursor | null;
+  /** Which streams to follow: the public one, the user's own, or both. */
+  streams: 'all' | 'public';
+}
+
+const REPLAY_PAGE = 500;
+
+/** The subscriber's deliveries; ending the iteration (client unsubscribes) stops listening. */
+export function notificationStream(options: StreamOptions): AsyncIterableIterator<Delivery> {
+  const { database, bus, userId } = options;
+  const streams = options.streams === 'all' ? [PUBLIC_STREAM, userStream(userId)] : [PUBLIC_STREAM];
+  return new Repeater<Delivery>(async (push, stop) => {
+    let cursor: Cursor;
+    const deliver = async (event: LoggedEvent) => {
+      cursor = advance(cursor, event);
+      if (deliverable(event)) await push({ event, cursor });
+    };
+    const receive = async (event: StreamEvent) => {
+      const position = positionIn(cursor, event.stream);
+      if (event.seq <= position) return;
+      if (event.seq > position + 1n) {
+        const missed = await eventsBetween(database, userId, event.stream, position, event.seq);
+        for (const logged of missed) await deliver(logged);
+      }
+      await deliver(event);
+    };
+    // Live events wait here until the replay is done, then are handled one at a time.
+    const waiting: StreamEvent[] = [];
+    let handled: Promise<void> | undefined;
+    const enqueue = (event: StreamEvent) => {
+      handled = (handled ?? Promise.resolve()).then(() => receive(event)).catch(stop);
+    };
+    const unsubscribers = streams.map((stream) =>
+      bus.subscribe(stream, (event) => (handled ? enqueue(event) : waiting.push(event))),
+    );
+    try {
+      cursor = options.after ?? (await currentCursor(database, userId));
+      if (options.after) {
+        for (;;) {
+          const page = await eventsAfter(database, userId, cursor, REPLAY_PAGE);
+          for (const logged of page) await deliver(logged);
+          if (page.length < REPLAY_PAGE) break;
+        }
+      }
+      handled = Promise.resolve();
+      for (const event of waiting.splice(0)) enqueue(event);
+    } catch (error) {
+      stop(error);
+    }
+    await stop;
+    for (const unsubscribe of unsubscribers) unsubscribe();
+  });
+}
+
+/** Expired notifications are never delivered as new; deleted ones are gone except as DELETED. */
+function deliverable(event: LoggedEvent): event is StreamEvent {
+  if (!event.notification) return false;
+  return !(event.type === 'CREATED' && isExpired(event.notification));
+}

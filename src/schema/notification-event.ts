@@ -1,0 +1,66 @@
+import { encodeCursor, parseCursor } from '../notifications/event-log.js';
+import { unseenCount } from '../notifications/inbox.js';
+import { NotificationEventType } from '../generated/prisma/enums.js';
+import { viewOf } from '../notifications/types.js';
+import { notificationStream, type Delivery } from '../realtime/notification-stream.js';
+import { builder } from './builder.js';
+import { NotificationRef } from './notification.js';
+import { userOf } from './viewer-of.js';
+
+const NotificationEventTypeEnum = builder.enumType(NotificationEventType, {
+  name: 'NotificationEventType',
+});
+
+const NotificationEvent = builder.objectRef<Delivery>('NotificationEvent').implement({
+  description: 'Something that happened to one of your notifications.',
+  fields: (t) => ({
+    type: t.field({ type: NotificationEventTypeEnum, resolve: ({ event }) => event.type }),
+    cursor: t.string({
+      description: 'Pass the last one you received as myNotifications(after:) to resume.',
+      resolve: ({ cursor }) => encodeCursor(cursor),
+    }),
+    notification: t.field({
+      type: NotificationRef,
+      description: 'For DELETED, only its identity and dates remain (empty title, no body).',
+      resolve: ({ event }) => viewOf(event.notification, event.receipt),
+    }),
+    unseenCount: t.int({
+      description: 'Your unseenCount once this event has happened.',
+      resolve: (_delivery, _args, context) =>
+        unseenCount(context.services.database, userOf(context)),
+    }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  myNotifications: t.field({
+    type: NotificationEvent,
+    description:
+      'Your events: CREATED (private or public), SEEN and ACKNOWLEDGED (from any of your devices), DELETED. With after, first replays everything since that cursor.',
+    authScopes: { user: true },
+    args: { after: t.arg.string() },
+    subscribe: (_root, { after }, context) =>
+      notificationStream({
+        database: context.services.database,
+        bus: context.services.bus,
+        userId: userOf(context),
+        after: after == null ? null : parseCursor(after),
+        streams: 'all',
+      }),
+    resolve: (delivery) => delivery,
+  }),
+  publicNotifications: t.field({
+    type: NotificationEvent,
+    description: 'Public notifications as they are sent (and deleted), for any signed-in user.',
+    authScopes: { user: true },
+    subscribe: (_root, _args, context) =>
+      notificationStream({
+        database: context.services.database,
+        bus: context.services.bus,
+        userId: userOf(context),
+        after: null,
+        streams: 'public',
+      }),
+    resolve: (delivery) => delivery,
+  }),
+}));

@@ -1,0 +1,138 @@
+import { DomainError } from '../errors.js';
+import { currentCursor, encodeCursor } from '../notifications/event-log.js';
+import { history, unseenCount, unseenNotifications } from '../notifications/inbox.js';
+import { acknowledge, markAllSeen, markSeen } from '../notifications/receipts.js';
+import type { NotificationView } from '../notifications/types.js';
+import { builder } from './builder.js';
+import { NotificationPriorityEnum } from './category.js';
+import { userOf } from './viewer-of.js';
+
+export const NotificationRef = builder.objectRef<NotificationView>('Notification').implement({
+  description: 'A notification as the caller sees it; seenAt and acknowledgedAt are their own.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    category: t.exposeString('categoryName'),
+    priority: t.expose('priority', { type: NotificationPriorityEnum }),
+    title: t.exposeString('title'),
+    body: t.exposeString('body', { nullable: true }),
+    data: t.expose('data', { type: 'JSON', nullable: true }),
+    icon: t.exposeString('icon', { nullable: true }),
+    actionUrl: t.exposeString('actionUrl', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    deleteAt: t.expose('deleteAt', { type: 'DateTime' }),
+    requireAck: t.exposeBoolean('requireAck'),
+    public: t.exposeBoolean('public'),
+    seenAt: t.expose('seenAt', { type: 'DateTime', nullable: true }),
+    acknowledgedAt: t.expose('acknowledgedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+interface NotificationPage {
+  items: NotificationView[];
+  hasNextPage: boolean;
+}
+
+const NotificationEdge = builder.objectRef<NotificationView>('NotificationEdge').implement({
+  fields: (t) => ({
+    cursor: t.string({ resolve: (view) => view.seq.toString() }),
+    node: t.field({ type: NotificationRef, resolve: (view) => view }),
+  }),
+});
+
+const PageInfo = builder.objectRef<NotificationPage>('PageInfo').implement({
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean('hasNextPage'),
+    endCursor: t.string({
+      nullable: true,
+      resolve: (page) => page.items.at(-1)?.seq.toString() ?? null,
+    }),
+  }),
+});
+
+const NotificationConnection = builder
+  .objectRef<NotificationPage>('NotificationConnection')
+  .implement({
+    fields: (t) => ({
+      edges: t.field({ type: [NotificationEdge], resolve: (page) => page.items }),
+      nodes: t.field({ type: [NotificationRef], resolve: (page) => page.items }),
+      pageInfo: t.field({ type: PageInfo, resolve: (page) => page }),
+    }),
+  });
+
+const limitArg = (max: number, fallback: number, value: number | null | undefined) => {
+  const limit = value ?? fallback;
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw new DomainError('BAD_USER_INPUT', `must be between 1 and ${max}`);
+  }
+  return limit;
+};
+
+builder.queryFields((t) => ({
+  unseenNotifications: t.field({
+    type: [NotificationRef],
+    description:
+      'Not expired and not seen, plus seen but unacknowledged require-ack ones; newest first. Ask for it when connecting.',
+    authScopes: { user: true },
+    args: { limit: t.arg.int({ defaultValue: 200, description: 'At most 1000.' }) },
+    resolve: (_root, { limit }, context) =>
+      unseenNotifications(context.services.database, userOf(context), limitArg(1000, 200, limit)),
+  }),
+  unseenCount: t.int({
+    description: 'How many unseenNotifications there are.',
+    authScopes: { user: true },
+    resolve: (_root, _args, context) => unseenCount(context.services.database, userOf(context)),
+  }),
+  notifications: t.field({
+    type: NotificationConnection,
+    description: "The caller's whole history, seen ones too, newest first.",
+    authScopes: { user: true },
+    args: {
+      first: t.arg.int({ defaultValue: 20, description: 'At most 100.' }),
+      after: t.arg.string({ description: 'endCursor of the previous page.' }),
+    },
+    resolve: async (_root, { first, after }, context) => {
+      const limit = limitArg(100, 20, first);
+      if (after != null && !/^\d{1,18}$/.test(after)) {
+        throw new DomainError('BAD_USER_INPUT', 'after is not a cursor this server issued');
+      }
+      const items = await history(
+        context.services.database,
+        userOf(context),
+        limit + 1,
+        after == null ? null : BigInt(after),
+      );
+      return { items: items.slice(0, limit), hasNextPage: items.length > limit };
+    },
+  }),
+  eventCursor: t.string({
+    description:
+      'Where the event stream stands now. Read it with unseenNotifications, then subscribe to myNotifications(after:) with it to miss nothing in between.',
+    authScopes: { user: true },
+    resolve: async (_root, _args, context) =>
+      encodeCursor(await currentCursor(context.services.database, userOf(context))),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  markSeen: t.field({
+    type: [NotificationRef],
+    description: 'Marks notifications seen; all or none (NOT_FOUND if one is not yours).',
+    authScopes: { user: true },
+    args: { ids: t.arg.idList({ required: true }) },
+    resolve: (_root, { ids }, context) =>
+      markSeen(context.services, userOf(context), ids.map(String)),
+  }),
+  markAllSeen: t.int({
+    description: 'Marks every unseen notification seen; returns how many.',
+    authScopes: { user: true },
+    resolve: (_root, _args, context) => markAllSeen(context.services, userOf(context)),
+  }),
+  acknowledge: t.field({
+    type: NotificationRef,
+    description: 'Acknowledges a notification whose category requires it (and marks it seen).',
+    authScopes: { user: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, context) => acknowledge(context.services, userOf(context), String(id)),
+  }),
+}));

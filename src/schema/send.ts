@@ -1,0 +1,57 @@
+import { sendNotification } from '../notifications/send.js';
+import { noReceipt, viewOf } from '../notifications/types.js';
+import { builder } from './builder.js';
+import { NotificationRef } from './notification.js';
+
+const SendNotificationInput = builder.inputType('SendNotificationInput', {
+  description:
+    'Either recipientIds or public: true. Either title (and body) or a template with variables.',
+  fields: (t) => ({
+    category: t.string({ required: true }),
+    recipientIds: t.idList({ description: 'The users to notify (JWT `sub` values).' }),
+    public: t.boolean({ description: 'Every user, including users who first connect later.' }),
+    title: t.string(),
+    body: t.string(),
+    data: t.field({ type: 'JSON', description: 'Anything the client needs, up to 16 KB.' }),
+    icon: t.string({ description: 'An http(s) URL or a path starting with /.' }),
+    actionUrl: t.string({ description: 'An http(s) URL or a path starting with /.' }),
+    template: t.string({ description: 'The key of a template to fill instead of title/body.' }),
+    variables: t.field({ type: 'JSON', description: "The template's {{placeholders}}." }),
+    expiresAt: t.field({ type: 'DateTime', description: "Overrides the category's expiry." }),
+    deleteAt: t.field({ type: 'DateTime', description: "Overrides the category's deletion." }),
+    idempotencyKey: t.string({
+      description: 'The same key from the same service within 24 hours returns the first result.',
+    }),
+  }),
+});
+
+const SendNotificationPayload = builder
+  .objectRef<Awaited<ReturnType<typeof sendNotification>>>('SendNotificationPayload')
+  .implement({
+    fields: (t) => ({
+      notification: t.field({
+        type: NotificationRef,
+        resolve: (result) => viewOf(result.notification, noReceipt),
+      }),
+      recipientCount: t.exposeInt('recipientCount', {
+        description: 'How many users it was addressed to; 0 for a public notification.',
+      }),
+      deduplicated: t.exposeBoolean('deduplicated', {
+        description: 'True when this repeats an earlier send with the same idempotencyKey.',
+      }),
+    }),
+  });
+
+builder.mutationField('sendNotification', (t) =>
+  t.field({
+    type: SendNotificationPayload,
+    description: 'Stores a notification, then delivers it to whoever is online. Services only.',
+    authScopes: { service: true },
+    args: { input: t.arg({ type: SendNotificationInput, required: true }) },
+    resolve: (_root, { input }, { services, viewer }) =>
+      sendNotification(services, viewer.kind === 'service' ? viewer.service : 'unknown', {
+        ...input,
+        recipientIds: input.recipientIds?.map(String),
+      }),
+  }),
+);
