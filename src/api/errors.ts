@@ -7,7 +7,7 @@ const HTTP_STATUS: Record<string, number> = { UNAUTHENTICATED: 401 };
 
 /** Domain and authentication errors reach clients with their code; anything else is masked. */
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const original = rootCause(error);
   if (original instanceof DomainError)
     return toGraphQLError(error, original.code, original.message);
   if (original instanceof AuthenticationError)
@@ -16,10 +16,23 @@ export function maskError(error: unknown, message: string, isDev?: boolean): Err
 }
 
 function toGraphQLError(error: unknown, code: string, message: string): GraphQLError {
-  const source = error instanceof GraphQLError ? error : undefined;
+  const source = error as Partial<GraphQLError>;
   return createGraphQLError(message, {
     nodes: source?.nodes,
     path: source?.path,
     extensions: { code, ...(HTTP_STATUS[code] ? { http: { status: HTTP_STATUS[code] } } : {}) },
   });
 }
+
+/**
+ * GraphQL wraps what a resolver throws. Checked by shape, not class: graphql's CommonJS and ESM
+ * builds can both be loaded, and each has its own GraphQLError.
+ */
+function rootCause(error: unknown): unknown {
+  let cause = error;
+  while (hasOriginalError(cause)) cause = cause.originalError;
+  return cause;
+}
+
+const hasOriginalError = (error: unknown): error is { originalError: unknown } =>
+  typeof error === 'object' && error !== null && 'originalError' in error && !!error.originalError;

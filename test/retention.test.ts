@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InboxDocument, MarkSeenDocument, MyNotificationsDocument } from '../client/graphql.js';
+import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+// Step 6 of the process: the scheduled job deletes due notifications with every related row,
+// and tells the users who are online.
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ env: { RETENTION_INTERVAL_SECONDS: '1' } });
+  await upsertCategory(server, { name: 'flash' });
+});
+afterAll(() => server.stop());
+
+const database = () => server.app.services.database;
+
+describe('the retention job', () => {
+  it('deletes due notifications with their receipts and events, and sends DELETED', async () => {
+    const { eventCursor } = await ok(server, InboxDocument, {}, 'rita');
+    const stream = subscribe(await userSocket(server, 'rita'), MyNotificationsDocument, {
+      after: eventCursor,
+    });
+    const deleteAt = new Date(Date.now() + 1500).toISOString();
+    const doomedPrivate = await send(server, {
+      category: 'flash',
+      recipientIds: ['rita', 'sam'],
+      title: 'secret content',
+      deleteAt,
+    });
+    const doomedPublic = await send(server, {
+      category: 'flash',
+      public: true,
+      title: 'x',
+      deleteAt,
+    });
+    const kept = await send(server, { category: 'flash', recipientIds: ['rita'], title: 'kept' });
+    await ok(server, MarkSeenDocument, { ids: [doomedPublic.notification.id] }, 'rita');
+    const doomedIds = [doomedPrivate.notification.id, doomedPublic.notification.id];
+
+    const events = await stream.waitForCount(6, 10_000);
+    const deleted = events.slice(4).map((e) => e.data!.myNotifications);
+    expect(deleted.map((e) => e.type)).toEqual(['DELETED', 'DELETED']);
+    expect(deleted.map((e) => e.notification.id).sort()).toEqual([...doomedIds].sort());
+    // What remains in the log says which notification went, not what it said.
+    expect(deleted.every((e) => e.notification.title === '' && e.notification.body === null)).toBe(
+      true,
+    );
+
+    expect(await database().notification.count({ where: { id: { in: doomedIds } } })).toBe(0);
+    expect(await database().receipt.count({ where: { notificationId: { in: doomedIds } } })).toBe(
+      0,
+    );
+    expect(
+      await database().event.count({
+        where: { notificationId: { in: doomedIds }, type: { not: 'DELETED' } },
+      }),
+    ).toBe(0);
+    expect(await database().notification.count({ where: { id: kept.notification.id } })).toBe(1);
+    const inbox = await ok(server, InboxDocument, {}, 'rita');
+    expect(inbox.unseenNotifications.map((n) => n.id)).toEqual([kept.notification.id]);
+    expect(deleted.at(-1)!.unseenCount).toBe(1);
+  });
+
+  it('is one Agenda job, rescheduled every interval', async () => {
+    const { rows } = await import('pg').then(async ({ default: pg }) => {
+      const client = new pg.Client({ connectionString: server.databaseUrl });
+      await client.connect();
+      try {
+        return await client.query<{ name: string; repeat_interval: string }>(
+          'SELECT name, repeat_interval FROM agenda_jobs',
+        );
+      } finally {
+        await client.end();
+      }
+    });
+    expect(rows).toEqual([{ name: 'delete-due-notifications', repeat_interval: '1 seconds' }]);
+  });
+});

@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  InboxDocument,
+  MarkSeenDocument,
+  MyNotificationsDocument,
+  PublicNotificationsDocument,
+  UnseenCountDocument,
+  type MyNotificationsSubscription,
+} from '../client/graphql.js';
+import { sendNotification } from '../src/notifications/send.js';
+import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import type { Stream } from './helpers/stream.js';
+
+// Step 2 of the process, live: what a subscriber receives, and that reconnecting with the last
+// cursor misses nothing and repeats nothing.
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+  await upsertCategory(server, { name: 'info' });
+});
+afterAll(() => server.stop());
+
+/** Subscribes from the current position, so whatever is sent next is certain to arrive. */
+async function follow(userId: string, after?: string) {
+  const cursor = after ?? (await ok(server, InboxDocument, {}, userId)).eventCursor;
+  return subscribe(await userSocket(server, userId), MyNotificationsDocument, { after: cursor });
+}
+
+const events = (stream: Stream<MyNotificationsSubscription>) =>
+  stream.results.map((result) => result.data!.myNotifications);
+
+describe('myNotifications', () => {
+  it('delivers a public notification to every user online, and lists it for users who come later', async () => {
+    const [carol, dave] = await Promise.all([follow('carol'), follow('dave')]);
+    const sent = await send(server, { category: 'info', public: true, title: 'Maintenance' });
+    for (const stream of [carol, dave]) {
+      const [event] = await stream.waitForCount(1);
+      expect(event!.data!.myNotifications).toMatchObject({
+        type: 'CREATED',
+        notification: { id: sent.notification.id, public: true },
+      });
+    }
+    const latecomer = await ok(server, InboxDocument, {}, 'erin-who-never-connected');
+    expect(latecomer.unseenNotifications.map((n) => n.id)).toContain(sent.notification.id);
+  });
+
+  it('replays exactly what was missed when a client resumes with its last cursor', async () => {
+    const first = await follow('frank');
+    const before = await send(server, { category: 'info', recipientIds: ['frank'], title: 'one' });
+    const [received] = await first.waitForCount(1);
+    const lastCursor = received!.data!.myNotifications.cursor;
+    first.close();
+
+    // While frank is away: a private send, a public send, and a "seen" from another device.
+    const missedPrivate = await send(server, {
+      category: 'info',
+      recipientIds: ['frank'],
+      title: 'two',
+    });
+    const missedPublic = await send(server, { category: 'info', public: true, title: 'three' });
+    await ok(server, MarkSeenDocument, { ids: [before.notification.id] }, 'frank');
+
+    const resumed = await follow('frank', lastCursor);
+    await resumed.waitForCount(3);
+    expect(events(resumed).map((e) => [e.type, e.notification.id])).toEqual([
+      ['CREATED', missedPrivate.notification.id],
+      ['CREATED', missedPublic.notification.id],
+      ['SEEN', before.notification.id],
+    ]);
+    const live = await send(server, { category: 'info', recipientIds: ['frank'], title: 'four' });
+    await resumed.waitForCount(4);
+    expect(events(resumed)[3]!.notification.id).toBe(live.notification.id);
+  });
+
+  it('joins replay and live with no gap and no duplicate while sends keep coming', async () => {
+    const { eventCursor } = await ok(server, InboxDocument, {}, 'gina');
+    const sending = (async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        ids.push(
+          (await send(server, { category: 'info', recipientIds: ['gina'], title: `n${i}` }))
+            .notification.id,
+        );
+      }
+      return ids;
+    })();
+    // Subscribe while the sends are under way: some arrive by replay, the rest live.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const stream = await follow('gina', eventCursor);
+    const ids = await sending;
+    await stream.waitForCount(40);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(events(stream).map((e) => e.notification.id)).toEqual(ids);
+  });
+
+  it('fills a gap from the log when an event was committed but never published', async () => {
+    const stream = await follow('hank');
+    const silentBus = { ...server.app.services.bus, publish: async () => {} };
+    const lost = await sendNotification({ ...server.app.services, bus: silentBus }, 'test', {
+      category: 'info',
+      recipientIds: ['hank'],
+      title: 'published nowhere',
+    });
+    const next = await send(server, { category: 'info', recipientIds: ['hank'], title: 'next' });
+    await stream.waitForCount(2);
+    expect(events(stream).map((e) => e.notification.id)).toEqual([
+      lost.notification.id,
+      next.notification.id,
+    ]);
+  });
+
+  it('carries the exact unseenCount in every event', async () => {
+    const stream = await follow('ivy');
+    for (let i = 1; i <= 3; i++) {
+      await send(server, { category: 'info', recipientIds: ['ivy'], title: `n${i}` });
+      const event = (await stream.waitForCount(i))[i - 1]!.data!.myNotifications;
+      const { unseenCount } = await ok(server, UnseenCountDocument, {}, 'ivy');
+      expect(event.unseenCount).toBe(unseenCount);
+    }
+    await ok(server, MarkSeenDocument, { ids: [events(stream)[0]!.notification.id] }, 'ivy');
+    const seen = (await stream.waitForCount(4))[3]!.data!.myNotifications;
+    expect(seen.unseenCount).toBe((await ok(server, UnseenCountDocument, {}, 'ivy')).unseenCount);
+  });
+
+  it('never replays a notification that has expired', async () => {
+    const { eventCursor } = await ok(server, InboxDocument, {}, 'jack');
+    const soon = new Date(Date.now() + 1000).toISOString();
+    await send(server, {
+      category: 'info',
+      recipientIds: ['jack'],
+      title: 'brief',
+      expiresAt: soon,
+    });
+    const lasting = await send(server, {
+      category: 'info',
+      recipientIds: ['jack'],
+      title: 'lasting',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const stream = await follow('jack', eventCursor);
+    await stream.waitForCount(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(events(stream).map((e) => e.notification.title)).toEqual(['lasting']);
+    expect(lasting.notification.expiresAt).toBeNull();
+  });
+
+  it('refuses a cursor it did not issue with BAD_USER_INPUT', async () => {
+    const stream = subscribe(await userSocket(server, 'kim'), MyNotificationsDocument, {
+      after: 'not-a-cursor',
+    });
+    const [result] = await stream.waitForCount(1);
+    expect(result!.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result!.data).toBeFalsy();
+  });
+});
+
+describe('publicNotifications', () => {
+  it('streams public notifications only', async () => {
+    const socket = await userSocket(server, 'leo');
+    const stream = subscribe(socket, PublicNotificationsDocument, {});
+    const mine = await follow('leo');
+    await send(server, { category: 'info', recipientIds: ['leo'], title: 'private' });
+    await mine.waitForCount(1);
+    const sent = await send(server, { category: 'info', public: true, title: 'for all' });
+    const [event] = await stream.waitForCount(1);
+    expect(event!.data!.publicNotifications).toMatchObject({
+      type: 'CREATED',
+      notification: { id: sent.notification.id, title: 'for all' },
+    });
+    expect(stream.results).toHaveLength(1);
+  });
+});
