@@ -16,6 +16,7 @@ import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
 import { createLocalBus } from './realtime/bus.js';
 import { ConnectionLimitError, createConnectionRegistry } from './realtime/connections.js';
+import { createRedisBus } from './realtime/redis-bus.js';
 import { schema } from './schema/index.js';
 import type { Context } from './schema/context.js';
 import type { Services } from './services.js';
@@ -52,7 +53,14 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
     logger,
     database,
     instanceId,
-    bus: createLocalBus(),
+    bus: config.REDIS_URL
+      ? createRedisBus({
+          url: config.REDIS_URL,
+          channelPrefix: config.REDIS_CHANNEL_PREFIX,
+          instanceId,
+          logger,
+        })
+      : createLocalBus(),
     connections: createConnectionRegistry({
       database,
       instanceId,
@@ -183,6 +191,7 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
   return {
     services,
     start: async (port = config.PORT) => {
+      await services.bus.start();
       await services.connections.start();
       await jobs.start();
       return new Promise((resolve, reject) => {
@@ -195,10 +204,17 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
     },
     stop: () =>
       (stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        // Drain: refuse new connections, send sockets away with 1001 so clients resume on
+        // another instance, let requests in flight (sends) finish, then force what is left.
+        const drained = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        httpServer.closeIdleConnections();
         await graphqlWs.dispose();
-        httpServer.closeAllConnections();
-        await closed;
+        const grace = setTimeout(
+          () => httpServer.closeAllConnections(),
+          (config.SHUTDOWN_TIMEOUT_SECONDS * 1000) / 2,
+        );
+        await drained;
+        clearTimeout(grace);
         await jobs.stop();
         await services.connections.stop();
         await services.bus.close();

@@ -30,6 +30,7 @@ const environmentSchema = z
     DATA_DIR: z.string().default('.data'),
     EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+    REDIS_CHANNEL_PREFIX: z.string().default('notifications:'),
     JWT_SECRET: optionalString.pipe(
       z.string().min(32, 'must be at least 32 characters').optional(),
     ),

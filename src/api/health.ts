@@ -8,10 +8,12 @@ type Check = () => Promise<void>;
  * sends no traffic to an instance that cannot serve it. Returns false for any other path.
  */
 export function createHealthHandler(services: Services) {
+  const { bus } = services;
   const checks: Record<string, Check> = {
     database: async () => {
       await services.database.$queryRaw`SELECT 1`;
     },
+    ...(bus.ping ? { redis: () => bus.ping!() } : {}),
   };
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     const path = request.url?.split('?')[0];

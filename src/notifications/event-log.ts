@@ -103,20 +103,16 @@ export type LoggedEvent = Omit<StreamEvent, 'notification'> & {
   notification: NotificationRecord | null;
 };
 
-/** The user's events after `cursor`, oldest first, at most `limit`. */
+/** The events of `streams` (the public one and/or the user's) after `cursor`, oldest first. */
 export async function eventsAfter(
   database: Database,
   userId: string,
+  streams: string[],
   cursor: Cursor,
   limit: number,
 ): Promise<LoggedEvent[]> {
   const rows = await database.event.findMany({
-    where: {
-      OR: [
-        { stream: PUBLIC_STREAM, seq: { gt: cursor.public } },
-        { stream: userStream(userId), seq: { gt: cursor.user } },
-      ],
-    },
+    where: { OR: streams.map((stream) => ({ stream, seq: { gt: positionIn(cursor, stream) } })) },
     orderBy: { id: 'asc' },
     take: limit,
   });

@@ -4,15 +4,25 @@ export type StreamListener = (event: StreamEvent) => void;
 
 /** Carries committed events to the subscribers of their stream. */
 export interface EventBus {
+  /** Connects the transport, if there is one. */
+  start(): Promise<void>;
+  /** Answers when the transport does; absent when there is none to check. */
+  ping?(): Promise<void>;
   publish(events: StreamEvent[]): Promise<void>;
   /** Calls `listener` for each event of `stream` published from now on; returns unsubscribe. */
   subscribe(stream: string, listener: StreamListener): () => void;
+  /**
+   * Calls `listener` when events may have been missed (the transport was down), so subscribers
+   * catch up from the log; returns unsubscribe.
+   */
+  onResync(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
 /** Routes events to this process's listeners by stream: one map lookup per event. */
 export class StreamRouter {
   private readonly listeners = new Map<string, Set<StreamListener>>();
+  private readonly resyncListeners = new Set<() => void>();
 
   dispatch(event: StreamEvent) {
     const listeners = this.listeners.get(event.stream);
@@ -28,14 +38,25 @@ export class StreamRouter {
       if (set.size === 0) this.listeners.delete(stream);
     };
   }
+
+  resync() {
+    for (const listener of this.resyncListeners) listener();
+  }
+
+  onResync(listener: () => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
+  }
 }
 
 /** The single-instance bus: events go straight from the sender to local subscribers. */
 export function createLocalBus(): EventBus {
   const router = new StreamRouter();
   return {
+    start: async () => {},
     publish: async (events) => events.forEach((event) => router.dispatch(event)),
     subscribe: (stream, listener) => router.subscribe(stream, listener),
+    onResync: (listener) => router.onResync(listener),
     close: async () => {},
   };
 }

@@ -43,6 +43,13 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
       cursor = advance(cursor, event);
       if (deliverable(event)) await push({ event, cursor });
     };
+    const catchUp = async () => {
+      for (;;) {
+        const page = await eventsAfter(database, userId, streams, cursor, REPLAY_PAGE);
+        for (const logged of page) await deliver(logged);
+        if (page.length < REPLAY_PAGE) return;
+      }
+    };
     const receive = async (event: StreamEvent) => {
       const position = positionIn(cursor, event.stream);
       if (event.seq <= position) return;
@@ -52,26 +59,24 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
       }
       await deliver(event);
     };
-    // Live events wait here until the replay is done, then are handled one at a time.
-    const waiting: StreamEvent[] = [];
-    let handled: Promise<void> | undefined;
-    const enqueue = (event: StreamEvent) => {
-      handled = (handled ?? Promise.resolve()).then(() => receive(event)).catch(stop);
+
+    // Work runs one task at a time, in arrival order; live events wait until the replay is done.
+    let queue: Promise<void> = Promise.resolve();
+    let live = false;
+    const waiting: (() => Promise<void>)[] = [];
+    const run = (task: () => Promise<void>) => {
+      if (!live) return void waiting.push(task);
+      queue = queue.then(task).catch(stop);
     };
-    const unsubscribers = streams.map((stream) =>
-      bus.subscribe(stream, (event) => (handled ? enqueue(event) : waiting.push(event))),
-    );
+    const unsubscribers = [
+      ...streams.map((stream) => bus.subscribe(stream, (event) => run(() => receive(event)))),
+      bus.onResync(() => run(catchUp)),
+    ];
     try {
       cursor = options.after ?? (await currentCursor(database, userId));
-      if (options.after) {
-        for (;;) {
-          const page = await eventsAfter(database, userId, cursor, REPLAY_PAGE);
-          for (const logged of page) await deliver(logged);
-          if (page.length < REPLAY_PAGE) break;
-        }
-      }
-      handled = Promise.resolve();
-      for (const event of waiting.splice(0)) enqueue(event);
+      if (options.after) await catchUp();
+      live = true;
+      for (const task of waiting.splice(0)) run(task);
     } catch (error) {
       stop(error);
     }

@@ -70,3 +70,18 @@ export async function userSocket(
 ) {
   return server.wsClient({ authorization: `Bearer ${await server.token(userId)}` }, { onClose });
 }
+
+/** Opens a signed-in socket and resolves once the server acknowledged or closed it. */
+export async function connectAs(server: TestServer, userId: string, sessionId?: string) {
+  const token = await server.token(userId, { sessionId });
+  let closed: { code: number; reason: string } | undefined;
+  const client = server.wsClient(
+    { authorization: `Bearer ${token}` },
+    { onClose: (event) => (closed = event) },
+  );
+  await new Promise<void>((resolve) => {
+    client.on('connected', () => resolve());
+    client.on('closed', () => resolve());
+  });
+  return { client, closed: () => closed };
+}

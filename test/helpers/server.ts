@@ -47,6 +47,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** Reuse a database (e.g. for a second instance); otherwise a fresh one is made and dropped. */
   database?: TestDatabase | { url: string };
+  /** Receives every log line as parsed JSON (LOG_LEVEL applies). */
+  onLog?: (line: Record<string, unknown>) => void;
 }
 
 /** Starts the real app on port 0 against a migrated, private PostgreSQL database. */
@@ -61,7 +63,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     DATABASE_URL: databaseUrl,
     ...options.env,
   });
-  const logger = createLogger(config.LOG_LEVEL);
+  const onLog = options.onLog;
+  const logger = createLogger(
+    config.LOG_LEVEL,
+    onLog && { write: (line: string) => onLog(JSON.parse(line) as Record<string, unknown>) },
+  );
   await applyMigrations(databaseUrl, logger);
   const app = buildApp({ config, logger, databaseUrl });
   const url = await app.start(0);

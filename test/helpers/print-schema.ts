@@ -1,0 +1,4 @@
+import { printedSchema } from '../../src/schema/index.js';
+
+// scripts/print-schema.ts, but to stdout: run under tsx, as `npm run schema` runs.
+process.stdout.write(printedSchema());

@@ -1,0 +1,187 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: commands run from here, as a user would run them. */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The tsx that `npx tsx` resolves to; run directly because npx does not pass SIGTERM on. */
+export const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+
+// Every variable src/config.ts reads, so a child sees only what a test sets.
+const SERVICE_VARIABLES = [
+  'NODE_ENV',
+  'HOST',
+  'PORT',
+  'LOG_LEVEL',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'EMBEDDED_POSTGRES_PORT',
+  'REDIS_URL',
+  'JWT_SECRET',
+  'JWT_JWKS_URL',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'SERVICE_API_KEYS',
+  'MAX_CONNECTIONS_PER_USER',
+  'DEFAULT_DELETE_AFTER_SECONDS',
+  'RETENTION_INTERVAL_SECONDS',
+  'INSTANCE_HEARTBEAT_SECONDS',
+  'SHUTDOWN_TIMEOUT_SECONDS',
+];
+
+/** This process's environment without the service's variables, plus `overrides`. */
+export function serviceEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of SERVICE_VARIABLES) delete env[name];
+  return { ...env, ...overrides };
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A child process in its own process group, its output collected. `kill()` ends the group, so
+ * whatever the child started (tsx's node, an embedded PostgreSQL) goes too.
+ */
+export class Child {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exit>;
+  private readonly child: ChildProcess;
+  private exit?: Exit;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(command, args, {
+      cwd: ROOT,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stdout += chunk;
+      this.notify();
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once('error', (error) => {
+        this.stderr += String(error);
+        this.finish({ code: null, signal: null }, resolve);
+      });
+      this.child.once('close', (code, signal) => this.finish({ code, signal }, resolve));
+    });
+  }
+
+  private finish(status: Pick<Exit, 'code' | 'signal'>, resolve: (exit: Exit) => void): void {
+    this.exit ??= { ...status, stdout: this.stdout, stderr: this.stderr };
+    this.notify();
+    resolve(this.exit);
+  }
+
+  private notify() {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Stdout split into lines, JSON log lines parsed; other lines are skipped. */
+  logLines(): Record<string, unknown>[] {
+    return this.stdout.split('\n').flatMap((line) => {
+      if (!line.startsWith('{')) return [];
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Resolves with the first match of `pattern` in stdout; fails if the child exits first. */
+  waitForOutput(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(this.stdout);
+        if (match) return done(() => resolve(match));
+        if (this.exit) {
+          done(() =>
+            reject(
+              new Error(
+                `exited (${this.exit!.code ?? this.exit!.signal}) before printing ${pattern}\n` +
+                  `stdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+              ),
+            ),
+          );
+        }
+      };
+      const timer = setTimeout(
+        () =>
+          done(() =>
+            reject(
+              new Error(
+                `no ${pattern} in ${timeoutMs} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+              ),
+            ),
+          ),
+        timeoutMs,
+      );
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        settle();
+      };
+      this.listeners.add(check);
+      check();
+    });
+  }
+
+  /** Sends `signal` to the child alone, as a process manager would. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** Resolves with the exit, or fails after `timeoutMs` (the child is left running). */
+  async waitForExit(timeoutMs: number): Promise<Exit> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `still running after ${timeoutMs} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    return Promise.race([this.exited, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Kills the child's whole process group; does nothing once the group is gone. */
+  kill(): void {
+    try {
+      process.kill(-this.child.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Runs a command to its end; kills it (and what it started) after `timeoutMs`. */
+export async function run(
+  command: string,
+  args: string[],
+  { env, timeoutMs = 30_000 }: { env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Exit> {
+  const child = new Child(command, args, env);
+  const timer = setTimeout(() => child.kill(), timeoutMs);
+  try {
+    return await child.exited;
+  } finally {
+    clearTimeout(timer);
+    child.kill();
+  }
+}

@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from './global-setup.js';
+import { until } from './wait.js';
+import { Redis } from 'ioredis';
+
+/** A redis-server of the test's own on a free port, so a fault test can stop and restart it. */
+export class RedisProcess {
+  private child?: ChildProcess;
+  constructor(readonly port: number) {}
+
+  static async start(): Promise<RedisProcess> {
+    const redis = new RedisProcess(await freePort());
+    await redis.start();
+    return redis;
+  }
+
+  get url() {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start() {
+    this.child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50 });
+    probe.on('error', () => {});
+    await until(
+      () =>
+        probe.ping().then(
+          () => true,
+          () => false,
+        ),
+      (up) => up,
+      5000,
+    );
+    probe.disconnect();
+  }
+
+  async stop() {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+}

@@ -1,0 +1,117 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InboxDocument, MyNotificationsDocument } from '../client/graphql.js';
+import { CLOSE_TOO_MANY_CONNECTIONS } from '../src/app.js';
+import { startCluster, TEST_REDIS_URL, type Cluster } from './helpers/cluster.js';
+import {
+  connectAs,
+  ok,
+  send,
+  subscribe,
+  upsertCategory,
+  userSocket,
+} from './helpers/operations.js';
+import type { TestServer } from './helpers/server.js';
+import { until } from './helpers/wait.js';
+
+// Several instances behind a load balancer, one PostgreSQL, one Redis.
+
+let cluster: Cluster;
+let a: TestServer;
+let b: TestServer;
+const retentionRuns: string[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster(2, {
+    env: { MAX_CONNECTIONS_PER_USER: '2', RETENTION_INTERVAL_SECONDS: '1', LOG_LEVEL: 'info' },
+    onLog: (line) => {
+      if (line.msg === 'retention ran') retentionRuns.push(String(line.time));
+    },
+  });
+  [a, b] = cluster.instances as [TestServer, TestServer];
+  await upsertCategory(a, { name: 'info' });
+});
+afterAll(() => cluster.stop());
+
+async function follow(server: TestServer, userId: string) {
+  const { eventCursor } = await ok(server, InboxDocument, {}, userId);
+  return subscribe(await userSocket(server, userId), MyNotificationsDocument, {
+    after: eventCursor,
+  });
+}
+
+describe('across instances', () => {
+  it("delivers a send through one instance to the user's sockets on every instance", async () => {
+    const [onA, onB] = [await follow(a, 'uma'), await follow(b, 'uma')];
+    const sent = await send(a, { category: 'info', recipientIds: ['uma'], title: 'hello' });
+    for (const stream of [onA, onB]) {
+      const [event] = await stream.waitForCount(1);
+      expect(event!.data!.myNotifications.notification.id).toBe(sent.notification.id);
+    }
+  });
+
+  it('delivers a public send to users on every instance, exactly once each', async () => {
+    const [victor, wendy] = [await follow(a, 'victor'), await follow(b, 'wendy')];
+    const sent = await send(b, { category: 'info', public: true, title: 'everyone' });
+    for (const stream of [victor, wendy]) {
+      await stream.waitForCount(1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(stream.results.map((r) => r.data!.myNotifications.notification.id)).toEqual([
+        sent.notification.id,
+      ]);
+    }
+  });
+
+  it('holds one Redis subscription per instance, however many sockets it serves', async () => {
+    await Promise.all(Array.from({ length: 10 }, (_, i) => follow(a, `crowd-${i}`)));
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const [, count] = (await redis.pubsub('NUMSUB', `${cluster.channelPrefix}events`)) as [
+        string,
+        number,
+      ];
+      expect(count).toBe(2);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('holds MAX_CONNECTIONS_PER_USER across the cluster', async () => {
+    expect((await connectAs(a, 'xena')).closed()).toBeUndefined();
+    expect((await connectAs(b, 'xena')).closed()).toBeUndefined();
+    expect((await connectAs(a, 'xena')).closed()?.code).toBe(CLOSE_TOO_MANY_CONNECTIONS);
+    expect((await connectAs(b, 'xena')).closed()?.code).toBe(CLOSE_TOO_MANY_CONNECTIONS);
+  });
+
+  it('runs the retention job once per interval across instances, never twice', async () => {
+    const start = retentionRuns.length;
+    await new Promise((resolve) => setTimeout(resolve, 4500));
+    const runs = retentionRuns.slice(start);
+    // Two instances polling a 1 s job for 4.5 s: about 4 runs if it is shared, 8+ if not.
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs.length).toBeLessThanOrEqual(5);
+  });
+
+  it('drains on stop: sockets close with 1001 and resume on another instance with nothing lost', async () => {
+    const { eventCursor } = await ok(a, InboxDocument, {}, 'yara');
+    let closeCode: number | undefined;
+    const socket = await userSocket(a, 'yara', (event) => (closeCode = event.code));
+    const stream = subscribe(socket, MyNotificationsDocument, { after: eventCursor });
+    await send(a, { category: 'info', recipientIds: ['yara'], title: 'before' });
+    const [first] = await stream.waitForCount(1);
+    await a.app.stop();
+    expect(
+      await until(
+        () => closeCode,
+        (code) => code !== undefined,
+      ),
+    ).toBe(1001);
+
+    const during = await send(b, { category: 'info', recipientIds: ['yara'], title: 'during' });
+    const resumed = subscribe(await userSocket(b, 'yara'), MyNotificationsDocument, {
+      after: first!.data!.myNotifications.cursor,
+    });
+    const [missed] = await resumed.waitForCount(1);
+    expect(missed!.data!.myNotifications.notification.id).toBe(during.notification.id);
+  });
+});
