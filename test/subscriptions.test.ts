@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AcknowledgeDocument,
   InboxDocument,
   MarkSeenDocument,
   MyNotificationsDocument,
@@ -122,6 +123,50 @@ describe('myNotifications', () => {
     await ok(server, MarkSeenDocument, { ids: [events(stream)[0]!.notification.id] }, 'ivy');
     const seen = (await stream.waitForCount(4))[3]!.data!.myNotifications;
     expect(seen.unseenCount).toBe((await ok(server, UnseenCountDocument, {}, 'ivy')).unseenCount);
+  });
+
+  it('keeps unseenCount exact through public sends, expiries, require-ack and publicNotifications', async () => {
+    await upsertCategory(server, { name: 'terms', requireAck: true });
+    const stream = await follow('ivo');
+    const publicOnly = subscribe(await userSocket(server, 'ivo'), PublicNotificationsDocument, {});
+    const counts = async () => (await ok(server, UnseenCountDocument, {}, 'ivo')).unseenCount;
+    const before = await counts();
+    const expectLastCountExact = async (total: number) => {
+      const [...all] = await stream.waitForCount(total);
+      expect(all.at(-1)!.data!.myNotifications.unseenCount).toBe(await counts());
+    };
+
+    const briefUntil = Date.now() + 2000;
+    const brief = new Date(briefUntil).toISOString();
+    await send(server, {
+      category: 'info',
+      recipientIds: ['ivo'],
+      title: 'brief',
+      expiresAt: brief,
+    });
+    await expectLastCountExact(1);
+    const terms = await send(server, { category: 'terms', recipientIds: ['ivo'], title: 'terms' });
+    await expectLastCountExact(2);
+    await new Promise((resolve) => setTimeout(resolve, briefUntil - Date.now() + 50));
+    // "brief" expired without an event; the next event's count must not include it.
+    const pub = await send(server, { category: 'info', public: true, title: 'public' });
+    await expectLastCountExact(3);
+    await ok(
+      server,
+      MarkSeenDocument,
+      { ids: [pub.notification.id, terms.notification.id] },
+      'ivo',
+    );
+    await expectLastCountExact(5);
+    await ok(server, AcknowledgeDocument, { id: terms.notification.id }, 'ivo');
+    await expectLastCountExact(6);
+    // Back to where it started (public notifications of other tests may be pending for ivo).
+    expect(await counts()).toBe(before);
+
+    // The public-only stream saw one event, with the count as it was then.
+    expect(publicOnly.results.map((r) => r.data!.publicNotifications.unseenCount)).toEqual([
+      before + 2,
+    ]);
   });
 
   it('never replays a notification that has expired', async () => {

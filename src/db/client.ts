@@ -1,7 +1,9 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '../generated/prisma/client.js';
+import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 
 export type Database = PrismaClient;
+/** The client or a transaction: what read helpers take, so they work inside either. */
+export type Queryable = Prisma.TransactionClient;
 
 export function createDatabase(url: string): Database {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });

@@ -1,4 +1,4 @@
-import type { Database } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import type { Event, Prisma } from '../generated/prisma/client.js';
 import { DomainError } from '../errors.js';
 import {
@@ -80,7 +80,7 @@ export function parseCursor(text: string): Cursor {
 }
 
 /** The cursor as it stands now: a subscription from here gets only what happens next. */
-export async function currentCursor(database: Database, userId: string): Promise<Cursor> {
+export async function currentCursor(database: Queryable, userId: string): Promise<Cursor> {
   const heads = await database.stream.findMany({
     where: { id: { in: [PUBLIC_STREAM, userStream(userId)] } },
   });

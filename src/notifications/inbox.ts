@@ -1,5 +1,5 @@
 import { Prisma } from '../generated/prisma/client.js';
-import type { Database } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import type { NotificationView } from './types.js';
 
 // What a user can see: private notifications addressed to them (they have a receipt) and every
@@ -27,10 +27,16 @@ export function unseenNotifications(database: Database, userId: string, limit: n
     ORDER BY seq DESC LIMIT ${limit}`;
 }
 
-export async function unseenCount(database: Database, userId: string): Promise<number> {
-  const [row] = await database.$queryRaw<{ count: bigint }[]>`
-    SELECT count(*) AS count FROM (${visible(userId, Prisma.sql`${notExpired} AND ${needsAttention}`)}) v`;
-  return Number(row!.count);
+export async function unseenCount(database: Queryable, userId: string): Promise<number> {
+  return (await unseenSummary(database, userId)).count;
+}
+
+/** The unseen count and when it next drops by itself (the soonest expiry among them). */
+export async function unseenSummary(database: Queryable, userId: string) {
+  const [row] = await database.$queryRaw<{ count: bigint; nextExpiry: Date | null }[]>`
+    SELECT count(*) AS count, min(v."expiresAt") AS "nextExpiry"
+    FROM (${visible(userId, Prisma.sql`${notExpired} AND ${needsAttention}`)}) v`;
+  return { count: Number(row!.count), nextExpiry: row!.nextExpiry };
 }
 
 /** The whole history, newest first, `limit` items older than `beforeSeq`. */

@@ -11,6 +11,7 @@ import {
 import { PUBLIC_STREAM, isExpired, userStream, type StreamEvent } from '../notifications/types.js';
 import { Repeater } from 'graphql-yoga';
 import type { EventBus } from './bus.js';
+import { UnseenCounter } from './unseen-counter.js';
 
 // Step 2 of the process, live: what one subscriber receives. It listens first, then replays the
 // log after its cursor, then streams; a live event whose seq is not the next in its stream
@@ -19,6 +20,7 @@ import type { EventBus } from './bus.js';
 export interface Delivery {
   event: StreamEvent;
   cursor: Cursor;
+  unseenCount: number;
 }
 
 export interface StreamOptions {
@@ -27,8 +29,11 @@ export interface StreamOptions {
   userId: string;
   /** Where to resume; null starts from now. */
   after: Cursor | null;
-  /** Which streams to follow: the public one, the user's own, or both. */
-  streams: 'all' | 'public';
+  /**
+   * Which events to deliver: all of the user's, or only public ones. Both streams are followed
+   * either way, since the user's own events move the cursor and the unseen count.
+   */
+  deliver: 'all' | 'public';
 }
 
 const REPLAY_PAGE = 500;
@@ -36,12 +41,17 @@ const REPLAY_PAGE = 500;
 /** The subscriber's deliveries; ending the iteration (client unsubscribes) stops listening. */
 export function notificationStream(options: StreamOptions): AsyncIterableIterator<Delivery> {
   const { database, bus, userId } = options;
-  const streams = options.streams === 'all' ? [PUBLIC_STREAM, userStream(userId)] : [PUBLIC_STREAM];
+  const streams = [PUBLIC_STREAM, userStream(userId)];
+  const counter = new UnseenCounter(database, userId);
+  const wanted = (event: StreamEvent) =>
+    options.deliver === 'all' || event.stream === PUBLIC_STREAM;
   return new Repeater<Delivery>(async (push, stop) => {
     let cursor: Cursor;
     const deliver = async (event: LoggedEvent) => {
       cursor = advance(cursor, event);
-      if (deliverable(event)) await push({ event, cursor });
+      if (!deliverable(event)) return;
+      const unseenCount = await counter.after(event);
+      if (wanted(event)) await push({ event, cursor, unseenCount });
     };
     const catchUp = async () => {
       for (;;) {

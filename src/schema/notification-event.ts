@@ -1,5 +1,4 @@
 import { encodeCursor, parseCursor } from '../notifications/event-log.js';
-import { unseenCount } from '../notifications/inbox.js';
 import { NotificationEventType } from '../generated/prisma/enums.js';
 import { viewOf } from '../notifications/types.js';
 import { notificationStream, type Delivery } from '../realtime/notification-stream.js';
@@ -24,10 +23,8 @@ const NotificationEvent = builder.objectRef<Delivery>('NotificationEvent').imple
       description: 'For DELETED, only its identity and dates remain (empty title, no body).',
       resolve: ({ event }) => viewOf(event.notification, event.receipt),
     }),
-    unseenCount: t.int({
+    unseenCount: t.exposeInt('unseenCount', {
       description: 'Your unseenCount once this event has happened.',
-      resolve: (_delivery, _args, context) =>
-        unseenCount(context.services.database, userOf(context)),
     }),
   }),
 });
@@ -45,7 +42,7 @@ builder.subscriptionFields((t) => ({
         bus: context.services.bus,
         userId: userOf(context),
         after: after == null ? null : parseCursor(after),
-        streams: 'all',
+        deliver: 'all',
       }),
     resolve: (delivery) => delivery,
   }),
@@ -59,7 +56,7 @@ builder.subscriptionFields((t) => ({
         bus: context.services.bus,
         userId: userOf(context),
         after: null,
-        streams: 'public',
+        deliver: 'public',
       }),
     resolve: (delivery) => delivery,
   }),
