@@ -138,10 +138,11 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization;
+        const { authorization, apiKey } = ctx.connectionParams ?? {};
         try {
           const viewer = await services.authenticate({
             authorization: typeof authorization === 'string' ? authorization : undefined,
+            apiKey: typeof apiKey === 'string' ? apiKey : undefined,
           });
           ctx.extra.viewer = viewer;
           if (viewer.kind === 'user') {

@@ -20,6 +20,8 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, PrismaPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
+    // Check scopes when a subscription starts, not only when its first event arrives.
+    authorizeOnSubscribe: true,
     authScopes: ({ viewer }) => ({
       user: viewer.kind === 'user',
       admin: viewer.kind === 'user' && viewer.admin,

@@ -1,0 +1,336 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import type { GraphQLFormattedError } from 'graphql';
+import type { Client } from 'graphql-ws';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AcknowledgeDocument,
+  CategoriesDocument,
+  EventCursorDocument,
+  HistoryDocument,
+  MarkAllSeenDocument,
+  MarkSeenDocument,
+  MyNotificationsDocument,
+  PublicNotificationsDocument,
+  SendNotificationDocument,
+  TemplatesDocument,
+  UnseenCountDocument,
+  UnseenNotificationsDocument,
+  UpsertCategoryDocument,
+  UpsertTemplateDocument,
+  ViewerDocument,
+} from '../client/graphql.js';
+import { createApiKey, revokeApiKey } from '../src/auth/api-keys.js';
+import { schema } from '../src/schema/index.js';
+import { ADMIN, SERVICE, ok, run, send, subscribe, upsertCategory } from './helpers/operations.js';
+import {
+  TEST_API_KEY,
+  TEST_JWT_SECRET,
+  startTestServer,
+  type Auth,
+  type TestServer,
+} from './helpers/server.js';
+import type { Stream } from './helpers/stream.js';
+
+// Who may do what, for every query and mutation in schema.graphql: users read their own inbox
+// (admins are users too), only services send, only admins manage categories and templates,
+// categories are readable by users and services, templates by admins and services. Refused
+// credentials are UNAUTHENTICATED whatever they ask for.
+
+let server: TestServer;
+const database = () => server.app.services.database;
+
+type Caller = 'anonymous' | 'user' | 'admin' | 'service' | 'revokedKey' | 'expiredToken';
+const CALLERS: Caller[] = ['anonymous', 'user', 'admin', 'service', 'revokedKey', 'expiredToken'];
+const auths = {} as Record<Caller, Auth | undefined>;
+
+/** A notification of Carol's whose content must never reach anyone else. */
+const SECRET = { title: 'Carol: termination letter', body: 'strictly confidential' };
+const LEAKS = /termination|confidential|carol/i;
+
+/** Ids the inbox mutations act on: public, so both the user and the admin user may. */
+const ids = { publicNotification: '', publicRequireAck: '' };
+
+beforeAll(async () => {
+  server = await startTestServer();
+  await upsertCategory(server, { name: 'general' });
+  await upsertCategory(server, { name: 'consent', requireAck: true });
+  ids.publicNotification = (
+    await send(server, { category: 'general', public: true, title: 'Maintenance' })
+  ).notification.id;
+  ids.publicRequireAck = (
+    await send(server, { category: 'consent', public: true, title: 'New terms' })
+  ).notification.id;
+  await send(server, { category: 'general', recipientIds: ['carol'], ...SECRET });
+
+  const revokedKey = await createApiKey(database(), 'retired-service');
+  await revokeApiKey(database(), 'retired-service');
+  const expiredToken = await new SignJWT({ roles: ['admin'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('alice')
+    .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+
+  Object.assign(auths, {
+    anonymous: undefined,
+    user: 'alice',
+    admin: ADMIN,
+    service: SERVICE,
+    revokedKey: { apiKey: revokedKey },
+    expiredToken: { headers: { authorization: `Bearer ${expiredToken}` } },
+  } satisfies Record<Caller, Auth | undefined>);
+});
+afterAll(() => server.stop());
+
+/** What a denied mutation must leave untouched. */
+async function snapshot() {
+  const db = database();
+  const [notifications, events, idempotencyKeys, receipts, categories, templates] =
+    await Promise.all([
+      db.notification.count(),
+      db.event.count(),
+      db.idempotencyKey.count(),
+      db.receipt.findMany({ orderBy: [{ userId: 'asc' }, { notificationId: 'asc' }] }),
+      db.category.findMany({ orderBy: { name: 'asc' } }),
+      db.template.findMany({ orderBy: { key: 'asc' } }),
+    ]);
+  return { notifications, events, idempotencyKeys, receipts, categories, templates };
+}
+
+interface Response {
+  status: number;
+  data?: Record<string, unknown> | null;
+  errors?: readonly GraphQLFormattedError[];
+}
+
+type Outcome = 'allowed' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+const A = 'allowed';
+const U = 'UNAUTHENTICATED';
+const F = 'FORBIDDEN';
+
+interface Operation {
+  field: string;
+  kind: 'query' | 'mutation';
+  request: (auth: Auth | undefined) => Promise<Response>;
+  expected: Record<Caller, Outcome>;
+}
+
+const operation = <R extends Record<string, unknown>, V extends Record<string, unknown>>(
+  field: string,
+  kind: Operation['kind'],
+  document: TypedDocumentNode<R, V>,
+  variables: () => V,
+  expected: Record<Caller, Outcome>,
+): Operation => ({
+  field,
+  kind,
+  // Variables are read when the case runs: the ids they use exist only after beforeAll.
+  request: (auth) => run(server, document, variables(), auth),
+  expected,
+});
+
+//                      anonymous  user  admin  service  revokedKey  expiredToken
+const row = (
+  anonymous: Outcome,
+  user: Outcome,
+  admin: Outcome,
+  service: Outcome,
+  revokedKey: Outcome,
+  expiredToken: Outcome,
+) => ({ anonymous, user, admin, service, revokedKey, expiredToken });
+
+const OPERATIONS: Operation[] = [
+  operation('categories', 'query', CategoriesDocument, () => ({}), row(U, A, A, A, U, U)),
+  operation('templates', 'query', TemplatesDocument, () => ({}), row(U, F, A, A, U, U)),
+  operation(
+    'unseenNotifications',
+    'query',
+    UnseenNotificationsDocument,
+    () => ({}),
+    row(U, A, A, F, U, U),
+  ),
+  operation('unseenCount', 'query', UnseenCountDocument, () => ({}), row(U, A, A, F, U, U)),
+  operation('notifications', 'query', HistoryDocument, () => ({}), row(U, A, A, F, U, U)),
+  operation('eventCursor', 'query', EventCursorDocument, () => ({}), row(U, A, A, F, U, U)),
+  operation('viewer', 'query', ViewerDocument, () => ({}), row(A, A, A, A, U, U)),
+  operation(
+    'upsertCategory',
+    'mutation',
+    UpsertCategoryDocument,
+    () => ({ input: { name: 'matrix-category', requireAck: true } }),
+    row(U, F, A, F, U, U),
+  ),
+  operation(
+    'upsertTemplate',
+    'mutation',
+    UpsertTemplateDocument,
+    () => ({ input: { key: 'matrix-template', title: 'Hello {{name}}' } }),
+    row(U, F, A, F, U, U),
+  ),
+  operation(
+    'sendNotification',
+    'mutation',
+    SendNotificationDocument,
+    () => ({ input: { category: 'general', recipientIds: ['dave'], title: 'From the matrix' } }),
+    row(U, F, F, A, U, U),
+  ),
+  operation(
+    'markSeen',
+    'mutation',
+    MarkSeenDocument,
+    () => ({ ids: [ids.publicNotification] }),
+    row(U, A, A, F, U, U),
+  ),
+  operation('markAllSeen', 'mutation', MarkAllSeenDocument, () => ({}), row(U, A, A, F, U, U)),
+  operation(
+    'acknowledge',
+    'mutation',
+    AcknowledgeDocument,
+    () => ({ id: ids.publicRequireAck }),
+    row(U, A, A, F, U, U),
+  ),
+];
+
+describe('the operation list', () => {
+  it('covers every field of Query and Mutation in the schema', () => {
+    const fields = (kind: Operation['kind']) =>
+      Object.keys(
+        (kind === 'query' ? schema.getQueryType() : schema.getMutationType())!.getFields(),
+      ).sort();
+    const listed = (kind: Operation['kind']) =>
+      OPERATIONS.filter((op) => op.kind === kind)
+        .map((op) => op.field)
+        .sort();
+    expect(listed('query')).toEqual(fields('query'));
+    expect(listed('mutation')).toEqual(fields('mutation'));
+  });
+});
+
+const cases = OPERATIONS.flatMap((op) =>
+  CALLERS.map((caller) => [op.kind, op.field, caller, op.expected[caller], op] as const),
+);
+
+describe.each(['query', 'mutation'] as const)('%s', (kind) => {
+  it.each(cases.filter(([caseKind]) => caseKind === kind))(
+    '%s %s by %s: %s',
+    async (_kind, field, caller, outcome, op) => {
+      const before = op.kind === 'mutation' && outcome !== A ? await snapshot() : undefined;
+      const result = await op.request(auths[caller]);
+
+      if (outcome === A) {
+        expect(result.errors).toBeUndefined();
+        expect(result.data?.[field]).toBeDefined();
+        expect(result.data?.[field]).not.toBeNull();
+        return;
+      }
+      expect(result.errors?.map((error) => error.extensions?.code)).toEqual([outcome]);
+      if (caller === 'revokedKey' || caller === 'expiredToken') {
+        // The credentials themselves are refused: no field runs at all.
+        expect(result.status).toBe(401);
+        expect(result.data).toBeUndefined();
+      } else {
+        expect(result.data ?? null).toBeNull();
+      }
+      expect(JSON.stringify(result)).not.toMatch(LEAKS);
+      if (before) expect(await snapshot()).toEqual(before);
+    },
+  );
+});
+
+describe('what allowed callers get', () => {
+  it('tells each caller who the server takes them to be', async () => {
+    const viewer = async (caller: Caller) =>
+      (await ok(server, ViewerDocument, {}, auths[caller])).viewer;
+    expect(await viewer('anonymous')).toEqual({ kind: 'ANONYMOUS', id: null, admin: false });
+    expect(await viewer('user')).toEqual({ kind: 'USER', id: 'alice', admin: false });
+    expect(await viewer('admin')).toEqual({ kind: 'USER', id: 'admin', admin: true });
+    expect(await viewer('service')).toEqual({ kind: 'SERVICE', id: 'env-key-1', admin: false });
+  });
+
+  it("never shows a user or an admin another user's private notification", async () => {
+    for (const caller of ['user', 'admin'] as const) {
+      const history = await ok(server, HistoryDocument, { first: 100 }, auths[caller]);
+      expect(JSON.stringify(history)).not.toMatch(LEAKS);
+      const inbox = await ok(server, UnseenNotificationsDocument, { limit: 1000 }, auths[caller]);
+      expect(JSON.stringify(inbox)).not.toMatch(LEAKS);
+    }
+    const carols = await ok(server, UnseenNotificationsDocument, {}, 'carol');
+    expect(carols.unseenNotifications.map((n) => n.title)).toContain(SECRET.title);
+  });
+
+  it("answers NOT_FOUND, naming nothing of Carol's, when others act on her notification", async () => {
+    const [carols] = await database().notification.findMany({ where: { title: SECRET.title } });
+    for (const caller of ['user', 'admin'] as const) {
+      for (const result of [
+        await run(server, MarkSeenDocument, { ids: [carols!.id] }, auths[caller]),
+        await run(server, AcknowledgeDocument, { id: carols!.id }, auths[caller]),
+      ]) {
+        expect(result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+        expect(JSON.stringify(result)).not.toMatch(LEAKS);
+      }
+    }
+    const receipts = await database().receipt.findMany({ where: { notificationId: carols!.id } });
+    expect(receipts.map((r) => [r.userId, r.seenAt, r.acknowledgedAt])).toEqual([
+      ['carol', null, null],
+    ]);
+  });
+});
+
+describe('subscriptions over graphql-ws', () => {
+  /** The code of the error a refused subscription ends with, however graphql-ws carries it. */
+  async function refusal<T>(stream: Stream<T>) {
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      const errors =
+        stream.results.find((result) => result.errors)?.errors ??
+        (Array.isArray(stream.error) ? stream.error : undefined);
+      if (errors) {
+        expect(stream.results.every((result) => result.data == null)).toBe(true);
+        expect(JSON.stringify(errors)).not.toMatch(LEAKS);
+        return (errors as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code);
+      }
+      if (stream.error) throw new Error(`unexpected error: ${JSON.stringify(stream.error)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('the subscription was neither refused nor answered');
+  }
+
+  it('lets a signed-in user follow myNotifications', async () => {
+    const { eventCursor } = await ok(server, EventCursorDocument, {}, 'erin');
+    const client = server.wsClient({ authorization: `Bearer ${await server.token('erin')}` });
+    const stream = subscribe(client, MyNotificationsDocument, { after: eventCursor });
+    const sent = await send(server, { category: 'general', recipientIds: ['erin'], title: 'Hi' });
+    const [event] = await stream.waitForCount(1);
+    expect(event!.errors).toBeUndefined();
+    expect(event!.data!.myNotifications).toMatchObject({
+      type: 'CREATED',
+      notification: { id: sent.notification.id, title: 'Hi' },
+    });
+    stream.close();
+  });
+
+  const subscriptions: [string, (client: Client) => Stream<unknown>][] = [
+    ['myNotifications', (client: Client) => subscribe(client, MyNotificationsDocument, {})],
+    ['publicNotifications', (client: Client) => subscribe(client, PublicNotificationsDocument, {})],
+  ];
+
+  it.each(subscriptions)(
+    'refuses %s to an anonymous connection with UNAUTHENTICATED',
+    async (_field, start) => {
+      expect(await refusal(start(server.wsClient()))).toEqual(['UNAUTHENTICATED']);
+    },
+  );
+
+  it.each(subscriptions)('refuses %s to a service with FORBIDDEN', async (_field, start) => {
+    const client = server.wsClient({ apiKey: TEST_API_KEY });
+    const viewer = await new Promise((resolve, reject) => {
+      client.subscribe(
+        { query: '{ viewer { kind id } }' },
+        { next: resolve, error: reject, complete: () => {} },
+      );
+    });
+    // The key must be taken over graphql-ws as it is over HTTP, or FORBIDDEN cannot be reached.
+    expect(viewer).toEqual({ data: { viewer: { kind: 'SERVICE', id: 'env-key-1' } } });
+    expect(await refusal(start(client))).toEqual(['FORBIDDEN']);
+  });
+});
