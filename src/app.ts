@@ -10,7 +10,7 @@ import { createUserTokenVerifier } from './auth/user-tokens.js';
 import { AuthenticationError, type Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
 import { createDatabase } from './db/client.js';
-import { maskError } from './api/errors.js';
+import { createErrorMasker } from './api/errors.js';
 import { createHealthHandler } from './api/health.js';
 import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
@@ -92,7 +92,7 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: { subscriptionsProtocol: 'WS', title: 'Notifications' },
     landingPage: false,
-    maskedErrors: { maskError },
+    maskedErrors: { maskError: createErrorMasker(logger) },
     logging: {
       debug: (...args) => logger.debug(args),
       info: (...args) => logger.info(args),
@@ -164,7 +164,11 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
         return true;
       },
       onDisconnect: async (ctx) => {
-        if (ctx.extra.connectionId) await services.connections.close(ctx.extra.connectionId);
+        if (!ctx.extra.connectionId) return;
+        // A record left behind is reaped with its instance; a failure here must not crash.
+        await services.connections
+          .close(ctx.extra.connectionId)
+          .catch((error: unknown) => logger.warn({ err: error }, 'connection record not removed'));
       },
       onSubscribe: async (ctx, _id, params) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({

@@ -66,7 +66,9 @@ export class ConfigError extends Error {
 
 /** Parses the environment; throws a ConfigError naming each wrong variable and why. */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
-  const result = environmentSchema.safeParse(environment);
+  // `PORT=` in an .env file means "not set", not "port 0".
+  const set = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
+  const result = environmentSchema.safeParse(set);
   if (result.success) return result.data;
   throw new ConfigError(
     result.error.issues.map(

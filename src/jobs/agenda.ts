@@ -1,5 +1,6 @@
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import { Agenda } from 'agenda';
+import pg from 'pg';
 import { AGENDA_TABLE } from '../db/migrate.js';
 import type { Logger } from '../logger.js';
 import {
@@ -29,12 +30,17 @@ export interface Jobs {
  * Agenda locks it while it runs, so each interval's deletion happens once across the cluster.
  */
 export function createJobs(options: JobsOptions): Jobs {
+  // Our own pool, so a connection PostgreSQL drops (restart, failover) is logged: pg emits it as
+  // 'error' on the pool, and the backend's own pool has no listener, which ends the process.
+  const pool = new pg.Pool({ connectionString: options.databaseUrl });
+  pool.on('error', (error) => options.logger.warn({ err: error }, 'job store lost a connection'));
+  const backend = new PostgresBackend({ pool, tableName: AGENDA_TABLE, ensureSchema: false });
+  // The LISTEN connection re-emits its loss as 'error' (and reconnects); unheard, it would throw.
+  backend.notificationChannel?.on('error', (error) =>
+    options.logger.warn({ err: error }, 'job notifications lost their connection'),
+  );
   const agenda = new Agenda({
-    backend: new PostgresBackend({
-      connectionString: options.databaseUrl,
-      tableName: AGENDA_TABLE,
-      ensureSchema: false,
-    }),
+    backend,
     name: options.instanceId,
     processEvery: `${Math.min(options.intervalSeconds, 5)} seconds`,
   });
@@ -50,6 +56,9 @@ export function createJobs(options: JobsOptions): Jobs {
       await agenda.start();
       await agenda.every(`${options.intervalSeconds} seconds`, RETENTION_JOB);
     },
-    stop: () => agenda.stop(true),
+    async stop() {
+      await agenda.stop(true);
+      await pool.end(); // a pool passed in is not the backend's to close
+    },
   };
 }

@@ -1,5 +1,5 @@
 import type { Database, Queryable } from '../db/client.js';
-import type { Event, Prisma } from '../generated/prisma/client.js';
+import { Prisma, type Event } from '../generated/prisma/client.js';
 import { DomainError } from '../errors.js';
 import {
   PUBLIC_STREAM,
@@ -13,8 +13,6 @@ import {
 // The event log: every CREATED/SEEN/ACKNOWLEDGED/DELETED is written here in the transaction
 // that causes it, then published. Subscribers replay it after a cursor and fill gaps from it.
 
-type Transaction = Prisma.TransactionClient;
-
 export interface EventDraft {
   stream: string;
   type: NotificationEventType;
@@ -24,45 +22,71 @@ export interface EventDraft {
   tombstone?: boolean;
 }
 
+/** What the `events` CTE of appendEventsSql returns for each appended event. */
+export interface AppendedRow {
+  id: string;
+  stream: string;
+  seq: string;
+  notificationId: string;
+}
+
 /**
- * Appends events, numbering each within its stream. The stream rows are locked in sorted order
- * until commit, so numbers are gapless and committed in order, and concurrent writers to
- * overlapping streams cannot deadlock.
+ * CTEs that append the events selected by `drafts` (columns stream, type, "notificationId",
+ * tombstone, ord) and end in `events`, for use inside a larger statement. Each stream's head
+ * row is locked in sorted order until commit, so seq numbers are gapless and committed in
+ * order, and concurrent writers to overlapping streams cannot deadlock.
  */
-export async function appendEvents(tx: Transaction, drafts: EventDraft[]): Promise<StreamEvent[]> {
-  if (drafts.length === 0) return [];
-  const counts = new Map<string, number>();
-  for (const draft of drafts) counts.set(draft.stream, (counts.get(draft.stream) ?? 0) + 1);
-  const streams = [...counts.keys()].sort();
-  const heads = await tx.$queryRaw<{ id: string; seq: bigint }[]>`
-    INSERT INTO "Stream" (id, seq)
-    SELECT * FROM unnest(${streams}::text[], ${streams.map((s) => counts.get(s))}::bigint[])
-    ON CONFLICT (id) DO UPDATE SET seq = "Stream".seq + EXCLUDED.seq
-    RETURNING id, seq`;
-  const next = new Map(heads.map((head) => [head.id, head.seq - BigInt(counts.get(head.id)!)]));
-  const rows = await tx.event.createManyAndReturn({
-    data: drafts.map((draft) => {
-      const seq = next.get(draft.stream)! + 1n;
-      next.set(draft.stream, seq);
+export function appendEventsSql(drafts: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`
+    drafts AS (${drafts}),
+    counts AS (SELECT stream, count(*)::bigint AS n FROM drafts GROUP BY stream),
+    heads AS (
+      INSERT INTO "Stream" (id, seq) SELECT stream, n FROM counts ORDER BY stream
+      ON CONFLICT (id) DO UPDATE SET seq = "Stream".seq + EXCLUDED.seq
+      RETURNING id, seq),
+    events AS (
+      INSERT INTO "Event" (stream, seq, type, "notificationId", tombstone)
+      SELECT d.stream, h.seq - c.n + row_number() OVER (PARTITION BY d.stream ORDER BY d.ord),
+             d.type, d."notificationId", d.tombstone
+      FROM drafts d JOIN heads h ON h.id = d.stream JOIN counts c ON c.stream = d.stream
+      ORDER BY d.ord
+      RETURNING id::text, stream, seq::text, "notificationId"::text)`;
+}
+
+/** Pairs appended rows with their drafts (a stream has one event per notification per call). */
+export function toStreamEvents(drafts: EventDraft[], rows: AppendedRow[]): StreamEvent[] {
+  const key = (stream: string, notificationId: string) => `${stream}|${notificationId}`;
+  const byKey = new Map(drafts.map((draft) => [key(draft.stream, draft.notification.id), draft]));
+  return rows
+    .map((row) => {
+      const draft = byKey.get(key(row.stream, row.notificationId))!;
       return {
-        stream: draft.stream,
-        seq,
+        id: BigInt(row.id),
+        stream: row.stream,
+        seq: BigInt(row.seq),
         type: draft.type,
-        notificationId: draft.notification.id,
-        tombstone: draft.tombstone ? tombstoneOf(draft.notification) : undefined,
+        notification: draft.tombstone
+          ? reviveTombstone(tombstoneOf(draft.notification))
+          : draft.notification,
+        receipt: draft.receipt ?? null,
       };
-    }),
-  });
-  return rows.map((row, index) => ({
-    id: row.id,
-    stream: row.stream,
-    seq: row.seq,
-    type: row.type,
-    notification: drafts[index]!.tombstone
-      ? reviveTombstone(tombstoneOf(drafts[index]!.notification))
-      : drafts[index]!.notification,
-    receipt: drafts[index]!.receipt ?? null,
-  }));
+    })
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/** Appends events, numbered within their streams; see appendEventsSql. */
+export async function appendEvents(tx: Queryable, drafts: EventDraft[]): Promise<StreamEvent[]> {
+  if (drafts.length === 0) return [];
+  const rows = await tx.$queryRaw<AppendedRow[]>`
+    WITH ${appendEventsSql(Prisma.sql`
+      SELECT * FROM unnest(
+        ${drafts.map((draft) => draft.stream)}::text[],
+        ${drafts.map((draft) => draft.type)}::"NotificationEventType"[],
+        ${drafts.map((draft) => draft.notification.id)}::uuid[],
+        ${drafts.map((draft) => (draft.tombstone ? JSON.stringify(tombstoneOf(draft.notification)) : null))}::jsonb[]
+      ) WITH ORDINALITY AS d(stream, type, "notificationId", tombstone, ord)`)}
+    SELECT * FROM events`;
+  return toStreamEvents(drafts, rows);
 }
 
 /** A subscriber's position: the last seq it has of the public stream and of its own. */

@@ -1,8 +1,9 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { DomainError } from '../errors.js';
-import type { Category, Prisma } from '../generated/prisma/client.js';
-import { appendEvents, type EventDraft } from './event-log.js';
+import { randomUUID } from 'node:crypto';
+import { Prisma, type Category } from '../generated/prisma/client.js';
+import { appendEventsSql, toStreamEvents, type AppendedRow } from './event-log.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
 import { renderStoredTemplate } from './templates.js';
 import { PUBLIC_STREAM, userStream, type NotificationRecord } from './types.js';
@@ -53,49 +54,45 @@ export async function sendNotification(
   const dates = datesFor(category, input, deps.config.DEFAULT_DELETE_AFTER_SECONDS);
   checkText('idempotencyKey', input.idempotencyKey, LIMITS.idempotencyKeyLength);
 
-  const outcome = await deps.database.$transaction(
-    async (tx) => {
-      if (input.idempotencyKey) {
-        const earlier = await claimIdempotencyKey(tx, sender, input.idempotencyKey);
-        if (earlier) return { earlier };
-      }
-      const notification = await tx.notification.create({
-        data: {
-          categoryName: category.name,
-          priority: category.priority,
-          requireAck: category.requireAck,
-          public: recipients === 'public',
-          sender,
-          ...content,
-          data: (input.data ?? undefined) as Prisma.InputJsonValue | undefined,
-          ...dates,
-        },
-      });
-      const streams = recipients === 'public' ? [PUBLIC_STREAM] : recipients.map(userStream);
-      if (recipients !== 'public') {
-        await tx.receipt.createMany({
-          data: recipients.map((userId) => ({ notificationId: notification.id, userId })),
-        });
-      }
-      const events = await appendEvents(
-        tx,
-        streams.map((stream): EventDraft => ({ stream, type: 'CREATED', notification })),
-      );
-      const recipientCount = recipients === 'public' ? 0 : recipients.length;
-      if (input.idempotencyKey) {
-        await tx.idempotencyKey.update({
-          where: { service_key: { service: sender, key: input.idempotencyKey } },
-          data: { result: { notificationId: notification.id, recipientCount } },
-        });
-      }
-      return { sent: { notification, recipientCount, deduplicated: false }, events };
-    },
-    { timeout: 30_000 },
-  );
+  const id = randomUUID();
+  const recipientCount = recipients === 'public' ? 0 : recipients.length;
+  const streams = recipients === 'public' ? [PUBLIC_STREAM] : recipients.map(userStream);
+  const key = input.idempotencyKey ?? null;
+  const storedResult: StoredResult = { notificationId: id, recipientCount };
+  // One statement, so one round trip: claim the idempotency key, store the notification, its
+  // receipts and its events. When the key was used within the window, nothing is written.
+  const [row] = await deps.database.$queryRaw<(NotificationRecord & { events: AppendedRow[] })[]>`
+    WITH claim AS (
+      INSERT INTO "IdempotencyKey" (service, key, result)
+      SELECT ${sender}, ${key}::text, ${JSON.stringify(storedResult)}::jsonb WHERE ${key}::text IS NOT NULL
+      ON CONFLICT (service, key) DO UPDATE SET result = EXCLUDED.result, "createdAt" = now()
+        WHERE "IdempotencyKey"."createdAt" < now() - ${IDEMPOTENCY_WINDOW}::interval
+      RETURNING 1),
+    go AS (SELECT WHERE ${key}::text IS NULL OR EXISTS (SELECT FROM claim)),
+    notification AS (
+      INSERT INTO "Notification" (id, "categoryName", priority, "requireAck", public, sender,
+        title, body, data, icon, "actionUrl", "templateKey", "expiresAt", "deleteAt")
+      SELECT ${id}::uuid, ${category.name}, ${category.priority}::"NotificationPriority",
+        ${category.requireAck}, ${recipients === 'public'}, ${sender}, ${content.title},
+        ${content.body}, ${input.data == null ? null : JSON.stringify(input.data)}::jsonb,
+        ${content.icon}, ${content.actionUrl}, ${content.templateKey},
+        ${dates.expiresAt}::timestamptz, ${dates.deleteAt}::timestamptz
+      FROM go
+      RETURNING *),
+    receipts AS (
+      INSERT INTO "Receipt" ("notificationId", "userId")
+      SELECT ${id}::uuid, recipient FROM go, unnest(${recipients === 'public' ? [] : recipients}::text[]) recipient),
+    ${appendEventsSql(Prisma.sql`
+      SELECT stream, 'CREATED'::"NotificationEventType" AS type, ${id}::uuid AS "notificationId",
+        NULL::jsonb AS tombstone, ord
+      FROM go, unnest(${streams}::text[]) WITH ORDINALITY AS s(stream, ord)`)}
+    SELECT n.*, (SELECT coalesce(json_agg(events), '[]') FROM events) AS events FROM notification n`;
 
-  if ('earlier' in outcome) return earlierResult(deps.database, outcome.earlier!);
-  await publishCommitted(deps, outcome.events);
-  return outcome.sent;
+  if (!row) return earlierResult(deps.database, sender, key!);
+  const { events: appended, ...notification } = row;
+  const drafts = streams.map((stream) => ({ stream, type: 'CREATED' as const, notification }));
+  await publishCommitted(deps, toStreamEvents(drafts, appended));
+  return { notification, recipientCount, deduplicated: false };
 }
 
 /** Either a list of users (deduplicated) or 'public'; never both, never neither. */
@@ -162,31 +159,17 @@ interface StoredResult {
   recipientCount: number;
 }
 
-/**
- * Claims (service, key) for this transaction. Returns the earlier result when the key was used
- * within the window; a concurrent send with the same key waits here until the first commits.
- */
-async function claimIdempotencyKey(
-  tx: Prisma.TransactionClient,
+/** The result of the earlier send with this key (committed: the claim waited for it). */
+async function earlierResult(
+  database: Database,
   service: string,
   key: string,
-): Promise<StoredResult | null> {
-  const claimed = await tx.$queryRaw<unknown[]>`
-    INSERT INTO "IdempotencyKey" (service, key, result) VALUES (${service}, ${key}, '{}'::jsonb)
-    ON CONFLICT (service, key) DO UPDATE SET result = '{}'::jsonb, "createdAt" = now()
-      WHERE "IdempotencyKey"."createdAt" < now() - ${IDEMPOTENCY_WINDOW}::interval
-    RETURNING service`;
-  if (claimed.length > 0) return null;
-  const earlier = await tx.idempotencyKey.findUniqueOrThrow({
+): Promise<SendResult> {
+  const earlier = await database.idempotencyKey.findUniqueOrThrow({
     where: { service_key: { service, key } },
   });
-  return earlier.result as unknown as StoredResult;
-}
-
-async function earlierResult(database: Database, earlier: StoredResult): Promise<SendResult> {
-  const notification = await database.notification.findUnique({
-    where: { id: earlier.notificationId },
-  });
+  const { notificationId, recipientCount } = earlier.result as unknown as StoredResult;
+  const notification = await database.notification.findUnique({ where: { id: notificationId } });
   if (!notification) throw new DomainError('NOT_FOUND', 'the earlier send was deleted since');
-  return { notification, recipientCount: earlier.recipientCount, deduplicated: true };
+  return { notification, recipientCount, deduplicated: true };
 }

@@ -7,32 +7,16 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The tsx that `npx tsx` resolves to; run directly because npx does not pass SIGTERM on. */
 export const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
-// Every variable src/config.ts reads, so a child sees only what a test sets.
-const SERVICE_VARIABLES = [
-  'NODE_ENV',
-  'HOST',
-  'PORT',
-  'LOG_LEVEL',
-  'DATABASE_URL',
-  'DATA_DIR',
-  'EMBEDDED_POSTGRES_PORT',
-  'REDIS_URL',
-  'JWT_SECRET',
-  'JWT_JWKS_URL',
-  'JWT_ISSUER',
-  'JWT_AUDIENCE',
-  'SERVICE_API_KEYS',
-  'MAX_CONNECTIONS_PER_USER',
-  'DEFAULT_DELETE_AFTER_SECONDS',
-  'RETENTION_INTERVAL_SECONDS',
-  'INSTANCE_HEARTBEAT_SECONDS',
-  'SHUTDOWN_TIMEOUT_SECONDS',
-];
+// What a shell passes to any program; nothing of this process's own configuration (Vitest sets
+// NODE_ENV=test, a developer's shell may set DATABASE_URL), so a child sees only what a test sets.
+const SHELL_VARIABLES = ['PATH', 'HOME', 'USER', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ'];
 
-/** This process's environment without the service's variables, plus `overrides`. */
+/** A clean shell's environment plus `overrides`. */
 export function serviceEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of SERVICE_VARIABLES) delete env[name];
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of SHELL_VARIABLES) {
+    if (process.env[name] !== undefined) env[name] = process.env[name];
+  }
   return { ...env, ...overrides };
 }
 
@@ -136,6 +120,13 @@ export class Child {
       this.listeners.add(check);
       check();
     });
+  }
+
+  /** Resolves with the first JSON log line whose `msg` is `message`, parsed. */
+  async waitForLog(message: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const quoted = JSON.stringify(message).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const [line] = await this.waitForOutput(new RegExp(`^\\{.*"msg":${quoted}.*$`, 'm'), timeoutMs);
+    return JSON.parse(line) as Record<string, unknown>;
   }
 
   /** Sends `signal` to the child alone, as a process manager would. */
