@@ -1,6 +1,6 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Database, Queryable } from '../db/client.js';
-import type { NotificationView } from './types.js';
+import { PUBLIC_STREAM, userStream, type NotificationView } from './types.js';
 
 // What a user can see: private notifications addressed to them (they have a receipt) and every
 // public one. Two index-backed halves joined by UNION ALL, never a scan of others' rows.
@@ -31,12 +31,23 @@ export async function unseenCount(database: Queryable, userId: string): Promise<
   return (await unseenSummary(database, userId)).count;
 }
 
-/** The unseen count and when it next drops by itself (the soonest expiry among them). */
+/**
+ * The unseen count, when it next drops by itself (the soonest expiry among them), and the log
+ * position it stands at: one statement, so all three come from one snapshot.
+ */
 export async function unseenSummary(database: Queryable, userId: string) {
-  const [row] = await database.$queryRaw<{ count: bigint; nextExpiry: Date | null }[]>`
-    SELECT count(*) AS count, min(v."expiresAt") AS "nextExpiry"
+  const [row] = await database.$queryRaw<
+    { count: bigint; nextExpiry: Date | null; public: bigint | null; user: bigint | null }[]
+  >`
+    SELECT count(*) AS count, min(v."expiresAt") AS "nextExpiry",
+      (SELECT seq FROM "Stream" WHERE id = ${PUBLIC_STREAM}) AS public,
+      (SELECT seq FROM "Stream" WHERE id = ${userStream(userId)}) AS user
     FROM (${visible(userId, Prisma.sql`${notExpired} AND ${needsAttention}`)}) v`;
-  return { count: Number(row!.count), nextExpiry: row!.nextExpiry };
+  return {
+    count: Number(row!.count),
+    nextExpiry: row!.nextExpiry,
+    cursor: { public: row!.public ?? 0n, user: row!.user ?? 0n },
+  };
 }
 
 /** The whole history, newest first, `limit` items older than `beforeSeq`. */

@@ -53,15 +53,18 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
     },
 
     async open(connectionId, userId, sessionId) {
-      await database.$transaction(async (tx) => {
-        // Serialises one user's connects across every instance, so the limit holds cluster-wide.
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`connections:${userId}`}))`;
-        const open = await tx.connection.count({ where: { userId } });
-        if (open >= maxPerUser) {
-          throw new ConnectionLimitError(`at most ${maxPerUser} connections per user`);
-        }
-        await tx.connection.create({ data: { id: connectionId, userId, sessionId, instanceId } });
-      });
+      // The lock serialises one user's connects across every instance, so the limit holds
+      // cluster-wide; the insert, a statement of its own, counts after the lock is held.
+      const [, inserted] = await database.$transaction([
+        database.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`connections:${userId}`}))`,
+        database.$executeRaw`
+          INSERT INTO "Connection" (id, "userId", "sessionId", "instanceId")
+          SELECT ${connectionId}::uuid, ${userId}, ${sessionId ?? null}, ${instanceId}::uuid
+          WHERE (SELECT count(*) FROM "Connection" WHERE "userId" = ${userId}) < ${maxPerUser}`,
+      ]);
+      if (inserted === 0) {
+        throw new ConnectionLimitError(`at most ${maxPerUser} connections per user`);
+      }
     },
 
     async close(connectionId) {

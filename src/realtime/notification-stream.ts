@@ -1,7 +1,6 @@
 import type { Database } from '../db/client.js';
 import {
   advance,
-  currentCursor,
   eventsAfter,
   eventsBetween,
   positionIn,
@@ -83,7 +82,9 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
       bus.onResync(() => run(catchUp)),
     ];
     try {
-      cursor = options.after ?? (await currentCursor(database, userId));
+      // Counting first gives the count and the current position from one snapshot.
+      const now = await counter.recount();
+      cursor = options.after ?? now;
       if (options.after) await catchUp();
       live = true;
       for (const task of waiting.splice(0)) run(task);

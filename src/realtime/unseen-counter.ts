@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { currentCursor, positionIn, type Cursor } from '../notifications/event-log.js';
+import { positionIn, type Cursor } from '../notifications/event-log.js';
 import { unseenSummary } from '../notifications/inbox.js';
 import { isExpired, type StreamEvent } from '../notifications/types.js';
 
@@ -45,15 +45,12 @@ export class UnseenCounter {
     return this.count;
   }
 
-  private async recount() {
-    // One snapshot for both, so later events are applied exactly once.
-    const [summary, cursor] = await this.database.$transaction(
-      async (tx) =>
-        [await unseenSummary(tx, this.userId), await currentCursor(tx, this.userId)] as const,
-      { isolationLevel: 'RepeatableRead' },
-    );
+  /** Counts from the database; returns the log position the count stands at. */
+  async recount(): Promise<Cursor> {
+    const summary = await unseenSummary(this.database, this.userId);
     this.count = summary.count;
     this.nextExpiry = summary.nextExpiry;
-    this.countedAt = cursor;
+    this.countedAt = summary.cursor;
+    return summary.cursor;
   }
 }

@@ -1,0 +1,225 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { mintUserToken } from '../src/auth/user-tokens.js';
+
+// The load generator, a separate process commanded by bench/run.ts over IPC. It opens real
+// graphql-ws clients (or plain WebSockets for the baseline), sends through the HTTP API, and
+// timestamps what arrives.
+
+const now = () => performance.timeOrigin + performance.now();
+
+interface Received {
+  count: number;
+  last: number;
+}
+/** Arrivals by notification title: titles are markers the orchestrator chooses. */
+const arrivals = new Map<string, Received>();
+const sentAt = new Map<string, number>();
+const latencies: number[] = [];
+let clients: Client[] = [];
+let sockets: WebSocket[] = [];
+
+function arrive(title: string) {
+  const at = now();
+  const entry = arrivals.get(title) ?? { count: 0, last: 0 };
+  entry.count += 1;
+  entry.last = at;
+  arrivals.set(title, entry);
+  const sent = sentAt.get(title);
+  if (sent !== undefined) latencies.push(at - sent);
+}
+
+const SUBSCRIBE =
+  'subscription($after: String) { myNotifications(after: $after) { type cursor unseenCount notification { id title body createdAt } } }';
+const CONNECT_QUERY = 'query { unseenNotifications(limit: 50) { id title } eventCursor }';
+
+async function connectOne(wsUrl: string, secret: string, userId: string): Promise<number> {
+  const started = now();
+  const token = await mintUserToken(secret, userId, { ttl: '2h' });
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    connectionParams: { authorization: `Bearer ${token}` },
+    keepAlive: 0,
+  });
+  clients.push(client);
+  const inbox = await new Promise<{ eventCursor: string }>((resolve, reject) => {
+    client.subscribe<{ eventCursor: string }>(
+      { query: CONNECT_QUERY },
+      { next: (result) => resolve(result.data!), error: reject, complete: () => {} },
+    );
+  });
+  client.subscribe<{ myNotifications: { notification: { title: string } } }>(
+    { query: SUBSCRIBE, variables: { after: inbox.eventCursor } },
+    {
+      next: (result) => arrive(result.data!.myNotifications.notification.title),
+      error: (error) => console.error('subscription error', error),
+      complete: () => {},
+    },
+  );
+  return now() - started;
+}
+
+async function connect(args: {
+  wsUrl: string;
+  secret: string;
+  users: string[];
+  concurrency: number;
+}) {
+  const durations: number[] = [];
+  const started = now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: args.concurrency }, async () => {
+      while (next < args.users.length) {
+        const userId = args.users[next++]!;
+        durations.push(await connectOne(args.wsUrl, args.secret, userId));
+      }
+    }),
+  );
+  return { durations, seconds: (now() - started) / 1000 };
+}
+
+async function connectBaseline(args: { wsUrl: string; count: number; concurrency: number }) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: args.concurrency }, async () => {
+      while (next++ < args.count) {
+        const socket = new WebSocket(args.wsUrl);
+        socket.on('message', (data: Buffer) =>
+          arrive((JSON.parse(data.toString()) as { title: string }).title),
+        );
+        await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+        sockets.push(socket);
+      }
+    }),
+  );
+  return {};
+}
+
+async function sendOne(httpUrl: string, apiKey: string, input: Record<string, unknown>) {
+  const response = await fetch(httpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+    body: JSON.stringify({
+      query:
+        'mutation($input: SendNotificationInput!) { sendNotification(input: $input) { recipientCount } }',
+      variables: { input },
+    }),
+  });
+  const body = (await response.json()) as { errors?: unknown };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+}
+
+/** Sends one marker and waits until `expected` clients have it; returns ms from send to last. */
+async function fanOut(args: {
+  httpUrl?: string;
+  apiKey?: string;
+  baselineUrl?: string;
+  title: string;
+  expected: number;
+  timeoutMs: number;
+}) {
+  const started = now();
+  if (args.baselineUrl) {
+    await fetch(args.baselineUrl, {
+      method: 'POST',
+      body: JSON.stringify({ title: args.title, body: 'x'.repeat(120) }),
+    });
+  } else {
+    await sendOne(args.httpUrl!, args.apiKey!, {
+      category: 'bench',
+      public: true,
+      title: args.title,
+      body: 'x'.repeat(120),
+    });
+  }
+  const deadline = started + args.timeoutMs;
+  while ((arrivals.get(args.title)?.count ?? 0) < args.expected && now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const got = arrivals.get(args.title);
+  return { ms: (got?.last ?? now()) - started, received: got?.count ?? 0 };
+}
+
+/**
+ * Private sends to random online users. With `ratePerSecond`, an open loop at that rate (for
+ * latency); without, a closed loop of `concurrency` senders as fast as the service answers.
+ */
+async function privateSends(args: {
+  httpUrl: string;
+  apiKey: string;
+  users: string[];
+  seconds: number;
+  concurrency: number;
+  ratePerSecond?: number;
+  prefix: string;
+}) {
+  latencies.length = 0;
+  let sent = 0;
+  let failed = 0;
+  const started = now();
+  const end = started + args.seconds * 1000;
+  const sendNext = async () => {
+    const title = `${args.prefix}-${sent++}`;
+    const userId = args.users[Math.floor(Math.random() * args.users.length)]!;
+    sentAt.set(title, now());
+    await sendOne(args.httpUrl, args.apiKey, {
+      category: 'bench',
+      recipientIds: [userId],
+      title,
+    }).catch(() => failed++);
+  };
+  if (args.ratePerSecond) {
+    const inFlight: Promise<void>[] = [];
+    const interval = 1000 / args.ratePerSecond;
+    for (let i = 0; now() < end; i++) {
+      const due = started + i * interval;
+      const wait = due - now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      inFlight.push(sendNext());
+    }
+    await Promise.all(inFlight);
+  } else {
+    await Promise.all(
+      Array.from({ length: args.concurrency }, async () => {
+        while (now() < end) await sendNext();
+      }),
+    );
+  }
+  const seconds = (now() - started) / 1000;
+  // Let the last deliveries land.
+  const settleUntil = now() + 3000;
+  while (latencies.length < sent - failed && now() < settleUntil) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return { sent, failed, seconds, delivered: latencies.length, latencies: [...latencies] };
+}
+
+async function disconnect() {
+  await Promise.all(clients.map((client) => client.dispose()));
+  for (const socket of sockets) socket.terminate();
+  clients = [];
+  sockets = [];
+  arrivals.clear();
+  sentAt.clear();
+  return {};
+}
+
+const commands: Record<string, (args: never) => Promise<unknown>> = {
+  connect,
+  connectBaseline,
+  fanOut,
+  privateSends,
+  disconnect,
+};
+
+process.on('message', (message: { id: number; command: string; args: unknown }) => {
+  commands[message.command]!(message.args as never).then(
+    (result) => process.send!({ id: message.id, result }),
+    (error: unknown) => process.send!({ id: message.id, error: String(error) }),
+  );
+});
+process.send!({ ready: true });
