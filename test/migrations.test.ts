@@ -174,6 +174,7 @@ describe('the migrated database', () => {
     deleteAfterSeconds: 86_400,
     requireAck: true,
     priority: 'URGENT' as const,
+    batchWindowSeconds: 30,
     createdAt: at('2030-01-02T03:04:05.678Z'),
     updatedAt: at('2030-01-03T03:04:05.678Z'),
   };
@@ -183,6 +184,7 @@ describe('the migrated database', () => {
     categoryName: category.name,
     priority: 'HIGH' as const,
     requireAck: true,
+    batchWindowSeconds: 30,
     public: true,
     title: 'Your invoice is ready',
     body: 'Invoice #42 is ready to download.',
@@ -223,6 +225,24 @@ describe('the migrated database', () => {
       return {
         written: category,
         read: await database.category.findUniqueOrThrow({ where: { name: category.name } }),
+      };
+    },
+    Preference: async () => {
+      await ensureCategory();
+      const preference = {
+        userId: 'user-42',
+        categoryName: category.name,
+        muted: true,
+        updatedAt: at('2030-02-03T00:00:00.003Z'),
+      };
+      await database.preference.create({ data: preference });
+      return {
+        written: preference,
+        read: await database.preference.findUniqueOrThrow({
+          where: {
+            userId_categoryName: { userId: preference.userId, categoryName: category.name },
+          },
+        }),
       };
     },
     Template: async () => {

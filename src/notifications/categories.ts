@@ -8,6 +8,7 @@ export interface CategoryInput {
   deleteAfterSeconds?: number | null;
   requireAck: boolean;
   priority: NotificationPriority;
+  batchWindowSeconds?: number | null;
 }
 
 /** Creates the category or replaces its settings; notifications already sent keep theirs. */
@@ -15,11 +16,13 @@ export function upsertCategory(database: Database, input: CategoryInput) {
   checkName('name', input.name);
   checkPositiveSeconds('expireAfterSeconds', input.expireAfterSeconds);
   checkPositiveSeconds('deleteAfterSeconds', input.deleteAfterSeconds);
+  checkPositiveSeconds('batchWindowSeconds', input.batchWindowSeconds);
   const settings = {
     expireAfterSeconds: input.expireAfterSeconds ?? null,
     deleteAfterSeconds: input.deleteAfterSeconds ?? null,
     requireAck: input.requireAck,
     priority: input.priority,
+    batchWindowSeconds: input.batchWindowSeconds ?? null,
   };
   return database.category.upsert({
     where: { name: input.name },

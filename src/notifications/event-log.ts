@@ -204,6 +204,7 @@ function reviveTombstone(tombstone: Tombstone): NotificationRecord {
     categoryName: tombstone.categoryName as string,
     priority: tombstone.priority as NotificationRecord['priority'],
     requireAck: tombstone.requireAck as boolean,
+    batchWindowSeconds: null,
     public: tombstone.public as boolean,
     sender: tombstone.sender as string,
     title: '',

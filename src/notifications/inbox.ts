@@ -9,6 +9,15 @@ const notExpired = Prisma.sql`(n."expiresAt" IS NULL OR n."expiresAt" > now())`;
 /** Unseen, or seen but still awaiting a required acknowledgement. */
 const needsAttention = Prisma.sql`(r."seenAt" IS NULL OR (n."requireAck" AND r."acknowledgedAt" IS NULL))`;
 
+/** Not in a category the user muted. */
+const notMuted = (userId: string) => Prisma.sql`NOT EXISTS (
+  SELECT FROM "Preference" p
+  WHERE p."userId" = ${userId} AND p."categoryName" = n."categoryName" AND p.muted)`;
+
+/** What unseenNotifications lists and unseenCount counts. */
+const unseen = (userId: string) =>
+  Prisma.sql`${notExpired} AND ${needsAttention} AND ${notMuted(userId)}`;
+
 function visible(userId: string, condition: Prisma.Sql) {
   return Prisma.sql`
     SELECT n.*, r."seenAt", r."acknowledgedAt" FROM "Receipt" r
@@ -20,10 +29,13 @@ function visible(userId: string, condition: Prisma.Sql) {
       WHERE n.public AND ${condition}`;
 }
 
-/** Not expired and not seen, plus seen-but-unacknowledged require-ack ones; newest first. */
+/**
+ * Not expired and not seen, plus seen-but-unacknowledged require-ack ones, leaving out muted
+ * categories; newest first.
+ */
 export function unseenNotifications(database: Database, userId: string, limit: number) {
   return database.$queryRaw<NotificationView[]>`
-    ${visible(userId, Prisma.sql`${notExpired} AND ${needsAttention}`)}
+    ${visible(userId, unseen(userId))}
     ORDER BY seq DESC LIMIT ${limit}`;
 }
 
@@ -32,20 +44,29 @@ export async function unseenCount(database: Queryable, userId: string): Promise<
 }
 
 /**
- * The unseen count, when it next drops by itself (the soonest expiry among them), and the log
- * position it stands at: one statement, so all three come from one snapshot.
+ * The unseen count, when it next drops by itself (the soonest expiry among them), the muted
+ * categories, and the log position all this stands at: one statement, so one snapshot.
  */
 export async function unseenSummary(database: Queryable, userId: string) {
   const [row] = await database.$queryRaw<
-    { count: bigint; nextExpiry: Date | null; public: bigint | null; user: bigint | null }[]
+    {
+      count: bigint;
+      nextExpiry: Date | null;
+      muted: string[] | null;
+      public: bigint | null;
+      user: bigint | null;
+    }[]
   >`
     SELECT count(*) AS count, min(v."expiresAt") AS "nextExpiry",
+      (SELECT array_agg("categoryName") FROM "Preference" WHERE "userId" = ${userId} AND muted)
+        AS muted,
       (SELECT seq FROM "Stream" WHERE id = ${PUBLIC_STREAM}) AS public,
       (SELECT seq FROM "Stream" WHERE id = ${userStream(userId)}) AS user
-    FROM (${visible(userId, Prisma.sql`${notExpired} AND ${needsAttention}`)}) v`;
+    FROM (${visible(userId, unseen(userId))}) v`;
   return {
     count: Number(row!.count),
     nextExpiry: row!.nextExpiry,
+    muted: row!.muted ?? [],
     cursor: { public: row!.public ?? 0n, user: row!.user ?? 0n },
   };
 }

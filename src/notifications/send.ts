@@ -70,10 +70,12 @@ export async function sendNotification(
       RETURNING 1),
     go AS (SELECT WHERE ${key}::text IS NULL OR EXISTS (SELECT FROM claim)),
     notification AS (
-      INSERT INTO "Notification" (id, "categoryName", priority, "requireAck", public, sender,
+      INSERT INTO "Notification" (id, "categoryName", priority, "requireAck",
+        "batchWindowSeconds", public, sender,
         title, body, data, icon, "actionUrl", "templateKey", "expiresAt", "deleteAt")
       SELECT ${id}::uuid, ${category.name}, ${category.priority}::"NotificationPriority",
-        ${category.requireAck}, ${recipients === 'public'}, ${sender}, ${content.title},
+        ${category.requireAck}, ${category.batchWindowSeconds}::int, ${recipients === 'public'},
+        ${sender}, ${content.title},
         ${content.body}, ${input.data == null ? null : JSON.stringify(input.data)}::jsonb,
         ${content.icon}, ${content.actionUrl}, ${content.templateKey},
         ${dates.expiresAt}::timestamptz, ${dates.deleteAt}::timestamptz

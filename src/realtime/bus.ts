@@ -12,6 +12,12 @@ export interface EventBus {
   /** Calls `listener` for each event of `stream` published from now on; returns unsubscribe. */
   subscribe(stream: string, listener: StreamListener): () => void;
   /**
+   * Tells the subscribers of `stream` on every instance that something about it changed outside
+   * the event log (a user's preferences), so they read it again.
+   */
+  signal(stream: string): Promise<void>;
+  onSignal(stream: string, listener: () => void): () => void;
+  /**
    * Calls `listener` when events may have been missed (the transport was down), so subscribers
    * catch up from the log; returns unsubscribe.
    */
@@ -22,6 +28,7 @@ export interface EventBus {
 /** Routes events to this process's listeners by stream: one map lookup per event. */
 export class StreamRouter {
   private readonly listeners = new Map<string, Set<StreamListener>>();
+  private readonly signalListeners = new Map<string, Set<() => void>>();
   private readonly resyncListeners = new Set<() => void>();
 
   dispatch(event: StreamEvent) {
@@ -30,13 +37,15 @@ export class StreamRouter {
   }
 
   subscribe(stream: string, listener: StreamListener): () => void {
-    let set = this.listeners.get(stream);
-    if (!set) this.listeners.set(stream, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(stream);
-    };
+    return addTo(this.listeners, stream, listener);
+  }
+
+  signal(stream: string) {
+    for (const listener of this.signalListeners.get(stream) ?? []) listener();
+  }
+
+  onSignal(stream: string, listener: () => void): () => void {
+    return addTo(this.signalListeners, stream, listener);
   }
 
   resync() {
@@ -49,6 +58,16 @@ export class StreamRouter {
   }
 }
 
+function addTo<T>(map: Map<string, Set<T>>, key: string, item: T): () => void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(item);
+  return () => {
+    set.delete(item);
+    if (set.size === 0) map.delete(key);
+  };
+}
+
 /** The single-instance bus: events go straight from the sender to local subscribers. */
 export function createLocalBus(): EventBus {
   const router = new StreamRouter();
@@ -56,6 +75,8 @@ export function createLocalBus(): EventBus {
     start: async () => {},
     publish: async (events) => events.forEach((event) => router.dispatch(event)),
     subscribe: (stream, listener) => router.subscribe(stream, listener),
+    signal: async (stream) => router.signal(stream),
+    onSignal: (stream, listener) => router.onSignal(stream, listener),
     onResync: (listener) => router.onResync(listener),
     close: async () => {},
   };

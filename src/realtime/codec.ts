@@ -6,15 +6,20 @@ type Json = Record<string, unknown>;
 
 const DATE_FIELDS = ['createdAt', 'expiresAt', 'deleteAt'] as const;
 
-export function encodeEvents(origin: string, events: StreamEvent[]): string {
-  return JSON.stringify({ origin, events }, (_key, value: unknown) =>
+/** What travels between instances: events, or a signal naming a stream. */
+export type BusMessage =
+  { origin: string; events: StreamEvent[] } | { origin: string; signal: string };
+
+export function encodeMessage(message: BusMessage): string {
+  return JSON.stringify(message, (_key, value: unknown) =>
     typeof value === 'bigint' ? value.toString() : value,
   );
 }
 
-export function decodeEvents(text: string): { origin: string; events: StreamEvent[] } {
-  const message = JSON.parse(text) as { origin: string; events: Json[] };
-  return { origin: message.origin, events: message.events.map(decodeEvent) };
+export function decodeMessage(text: string): BusMessage {
+  const message = JSON.parse(text) as { origin: string; events?: Json[]; signal?: string };
+  if (message.signal !== undefined) return { origin: message.origin, signal: message.signal };
+  return { origin: message.origin, events: (message.events ?? []).map(decodeEvent) };
 }
 
 function decodeEvent(event: Json): StreamEvent {

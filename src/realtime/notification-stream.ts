@@ -10,17 +10,14 @@ import {
 import { PUBLIC_STREAM, isExpired, userStream, type StreamEvent } from '../notifications/types.js';
 import { Repeater } from 'graphql-yoga';
 import type { EventBus } from './bus.js';
+import { SubscriberView, type Delivery } from './subscriber-view.js';
 import { UnseenCounter } from './unseen-counter.js';
 
 // Step 2 of the process, live: what one subscriber receives. It listens first, then replays the
 // log after its cursor, then streams; a live event whose seq is not the next in its stream
 // means one is missing or late, and the gap is read from the log. No gap, no duplicate.
 
-export interface Delivery {
-  event: StreamEvent;
-  cursor: Cursor;
-  unseenCount: number;
-}
+export type { Delivery } from './subscriber-view.js';
 
 export interface StreamOptions {
   database: Database;
@@ -42,15 +39,18 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
   const { database, bus, userId } = options;
   const streams = [PUBLIC_STREAM, userStream(userId)];
   const counter = new UnseenCounter(database, userId);
-  const wanted = (event: StreamEvent) =>
-    options.deliver === 'all' || event.stream === PUBLIC_STREAM;
   return new Repeater<Delivery>(async (push, stop) => {
     let cursor: Cursor;
+    const view = new SubscriberView(
+      counter,
+      options.deliver === 'public',
+      async (delivery) => void (await push(delivery)),
+      (task) => run(task),
+    );
     const deliver = async (event: LoggedEvent) => {
+      const before = cursor;
       cursor = advance(cursor, event);
-      if (!deliverable(event)) return;
-      const unseenCount = await counter.after(event);
-      if (wanted(event)) await push({ event, cursor, unseenCount });
+      if (deliverable(event)) await view.accept(event, before, cursor);
     };
     const catchUp = async () => {
       for (;;) {
@@ -80,6 +80,8 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
     const unsubscribers = [
       ...streams.map((stream) => bus.subscribe(stream, (event) => run(() => receive(event)))),
       bus.onResync(() => run(catchUp)),
+      // The user's preferences changed: read mutes (and the count) again.
+      bus.onSignal(userStream(userId), () => run(async () => void (await counter.recount()))),
     ];
     try {
       // Counting first gives the count and the current position from one snapshot.
@@ -92,6 +94,7 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
       stop(error);
     }
     await stop;
+    view.close();
     for (const unsubscribe of unsubscribers) unsubscribe();
   });
 }

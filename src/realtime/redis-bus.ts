@@ -2,7 +2,7 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { StreamRouter, type EventBus } from './bus.js';
-import { decodeEvents, encodeEvents } from './codec.js';
+import { decodeMessage, encodeMessage } from './codec.js';
 
 /**
  * All instances publish to and subscribe to one channel, `<prefix>events`; each routes what
@@ -64,15 +64,22 @@ export function createRedisBus({
     async start() {
       await Promise.all([publisher.connect(), subscriber.connect()]);
       await pubsub.subscribe<string>(channel, (message) => {
-        const { origin, events } = decodeEvents(message);
-        // This instance's own events were delivered locally when published.
-        if (origin !== instanceId) events.forEach((event) => router.dispatch(event));
+        const decoded = decodeMessage(message);
+        // This instance's own messages were delivered locally when published.
+        if (decoded.origin === instanceId) return;
+        if ('signal' in decoded) router.signal(decoded.signal);
+        else decoded.events.forEach((event) => router.dispatch(event));
       });
     },
     async publish(events) {
       events.forEach((event) => router.dispatch(event));
-      await pubsub.publish(channel, encodeEvents(instanceId, events));
+      await pubsub.publish(channel, encodeMessage({ origin: instanceId, events }));
     },
+    async signal(stream) {
+      router.signal(stream);
+      await pubsub.publish(channel, encodeMessage({ origin: instanceId, signal: stream }));
+    },
+    onSignal: (stream, listener) => router.onSignal(stream, listener),
     subscribe: (stream, listener) => router.subscribe(stream, listener),
     onResync: (listener) => router.onResync(listener),
     async ping() {

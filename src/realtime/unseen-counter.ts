@@ -6,12 +6,14 @@ import { isExpired, type StreamEvent } from '../notifications/types.js';
 /**
  * One subscriber's unseenCount, kept exact without a query per event: counted once from the
  * database (with the log position that count stands at), then moved by each later event.
- * Deletions, and expiries, which happen without an event, are counted afresh.
+ * Deletions, and expiries, which happen without an event, are counted afresh. Muted categories
+ * are not counted; the user's mutes are read with each count.
  */
 export class UnseenCounter {
   private count = 0;
   private countedAt: Cursor | undefined;
   private nextExpiry: Date | null = null;
+  private muted = new Set<string>();
 
   constructor(
     private readonly database: Database,
@@ -29,7 +31,7 @@ export class UnseenCounter {
     }
     if (event.seq <= positionIn(this.countedAt!, event.stream)) return this.count;
     const { notification } = event;
-    if (isExpired(notification, now)) return this.count;
+    if (isExpired(notification, now) || this.isMuted(notification.categoryName)) return this.count;
     if (event.type === 'CREATED') {
       this.count += 1;
       if (
@@ -45,10 +47,20 @@ export class UnseenCounter {
     return this.count;
   }
 
+  /** Whether the user muted this category (as of the last count). */
+  isMuted(category: string): boolean {
+    return this.muted.has(category);
+  }
+
+  get current(): number {
+    return this.count;
+  }
+
   /** Counts from the database; returns the log position the count stands at. */
   async recount(): Promise<Cursor> {
     const summary = await unseenSummary(this.database, this.userId);
     this.count = summary.count;
+    this.muted = new Set(summary.muted);
     this.nextExpiry = summary.nextExpiry;
     this.countedAt = summary.cursor;
     return summary.cursor;

@@ -20,6 +20,11 @@ builder.prismaObject('Category', {
     }),
     requireAck: t.exposeBoolean('requireAck'),
     priority: t.expose('priority', { type: NotificationPriorityEnum }),
+    batchWindowSeconds: t.exposeInt('batchWindowSeconds', {
+      nullable: true,
+      description:
+        'Live delivery gathers its notifications into one DIGEST event per this many seconds; null: each at once.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -32,6 +37,7 @@ const CategoryInput = builder.inputType('CategoryInput', {
     deleteAfterSeconds: t.int(),
     requireAck: t.boolean({ defaultValue: false }),
     priority: t.field({ type: NotificationPriorityEnum, defaultValue: 'NORMAL' }),
+    batchWindowSeconds: t.int(),
   }),
 });
 

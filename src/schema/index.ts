@@ -3,6 +3,7 @@ import { builder } from './builder.js';
 import './category.js';
 import './notification.js';
 import './notification-event.js';
+import './preference.js';
 import './send.js';
 import './template.js';
 import './viewer.js';

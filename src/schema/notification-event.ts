@@ -11,9 +11,10 @@ const NotificationEventTypeEnum = builder.enumType(NotificationEventType, {
 });
 
 const NotificationEvent = builder.objectRef<Delivery>('NotificationEvent').implement({
-  description: 'Something that happened to one of your notifications.',
+  description:
+    'Something that happened to one of your notifications. DIGEST: several new notifications of a batched category at once.',
   fields: (t) => ({
-    type: t.field({ type: NotificationEventTypeEnum, resolve: ({ event }) => event.type }),
+    type: t.field({ type: NotificationEventTypeEnum, resolve: (delivery) => delivery.type }),
     cursor: t.string({
       description: 'Pass the last one you received as myNotifications(after:) to resume.',
       resolve: ({ cursor }) => encodeCursor(cursor),
@@ -22,6 +23,12 @@ const NotificationEvent = builder.objectRef<Delivery>('NotificationEvent').imple
       type: NotificationRef,
       description: 'For DELETED, only its identity and dates remain (empty title, no body).',
       resolve: ({ event }) => viewOf(event.notification, event.receipt),
+    }),
+    notifications: t.field({
+      type: [NotificationRef],
+      description:
+        'For a DIGEST, every notification it gathers, oldest first; otherwise [notification].',
+      resolve: ({ events }) => events.map((event) => viewOf(event.notification, event.receipt)),
     }),
     unseenCount: t.exposeInt('unseenCount', {
       description: 'Your unseenCount once this event has happened.',

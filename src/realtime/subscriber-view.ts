@@ -1,0 +1,110 @@
+import type { Cursor } from '../notifications/event-log.js';
+import {
+  PUBLIC_STREAM,
+  type NotificationEventType,
+  type StreamEvent,
+} from '../notifications/types.js';
+import type { UnseenCounter } from './unseen-counter.js';
+
+/** What one subscriber receives: an event, or a digest of several CREATED events. */
+export interface Delivery {
+  type: NotificationEventType;
+  /** The event; for a DIGEST, the newest it gathers. */
+  event: StreamEvent;
+  /** [event], or everything a DIGEST gathers, oldest first. */
+  events: StreamEvent[];
+  /** Resume from here to miss nothing that was not delivered yet. */
+  cursor: Cursor;
+  unseenCount: number;
+}
+
+interface Batch {
+  events: StreamEvent[];
+  /** The position before the batch's first event: the cursor must not pass it while it waits. */
+  floor: Cursor;
+}
+
+/**
+ * Turns one subscriber's ordered events into deliveries: leaves out muted categories (they still
+ * move the cursor), keeps the unseen count, and gathers notifications of batched categories into
+ * one DIGEST per window.
+ */
+export class SubscriberView {
+  private readonly batches = new Map<string, Batch>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private latest: Cursor | undefined;
+
+  constructor(
+    private readonly counter: UnseenCounter,
+    private readonly publicOnly: boolean,
+    private readonly emit: (delivery: Delivery) => Promise<void>,
+    /** Runs a task in the subscriber's queue, after whatever is being delivered. */
+    private readonly schedule: (task: () => Promise<void>) => void,
+  ) {}
+
+  /** Takes the next event; `before` and `after` are the subscriber's positions around it. */
+  async accept(event: StreamEvent, before: Cursor, after: Cursor): Promise<void> {
+    this.latest = after;
+    const unseenCount = await this.counter.after(event);
+    if (this.publicOnly && event.stream !== PUBLIC_STREAM) return;
+    const { notification } = event;
+    if (event.type === 'CREATED' && this.counter.isMuted(notification.categoryName)) return;
+    if (event.type === 'CREATED' && notification.batchWindowSeconds) {
+      this.gather(event, before, notification.batchWindowSeconds);
+      return;
+    }
+    await this.emit({
+      type: event.type,
+      event,
+      events: [event],
+      cursor: this.held(after),
+      unseenCount,
+    });
+  }
+
+  /** Stops the digest timers: the subscriber is gone. */
+  close() {
+    for (const timer of this.timers) clearTimeout(timer);
+  }
+
+  private gather(event: StreamEvent, before: Cursor, windowSeconds: number) {
+    const category = event.notification.categoryName;
+    const batch = this.batches.get(category);
+    if (batch) {
+      batch.events.push(event);
+      return;
+    }
+    this.batches.set(category, { events: [event], floor: before });
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.schedule(() => this.flush(category));
+    }, windowSeconds * 1000);
+    this.timers.add(timer);
+  }
+
+  private async flush(category: string) {
+    const batch = this.batches.get(category);
+    if (!batch) return;
+    this.batches.delete(category);
+    const events = batch.events;
+    await this.emit({
+      type: 'DIGEST',
+      event: events.at(-1)!,
+      events,
+      cursor: this.held(this.latest!),
+      unseenCount: this.counter.current,
+    });
+  }
+
+  /** `cursor`, held back before any batch still waiting, so resuming from it loses nothing. */
+  private held(cursor: Cursor): Cursor {
+    let held = cursor;
+    for (const { floor } of this.batches.values()) {
+      held = {
+        public: floor.public < held.public ? floor.public : held.public,
+        user: floor.user < held.user ? floor.user : held.user,
+      };
+    }
+    return held;
+  }
+}
