@@ -1,20 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Services } from '../services.js';
 
-type Check = () => Promise<void>;
+export type Check = () => Promise<void>;
+
+/** What the service depends on, each with a check that resolves while it answers. */
+export function dependencyChecks({ database, bus }: Pick<Services, 'database' | 'bus'>) {
+  const checks: Record<string, Check> = {
+    database: async () => {
+      await database.$queryRaw`SELECT 1`;
+    },
+  };
+  if (bus.ping) checks.redis = () => bus.ping!();
+  return checks;
+}
 
 /**
  * `/healthz`: the process answers. `/readyz`: its dependencies answer too, so a load balancer
  * sends no traffic to an instance that cannot serve it. Returns false for any other path.
  */
-export function createHealthHandler(services: Services) {
-  const { bus } = services;
-  const checks: Record<string, Check> = {
-    database: async () => {
-      await services.database.$queryRaw`SELECT 1`;
-    },
-    ...(bus.ping ? { redis: () => bus.ping!() } : {}),
-  };
+export function createHealthHandler(checks: Record<string, Check>) {
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     const path = request.url?.split('?')[0];
     if (path === '/healthz') {

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface TcpProxy {
   port: number;
+  /** Client connections accepted so far: a client that keeps retrying shows here. */
+  accepted(): number;
   /** Drops every connection and stops listening: the target looks gone (connection refused). */
   cut(): Promise<void>;
   /** Listens again on the same port: the target is back. */
@@ -13,6 +15,7 @@ export interface TcpProxy {
 /** A TCP proxy to `target`, so a test can take a real server away and bring it back. */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  let accepted = 0;
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -21,6 +24,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
       const next = createServer((client) => {
+        accepted++;
         const upstream = connect(target.port, target.host);
         track(client);
         track(upstream);
@@ -43,6 +47,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const port = await listen(0);
   return {
     port,
+    accepted: () => accepted,
     cut,
     restore: async () => {
       if (!server) await listen(port);

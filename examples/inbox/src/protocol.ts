@@ -1,0 +1,34 @@
+import type { NotificationFieldsFragment } from '../../../client/graphql';
+
+// What the tabs and the hub (in the SharedWorker, or in the tab without one) say to each other
+// over a MessagePort. Plain data only: it is copied between threads.
+
+export type Notification = NotificationFieldsFragment;
+
+export type Status = 'signed-out' | 'connecting' | 'live' | 'reconnecting' | 'expired';
+
+/** Everything a tab draws; the hub sends a fresh copy to every tab after each change. */
+export interface InboxState {
+  status: Status;
+  /** The server's count from the latest answer or event: exact, never worked out here. */
+  unseenCount: number;
+  /** Newest first, without the ones dismissed in this browser. */
+  notifications: Notification[];
+  /** The last event cursor; reconnects resume from it. */
+  cursor: string | null;
+  /** Something that went wrong and that the user should know about. */
+  problem: string | null;
+}
+
+/** What a tab asks of the hub. */
+export type Command =
+  | { type: 'start'; server: string; token: string }
+  | { type: 'markSeen'; ids: string[] }
+  | { type: 'markAllSeen' }
+  | { type: 'acknowledge'; id: string }
+  | { type: 'dismiss'; id: string }
+  | { type: 'leave' };
+
+/** What the hub tells the tabs. */
+export type Update =
+  { type: 'state'; state: InboxState } | { type: 'toast'; notification: Notification };

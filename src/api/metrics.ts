@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The service's own metrics, in a registry of the app's (never the global one: tests run several
+ * apps in one process). Yoga's Prometheus plugin adds the GraphQL request metrics to it and
+ * serves it at /metrics.
+ */
+export function createMetrics(dependencyChecks: Record<string, () => Promise<void>>) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    connectedSockets: new Gauge({
+      name: 'notifications_connected_sockets',
+      help: 'Open graphql-ws connections on this instance.',
+      registers,
+    }),
+    activeSubscriptions: new Gauge({
+      name: 'notifications_active_subscriptions',
+      help: 'Running subscriptions on this instance, by root field.',
+      labelNames: ['operation'],
+      registers,
+    }),
+    sent: new Counter({
+      name: 'notifications_sent_total',
+      help: 'Notifications stored by sendNotification (repeats of an idempotency key excluded).',
+      labelNames: ['category', 'audience'],
+      registers,
+    }),
+    deliveries: new Counter({
+      name: 'notifications_deliveries_total',
+      help: 'Events handed to subscribers on this instance, by event type.',
+      labelNames: ['type'],
+      registers,
+    }),
+    sendToDeliver: new Histogram({
+      name: 'notifications_send_to_deliver_seconds',
+      help: 'From a notification being stored to its live CREATED event being handed to a subscriber.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    retentionDeleted: new Counter({
+      name: 'notifications_retention_deleted_total',
+      help: 'Notifications deleted by the retention job on this instance.',
+      registers,
+    }),
+    dependencyUp: new Gauge({
+      name: 'notifications_dependency_up',
+      help: '1 while the dependency answers, 0 while it does not (checked at each scrape).',
+      labelNames: ['dependency'],
+      registers,
+      async collect() {
+        await Promise.all(
+          Object.entries(dependencyChecks).map(async ([dependency, check]) => {
+            const up = await check().then(
+              () => 1,
+              () => 0,
+            );
+            this.set({ dependency }, up);
+          }),
+        );
+      },
+    }),
+  };
+}

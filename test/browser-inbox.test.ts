@@ -1,0 +1,385 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backoff } from '../examples/inbox/src/backoff.js';
+import { InboxDocument, UnseenCountDocument } from '../client/graphql.js';
+import { launchChromium, serveInbox, type StaticSite } from './helpers/browser.js';
+import { ok, send, upsertCategory } from './helpers/operations.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { sleep } from './helpers/wait.js';
+
+// The reference inbox (examples/inbox), built with Vite and run in Debian's Chromium against the
+// real service: what a user with several tabs open sees. The inbox reaches the service through a
+// TCP proxy, so a test can take the network away and count how often the browser connects.
+
+const SCREENSHOT = fileURLToPath(new URL('artifacts/inbox.png', import.meta.url));
+const TOASTS_SCREENSHOT = fileURLToPath(new URL('artifacts/inbox-toasts.png', import.meta.url));
+
+let server: TestServer;
+let proxy: TcpProxy;
+let site: StaticSite;
+let browser: Browser;
+let serviceUrl: string;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  site = await serveInbox();
+  // The inbox's origin is allowed explicitly, as production would have it.
+  server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
+  serviceUrl = `http://127.0.0.1:${proxy.port}/graphql`;
+  browser = await launchChromium();
+  await upsertCategory(server, { name: 'security', requireAck: true, priority: 'URGENT' });
+  await upsertCategory(server, { name: 'billing', priority: 'HIGH' });
+  await upsertCategory(server, { name: 'exports' });
+  await upsertCategory(server, { name: 'maintenance', priority: 'LOW' });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await proxy?.close();
+  await server?.stop();
+  await site?.close();
+});
+
+/** A browser profile of its own: its own SharedWorker, localStorage and sockets. */
+async function newBrowserProfile(options: { withoutSharedWorker?: boolean } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  if (options.withoutSharedWorker) {
+    // As in a browser that has none (Chrome on Android, for one).
+    await context.addInitScript(() => {
+      delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
+    });
+  }
+  return context;
+}
+
+/** Opens the inbox signed in as `userId` and waits until it is live. */
+async function openTab(
+  context: BrowserContext,
+  userId: string,
+  options: { token?: string; beforeLoad?: (page: Page) => void } = {},
+): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${userId}: ${error.message}`));
+  options.beforeLoad?.(page);
+  const params = new URLSearchParams({
+    server: serviceUrl,
+    token: options.token ?? (await server.token(userId)),
+  });
+  await page.goto(`${site.origin}/?${params}`);
+  await waitForStatus(page, 'live');
+  return page;
+}
+
+const waitForStatus = (page: Page, status: string) =>
+  page.locator(`body[data-status="${status}"]`).waitFor({ timeout: 10_000 });
+
+/** The badge as the user reads it: '' when it is hidden (nothing unseen). */
+const badge = (page: Page) =>
+  page.evaluate(() => {
+    const element = document.querySelector<HTMLElement>('.badge');
+    return element && !element.hidden ? element.textContent : '';
+  });
+
+const cardTitles = (page: Page) => page.locator('.cards .card .title').allTextContents();
+const attentionTitles = (page: Page) =>
+  page.locator('.attention .attention-item strong').allTextContents();
+
+/** graphql-ws connections the service has on record for the user: one per socket. */
+const sockets = (userId: string) =>
+  server.app.services.database.connection.count({ where: { userId } });
+
+const serverUnseenCount = async (userId: string) =>
+  (await ok(server, UnseenCountDocument, {}, userId)).unseenCount;
+
+const poll = { timeout: 10_000, interval: 50 };
+
+describe('the reference inbox in Chromium', () => {
+  it('shares one WebSocket between two tabs, and both show a sent notification with the exact count', async () => {
+    const context = await newBrowserProfile();
+    const [first, second] = [await openTab(context, 'alice'), await openTab(context, 'alice')];
+    await expect.poll(() => sockets('alice'), poll).toBe(1);
+    await sleep(500);
+    expect(await sockets('alice')).toBe(1);
+
+    await send(server, {
+      category: 'exports',
+      recipientIds: ['alice'],
+      title: 'Your export is ready',
+      actionUrl: '/exports/42',
+    });
+    await send(server, {
+      category: 'billing',
+      recipientIds: ['alice'],
+      title: 'Invoice overdue',
+      body: 'Invoice 2024-117 was due yesterday.',
+    });
+    for (const tab of [first, second]) {
+      await expect
+        .poll(() => cardTitles(tab), poll)
+        .toEqual(['Invoice overdue', 'Your export is ready']);
+      await expect.poll(() => badge(tab), poll).toBe('2');
+      expect(await tab.locator('.card.priority-high .priority').textContent()).toBe('HIGH');
+      expect(await tab.locator('.card a').getAttribute('href')).toBe('/exports/42');
+    }
+    await first.locator('.toast', { hasText: 'Invoice overdue' }).waitFor();
+    expect(await serverUnseenCount('alice')).toBe(2);
+    await context.close();
+  });
+
+  it('shows a require-ack notification prominently until it is acknowledged in either tab', async () => {
+    const context = await newBrowserProfile();
+    const [first, second] = [await openTab(context, 'bob'), await openTab(context, 'bob')];
+    await send(server, {
+      category: 'security',
+      recipientIds: ['bob'],
+      title: 'New sign-in from Firefox on Linux',
+      body: 'If this was not you, change your password.',
+    });
+    for (const tab of [first, second]) {
+      await expect
+        .poll(() => attentionTitles(tab), poll)
+        .toEqual(['New sign-in from Firefox on Linux']);
+      await expect.poll(() => badge(tab), poll).toBe('1');
+      // No dismissing it: only acknowledging.
+      expect(await tab.locator('.card.needs-ack .dismiss').count()).toBe(0);
+    }
+
+    await second.locator('.attention .acknowledge').click();
+    for (const tab of [first, second]) {
+      await expect.poll(() => attentionTitles(tab), poll).toEqual([]);
+      await expect.poll(() => badge(tab), poll).toBe('');
+      expect(await tab.locator('.card.needs-ack').count()).toBe(0);
+    }
+    expect(await serverUnseenCount('bob')).toBe(0);
+    await context.close();
+  });
+
+  it('misses nothing sent while a tab reloads, or while the only tab reloads', async () => {
+    const context = await newBrowserProfile();
+    const [first, second] = [await openTab(context, 'carol'), await openTab(context, 'carol')];
+    await send(server, { category: 'exports', recipientIds: ['carol'], title: 'one' });
+    await expect.poll(() => cardTitles(second), poll).toEqual(['one']);
+
+    const reloading = second.reload();
+    await send(server, { category: 'exports', recipientIds: ['carol'], title: 'two' });
+    await reloading;
+    await waitForStatus(second, 'live');
+    for (const tab of [first, second]) {
+      await expect.poll(() => cardTitles(tab), poll).toEqual(['two', 'one']);
+      await expect.poll(() => badge(tab), poll).toBe('2');
+    }
+    expect(await sockets('carol')).toBe(1);
+
+    // With the other tab closed the worker goes too; the reloaded tab starts a new one.
+    await first.close();
+    const reloadingAlone = second.reload();
+    await send(server, { category: 'exports', recipientIds: ['carol'], title: 'three' });
+    await reloadingAlone;
+    await waitForStatus(second, 'live');
+    await send(server, { category: 'exports', recipientIds: ['carol'], title: 'four' });
+    await expect.poll(() => cardTitles(second), poll).toEqual(['four', 'three', 'two', 'one']);
+    await expect.poll(() => badge(second), poll).toBe('4');
+    await expect.poll(() => sockets('carol'), poll).toBe(1);
+    await context.close();
+  });
+
+  it('resumes from the last event after the network comes back, in every tab, without duplicates', async () => {
+    const context = await newBrowserProfile();
+    const [first, second] = [await openTab(context, 'dave'), await openTab(context, 'dave')];
+    await send(server, { category: 'exports', recipientIds: ['dave'], title: 'before' });
+    await expect.poll(() => badge(second), poll).toBe('1');
+
+    await proxy.cut();
+    await waitForStatus(first, 'reconnecting');
+    await send(server, { category: 'exports', recipientIds: ['dave'], title: 'while away' });
+    await send(server, { category: 'billing', recipientIds: ['dave'], title: 'Invoice ready' });
+    await proxy.restore();
+
+    for (const tab of [first, second]) {
+      await waitForStatus(tab, 'live');
+      await expect
+        .poll(() => cardTitles(tab), poll)
+        .toEqual(['Invoice ready', 'while away', 'before']);
+      await expect.poll(() => badge(tab), poll).toBe('3');
+    }
+    expect(await serverUnseenCount('dave')).toBe(3);
+    await expect.poll(() => sockets('dave'), poll).toBe(1);
+    await context.close();
+  });
+
+  it('resubscribes after a reconnect from the last event it received, not from the start', async () => {
+    // Without a SharedWorker the socket is the page's own, so its frames can be read here.
+    const context = await newBrowserProfile({ withoutSharedWorker: true });
+    const resumedFrom: unknown[] = [];
+    const page = await openTab(context, 'ivy', {
+      beforeLoad: (tab) =>
+        tab.on('websocket', (socket) =>
+          socket.on('framesent', ({ payload }) => {
+            const message = JSON.parse(String(payload)) as {
+              type: string;
+              payload?: { variables?: { after?: string } };
+            };
+            if (message.type === 'subscribe') resumedFrom.push(message.payload?.variables?.after);
+          }),
+        ),
+    });
+    const { eventCursor } = await ok(server, InboxDocument, {}, 'ivy');
+    expect(resumedFrom).toEqual([eventCursor]);
+    await send(server, { category: 'exports', recipientIds: ['ivy'], title: 'one' });
+    await expect.poll(() => cardTitles(page), poll).toEqual(['one']);
+    // The tab keeps the cursor of the last event in localStorage.
+    const lastCursor = await page.evaluate(() => localStorage.getItem('inbox.cursor'));
+    expect(lastCursor).not.toBe(eventCursor);
+
+    await proxy.cut();
+    await waitForStatus(page, 'reconnecting');
+    await proxy.restore();
+    await waitForStatus(page, 'live');
+    await expect.poll(() => resumedFrom, poll).toEqual([eventCursor, lastCursor]);
+    await context.close();
+  });
+
+  it('marks seen what the open dropdown shows, marks all seen, and dismisses in every tab', async () => {
+    const context = await newBrowserProfile();
+    const [first, second] = [await openTab(context, 'erin'), await openTab(context, 'erin')];
+    for (let i = 1; i <= 12; i++) {
+      await send(server, { category: 'exports', recipientIds: ['erin'], title: `export ${i}` });
+    }
+    await expect.poll(() => badge(second), poll).toBe('12');
+    // In the list but not on screen: nothing is marked seen while the dropdown is closed.
+    await sleep(500);
+    expect(await serverUnseenCount('erin')).toBe(12);
+
+    // The user works in the tab in front; Chromium throttles the rendering of the others.
+    await first.bringToFront();
+    await first.locator('.bell').click();
+    // The cards the dropdown shows are seen; the ones further down are not, yet.
+    await expect.poll(() => serverUnseenCount('erin'), poll).toBeLessThan(12);
+    await sleep(500);
+    const unseen = await serverUnseenCount('erin');
+    expect(unseen).toBeGreaterThan(0);
+    for (const tab of [first, second]) await expect.poll(() => badge(tab), poll).toBe(`${unseen}`);
+
+    await first.locator('.mark-all').click();
+    for (const tab of [first, second]) await expect.poll(() => badge(tab), poll).toBe('');
+    expect(await serverUnseenCount('erin')).toBe(0);
+
+    await first.locator('.card', { hasText: 'export 12' }).locator('.dismiss').click();
+    for (const tab of [first, second]) {
+      await expect
+        .poll(async () => (await cardTitles(tab)).includes('export 12'), poll)
+        .toBe(false);
+      expect(await tab.locator('.card').count()).toBe(11);
+    }
+    await context.close();
+  });
+
+  it('stops reconnecting when the token is refused (4401) and carries on with a new one', async () => {
+    const context = await newBrowserProfile();
+    const page = await openTab(context, 'frank', {
+      token: await server.token('frank', { ttl: '3s' }),
+    });
+    // Once the token has expired, a reconnect presents it again and the service closes with 4401.
+    await sleep(3500);
+    await proxy.cut();
+    await waitForStatus(page, 'reconnecting');
+    await proxy.restore();
+    await waitForStatus(page, 'expired');
+    expect(await page.locator('.sign-in .why').textContent()).toContain('session expired');
+
+    const attempts = proxy.accepted();
+    await sleep(3000);
+    expect(proxy.accepted()).toBe(attempts);
+
+    await send(server, { category: 'exports', recipientIds: ['frank'], title: 'while signed out' });
+    await page.locator('.sign-in textarea').fill(await server.token('frank'));
+    await page.locator('.sign-in button[type=submit]').click();
+    await waitForStatus(page, 'live');
+    await expect.poll(() => cardTitles(page), poll).toEqual(['while signed out']);
+    await expect.poll(() => badge(page), poll).toBe('1');
+    await context.close();
+  });
+
+  it('falls back to a socket per tab where there is no SharedWorker, and tabs still agree', async () => {
+    const context = await newBrowserProfile({ withoutSharedWorker: true });
+    const [first, second] = [await openTab(context, 'gina'), await openTab(context, 'gina')];
+    await expect.poll(() => sockets('gina'), poll).toBe(2);
+    await send(server, { category: 'security', recipientIds: ['gina'], title: 'Password changed' });
+    for (const tab of [first, second]) {
+      await expect.poll(() => attentionTitles(tab), poll).toEqual(['Password changed']);
+    }
+    await first.bringToFront();
+    await first.locator('.attention .acknowledge').click();
+    for (const tab of [first, second]) {
+      await expect.poll(() => attentionTitles(tab), poll).toEqual([]);
+      await expect.poll(() => badge(tab), poll).toBe('');
+    }
+    await context.close();
+  });
+
+  it('looks like a notification centre (screenshots in test/artifacts/)', async () => {
+    const context = await newBrowserProfile();
+    const page = await openTab(context, 'henry');
+    await send(server, {
+      category: 'maintenance',
+      public: true,
+      title: 'Maintenance tonight at 22:00 UTC',
+      body: 'Expect a few minutes of downtime.',
+    });
+    await send(server, {
+      category: 'exports',
+      recipientIds: ['henry'],
+      title: 'Your export is ready',
+      body: 'projects-2024.csv (2.4 MB)',
+      icon: '/icons/export.svg',
+      actionUrl: '/exports/42',
+    });
+    await send(server, {
+      category: 'billing',
+      recipientIds: ['henry'],
+      title: 'Invoice overdue',
+      body: 'Invoice 2024-117 was due yesterday.',
+      icon: '/icons/billing.svg',
+      actionUrl: '/billing/invoices/2024-117',
+    });
+    await send(server, {
+      category: 'security',
+      recipientIds: ['henry'],
+      title: 'New sign-in from Firefox on Linux',
+      body: 'If this was not you, change your password.',
+      icon: '/icons/security.svg',
+      actionUrl: '/account/security',
+    });
+    await expect.poll(() => badge(page), poll).toBe('4');
+    await page.locator('.toast', { hasText: 'New sign-in' }).waitFor();
+    await mkdir(new URL('artifacts/', import.meta.url), { recursive: true });
+    await page.evaluate(() => Promise.all([...document.images].map((image) => image.decode())));
+    await page.screenshot({ path: TOASTS_SCREENSHOT });
+    await page.locator('.bell').click();
+    await expect.poll(() => page.locator('.card.unseen').count(), poll).toBeLessThan(4);
+    await page.evaluate(() => Promise.all([...document.images].map((image) => image.decode())));
+    await page.screenshot({ path: SCREENSHOT });
+    expect(await page.locator('.card').count()).toBe(4);
+    await context.close();
+  });
+
+  it('raised no error in any page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('the inbox reconnect back-off', () => {
+  it('waits about twice as long after each failure, with jitter, up to 30 seconds', () => {
+    const low = (retries: number) => backoff(retries, () => 0);
+    const high = (retries: number) => backoff(retries, () => 1);
+    expect([0, 1, 2, 3].map(low)).toEqual([500, 1000, 2000, 4000]);
+    expect([0, 1, 2, 3].map(high)).toEqual([1000, 2000, 4000, 8000]);
+    expect(high(20)).toBe(30_000);
+    expect(low(20)).toBe(15_000);
+    expect(backoff(2, () => 0.5)).toBe(3000);
+  });
+});

@@ -1,0 +1,86 @@
+import { createServer } from 'node:http';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { build } from 'vite';
+
+const INBOX_ROOT = fileURLToPath(new URL('../../examples/inbox/', import.meta.url));
+
+/** Debian's chromium, as DESIGN.md says; Playwright gives it a fresh profile each launch. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export interface StaticSite {
+  /** http://127.0.0.1:<port> (an origin of its own, so the inbox calls the service cross-origin) */
+  origin: string;
+  close(): Promise<void>;
+}
+
+/** Builds examples/inbox with its own vite.config.ts into a temporary folder and serves it. */
+export async function serveInbox(): Promise<StaticSite> {
+  const outDir = await mkdtemp(path.join(os.tmpdir(), 'inbox-'));
+  await build({
+    root: INBOX_ROOT,
+    configFile: path.join(INBOX_ROOT, 'vite.config.ts'),
+    build: { outDir, emptyOutDir: true },
+    logLevel: 'warn',
+  });
+  const site = await serveStatic(outDir);
+  return {
+    origin: site.origin,
+    async close() {
+      await site.close();
+      await rm(outDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+};
+
+async function serveStatic(root: string): Promise<StaticSite> {
+  const server = createServer((request, response) => {
+    const { pathname } = new URL(request.url ?? '/', 'http://site');
+    const file = path.join(root, pathname === '/' ? 'index.html' : path.normalize(pathname));
+    if (!file.startsWith(root)) return void response.writeHead(403).end();
+    readFile(file).then(
+      (body) =>
+        response
+          .writeHead(200, {
+            'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+          })
+          .end(body),
+      () => response.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
