@@ -71,6 +71,11 @@ async function serviceEnv(databaseUrl: string, extra: Record<string, string> = {
     JWT_SECRET: SECRET,
     SERVICE_API_KEYS: API_KEY,
     MAX_CONNECTIONS_PER_USER: '1000',
+    // One address, one API key and one user per socket at full speed: rate limits would measure
+    // themselves, not the service.
+    RATE_LIMIT_CONNECTIONS_PER_IP: '0',
+    RATE_LIMIT_CONNECTIONS_PER_USER: '0',
+    RATE_LIMIT_MUTATIONS_PER_API_KEY: '0',
     EMBEDDED_POSTGRES_PORT: String(await freePort()),
     ...extra,
   };

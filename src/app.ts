@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -10,8 +11,13 @@ import { createUserTokenVerifier } from './auth/user-tokens.js';
 import { AuthenticationError, type Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
 import { createDatabase } from './db/client.js';
+import { corsOption } from './api/cors.js';
 import { createErrorMasker } from './api/errors.js';
-import { createHealthHandler } from './api/health.js';
+import { createHealthHandler, dependencyChecks } from './api/health.js';
+import { useIntrospection } from './api/introspection.js';
+import { subscriptionCapErrors, useQueryLimits, useRequestBodyLimit } from './api/limits.js';
+import { clientAddress, createRateLimits } from './api/rate-limits.js';
+import { createSecurityHeaders } from './api/security-headers.js';
 import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
 import { createLocalBus } from './realtime/bus.js';
@@ -41,6 +47,13 @@ export const GRAPHQL_PATH = '/graphql';
 export const CLOSE_UNAUTHENTICATED = 4401;
 /** Close code for a connection over MAX_CONNECTIONS_PER_USER (HTTP 429's twin). */
 export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+/**
+ * Close code for a connection attempt over RATE_LIMIT_CONNECTIONS_PER_USER or _PER_IP. Not 4429:
+ * that one means "close another connection first", this one "wait": the reason ends with
+ * "retry after <n> s". Also: 1009 for a message over WS_MAX_PAYLOAD_BYTES (set by `ws`), 4408
+ * for no connection_init within WS_CONNECTION_INIT_TIMEOUT_MS (set by graphql-ws).
+ */
+export const CLOSE_RATE_LIMITED = 4430;
 
 // A type alias, not an interface: graphql-ws wants it to be a plain record.
 type SocketExtra = { request: IncomingMessage; viewer?: Viewer; connectionId?: string };
@@ -87,12 +100,27 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
     logger,
   });
 
+  const rateLimits = createRateLimits(config, logger);
+  const securityHeaders = createSecurityHeaders({ production: config.NODE_ENV === 'production' });
+
   const yoga = createYoga<{ extra?: SocketExtra }, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: { subscriptionsProtocol: 'WS', title: 'Notifications' },
+    graphiql: config.GRAPHIQL && { subscriptionsProtocol: 'WS', title: 'Notifications' },
     landingPage: false,
-    maskedErrors: { maskError: createErrorMasker(logger) },
+    // Error details (originalError) only in development, as config says, not process.env.
+    maskedErrors: {
+      maskError: createErrorMasker(logger),
+      isDev: config.NODE_ENV === 'development',
+    },
+    cors: corsOption(config.CORS_ORIGINS),
+    plugins: [
+      useRequestBodyLimit(config.MAX_REQUEST_BYTES),
+      useQueryLimits(config),
+      useIntrospection(config.INTROSPECTION),
+      rateLimits.plugin,
+      securityHeaders.plugin,
+    ],
     logging: {
       debug: (...args) => logger.debug(args),
       info: (...args) => logger.info(args),
@@ -111,10 +139,11 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
     }),
   });
 
-  const health = createHealthHandler(services);
+  const health = createHealthHandler(dependencyChecks(services));
   const httpServer: Server = createServer((request, response) => {
     const requestId = request.headers['x-request-id']?.toString() ?? randomUUID();
     response.setHeader('x-request-id', requestId);
+    securityHeaders.apply(response);
     if (health(request, response)) return;
     const started = performance.now();
     response.on('finish', () =>
@@ -132,19 +161,39 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
     void yoga.requestListener(request, response);
   });
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  // A message over maxPayload closes its socket with 1009.
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: GRAPHQL_PATH,
+    maxPayload: config.WS_MAX_PAYLOAD_BYTES,
+  });
   const graphqlWs = useServer<Record<string, unknown> | undefined, Omit<SocketExtra, 'request'>>(
     {
+      connectionInitWaitTimeout: config.WS_CONNECTION_INIT_TIMEOUT_MS,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: async (ctx) => {
         const { authorization, apiKey } = ctx.connectionParams ?? {};
+        const refuse = (wait: number) => {
+          ctx.extra.socket.close(
+            CLOSE_RATE_LIMITED,
+            `too many connection attempts; retry after ${wait} s`,
+          );
+          return false;
+        };
+        // Counted before authenticating, so refused credentials cost an attacker too.
+        const ipWait = await rateLimits.connectionFromIp(
+          clientAddress(ctx.extra.request, config.TRUST_PROXY_HOPS),
+        );
+        if (ipWait !== undefined) return refuse(ipWait);
         try {
           const viewer = await services.authenticate({
             authorization: typeof authorization === 'string' ? authorization : undefined,
             apiKey: typeof apiKey === 'string' ? apiKey : undefined,
           });
           ctx.extra.viewer = viewer;
+          const viewerWait = await rateLimits.connectionBy(viewer);
+          if (viewerWait !== undefined) return refuse(viewerWait);
           if (viewer.kind === 'user') {
             const connectionId = randomUUID();
             await services.connections.open(connectionId, viewer.userId, viewer.sessionId);
@@ -171,16 +220,32 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
           .catch((error: unknown) => logger.warn({ err: error }, 'connection record not removed'));
       },
       onSubscribe: async (ctx, _id, params) => {
+        const overCap = subscriptionCapErrors(
+          ctx.subscriptions,
+          config.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        );
+        if (overCap) return overCap;
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
         });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          // A syntax error or a query over MAX_QUERY_TOKENS is the client's: answer it as an
+          // error of this operation instead of letting graphql-ws close the socket with 4500.
+          // By name: graphql's CommonJS and ESM builds each have their own GraphQLError class.
+          if (error instanceof Error && error.name === 'GraphQLError')
+            return [error as GraphQLError];
+          throw error;
+        }
         const args = {
           schema,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
@@ -198,6 +263,7 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
     start: async (port = config.PORT) => {
       await services.bus.start();
       await services.connections.start();
+      await rateLimits.start();
       await jobs.start();
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -223,6 +289,7 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
         await jobs.stop();
         await services.connections.stop();
         await services.bus.close();
+        await rateLimits.close();
         await database.$disconnect();
       })()),
   };

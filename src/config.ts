@@ -3,7 +3,14 @@ import { z } from 'zod';
 // Every environment variable the service reads, parsed and validated once. Nothing else in
 // src/ reads process.env.
 
-const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const positive = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const seconds = positive;
+const count = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+/** `true` or `false`; unset leaves the choice to NODE_ENV (see below). */
+const flag = z
+  .enum(['true', 'false'])
+  .optional()
+  .transform((value) => (value === undefined ? undefined : value === 'true'));
 const optionalString = z
   .string()
   .optional()
@@ -46,6 +53,43 @@ const environmentSchema = z
     EVENT_LOG_RETENTION_SECONDS: seconds(7 * 24 * 3600),
     INSTANCE_HEARTBEAT_SECONDS: seconds(10),
     SHUTDOWN_TIMEOUT_SECONDS: seconds(10),
+
+    // Query limits (graphql-armor), over HTTP and graphql-ws alike. The defaults leave room for
+    // every operation in documents/ and GraphiQL's introspection query.
+    MAX_QUERY_DEPTH: positive(10),
+    MAX_QUERY_ALIASES: count(15),
+    MAX_QUERY_COST: positive(20_000),
+    MAX_QUERY_TOKENS: positive(1000),
+    MAX_QUERY_DIRECTIVES: count(50),
+    // Transport limits.
+    MAX_REQUEST_BYTES: positive(1024 * 1024),
+    WS_MAX_PAYLOAD_BYTES: positive(256 * 1024),
+    WS_CONNECTION_INIT_TIMEOUT_MS: positive(5000),
+    MAX_SUBSCRIPTIONS_PER_CONNECTION: positive(20),
+    // Rate limits: how many per window, 0 for no limit; counted across instances in REDIS_URL.
+    // A mutation counts once per root field, so aliases do not multiply the allowance. Connection
+    // attempts are counted per IP before authentication, then per user (or API key).
+    RATE_LIMIT_MUTATIONS_PER_USER: count(120),
+    RATE_LIMIT_MUTATIONS_PER_API_KEY: count(6000),
+    RATE_LIMIT_MUTATIONS_WINDOW_SECONDS: seconds(60),
+    RATE_LIMIT_CONNECTIONS_PER_USER: count(60),
+    RATE_LIMIT_CONNECTIONS_PER_IP: count(600),
+    RATE_LIMIT_CONNECTIONS_WINDOW_SECONDS: seconds(60),
+    /** Proxies in front of the service whose X-Forwarded-For is believed (0: use the peer). */
+    TRUST_PROXY_HOPS: count(0),
+    // Exposure. Unset: on in development and test, off in production.
+    GRAPHIQL: flag,
+    INTROSPECTION: flag,
+    /** Origins browsers may call from. Unset: any in development and test, none in production. */
+    CORS_ORIGINS: commaList.pipe(
+      z.array(
+        z.union([
+          z.literal('*'),
+          // Browsers send an origin without a path: `https://app.example/` means its origin.
+          z.url({ protocol: /^https?$/ }).transform((url) => new URL(url).origin),
+        ]),
+      ),
+    ),
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.JWT_SECRET || env.JWT_JWKS_URL, {
     message: 'JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production',
@@ -54,6 +98,15 @@ const environmentSchema = z
   .refine((env) => env.NODE_ENV !== 'production' || env.DATABASE_URL, {
     message: 'DATABASE_URL is required when NODE_ENV=production',
     path: ['DATABASE_URL'],
+  })
+  .transform((env) => {
+    const development = env.NODE_ENV !== 'production';
+    return {
+      ...env,
+      GRAPHIQL: env.GRAPHIQL ?? development,
+      INTROSPECTION: env.INTROSPECTION ?? development,
+      CORS_ORIGINS: env.CORS_ORIGINS.length > 0 || !development ? env.CORS_ORIGINS : ['*'],
+    };
   });
 
 export type Config = z.infer<typeof environmentSchema>;
