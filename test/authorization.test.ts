@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AcknowledgeDocument,
   CategoriesDocument,
+  CategoryPreferencesDocument,
   EventCursorDocument,
   HistoryDocument,
   MarkAllSeenDocument,
@@ -13,6 +14,7 @@ import {
   MyNotificationsDocument,
   PublicNotificationsDocument,
   SendNotificationDocument,
+  SetCategoryPreferenceDocument,
   TemplatesDocument,
   UnseenCountDocument,
   UnseenNotificationsDocument,
@@ -154,6 +156,13 @@ const OPERATIONS: Operation[] = [
   operation('eventCursor', 'query', EventCursorDocument, () => ({}), row(U, A, A, F, U, U)),
   operation('viewer', 'query', ViewerDocument, () => ({}), row(A, A, A, A, U, U)),
   operation(
+    'categoryPreferences',
+    'query',
+    CategoryPreferencesDocument,
+    () => ({}),
+    row(U, A, A, F, U, U),
+  ),
+  operation(
     'upsertCategory',
     'mutation',
     UpsertCategoryDocument,
@@ -179,6 +188,13 @@ const OPERATIONS: Operation[] = [
     'mutation',
     MarkSeenDocument,
     () => ({ ids: [ids.publicNotification] }),
+    row(U, A, A, F, U, U),
+  ),
+  operation(
+    'setCategoryPreference',
+    'mutation',
+    SetCategoryPreferenceDocument,
+    () => ({ category: 'general', muted: false }),
     row(U, A, A, F, U, U),
   ),
   operation('markAllSeen', 'mutation', MarkAllSeenDocument, () => ({}), row(U, A, A, F, U, U)),
