@@ -1,3 +1,4 @@
+import type { Metrics } from './api/metrics.js';
 import type { Authenticator } from './auth/authenticate.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
@@ -14,4 +15,5 @@ export interface Services {
   bus: EventBus;
   connections: ConnectionRegistry;
   instanceId: string;
+  metrics: Metrics;
 }

@@ -128,3 +128,41 @@ describe('over graphql-ws', () => {
     expect(closed.code).toBe(CLOSE_UNAUTHENTICATED);
   });
 });
+
+describe('over graphql-ws, with credentials per operation (as GraphiQL sends its Headers tab)', () => {
+  type Outcome = { data?: unknown; errors?: { extensions?: { code?: string } }[] };
+  // A refused operation ends with graphql-ws's error message: its payload is the errors.
+  const operate = (client: ReturnType<TestServer['wsClient']>, headers: Record<string, string>) =>
+    new Promise<Outcome>((resolve) => {
+      client.subscribe(
+        { query: VIEWER, extensions: { headers } },
+        {
+          next: (result) => resolve(result as Outcome),
+          error: (errors) => resolve({ errors: errors as Outcome['errors'] }),
+          complete: () => {},
+        },
+      );
+    });
+
+  it('binds an anonymous socket to the caller its first operation authenticates', async () => {
+    const client = server.wsClient();
+    const token = await server.token('gina');
+    const first = await operate(client, { Authorization: `Bearer ${token}` });
+    expect(first).toEqual({ data: { viewer: { kind: 'USER', id: 'gina', admin: false } } });
+    // Later operations need no headers: the socket is gina's.
+    const second = await operate(client, {});
+    expect(second).toEqual({ data: { viewer: { kind: 'USER', id: 'gina', admin: false } } });
+    expect(await server.app.services.database.connection.count({ where: { userId: 'gina' } })).toBe(
+      1,
+    );
+  });
+
+  it('refuses another caller on a bound socket, and bad credentials, by operation', async () => {
+    const client = server.wsClient({ authorization: `Bearer ${await server.token('hugo')}` });
+    const other = await operate(client, { authorization: `Bearer ${await server.token('ivan')}` });
+    expect(other.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const anonymous = server.wsClient();
+    const bad = await operate(anonymous, { authorization: 'Bearer not-a-token' });
+    expect(bad.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});

@@ -17,6 +17,8 @@ export interface JobsOptions {
   intervalSeconds: number;
   retention: RetentionDeps;
   logger: Logger;
+  /** Told how many notifications each run deleted. */
+  onDeleted?: (count: number) => void;
 }
 
 export interface Jobs {
@@ -47,6 +49,7 @@ export function createJobs(options: JobsOptions): Jobs {
   agenda.on('error', (error) => options.logger.error({ err: error }, 'job scheduler error'));
   agenda.define(RETENTION_JOB, async () => {
     const deleted = await deleteDueNotifications(options.retention);
+    options.onDeleted?.(deleted);
     const pruned = await pruneLogs(options.retention);
     options.logger.info({ job: RETENTION_JOB, deleted, pruned }, 'retention ran');
   });

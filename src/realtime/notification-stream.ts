@@ -30,6 +30,8 @@ export interface StreamOptions {
    * either way, since the user's own events move the cursor and the unseen count.
    */
   deliver: 'all' | 'public';
+  /** Told of each delivery, as it is handed over (for metrics). */
+  onDelivery?: (delivery: Delivery) => void;
 }
 
 const REPLAY_PAGE = 500;
@@ -44,7 +46,10 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
     const view = new SubscriberView(
       counter,
       options.deliver === 'public',
-      async (delivery) => void (await push(delivery)),
+      async (delivery) => {
+        options.onDelivery?.(delivery);
+        await push(delivery);
+      },
       (task) => run(task),
     );
     const deliver = async (event: LoggedEvent) => {

@@ -3,6 +3,7 @@ import { NotificationEventType } from '../generated/prisma/enums.js';
 import { viewOf } from '../notifications/types.js';
 import { notificationStream, type Delivery } from '../realtime/notification-stream.js';
 import { builder } from './builder.js';
+import type { Context } from './context.js';
 import { NotificationRef } from './notification.js';
 import { userOf } from './viewer-of.js';
 
@@ -36,6 +37,20 @@ const NotificationEvent = builder.objectRef<Delivery>('NotificationEvent').imple
   }),
 });
 
+/**
+ * Counts deliveries, and times CREATED ones from their notification's creation (a replay after
+ * a reconnect counts with all its delay: that is how late the user got it).
+ */
+function observe({ metrics }: Context['services']) {
+  return (delivery: Delivery) => {
+    metrics.deliveries.inc({ type: delivery.type });
+    if (delivery.type !== 'CREATED') return;
+    metrics.sendToDeliver.observe(
+      (Date.now() - delivery.event.notification.createdAt.getTime()) / 1000,
+    );
+  };
+}
+
 builder.subscriptionFields((t) => ({
   myNotifications: t.field({
     type: NotificationEvent,
@@ -50,6 +65,7 @@ builder.subscriptionFields((t) => ({
         userId: userOf(context),
         after: after == null ? null : parseCursor(after),
         deliver: 'all',
+        onDelivery: observe(context.services),
       }),
     resolve: (delivery) => delivery,
   }),
@@ -64,6 +80,7 @@ builder.subscriptionFields((t) => ({
         userId: userOf(context),
         after: null,
         deliver: 'public',
+        onDelivery: observe(context.services),
       }),
     resolve: (delivery) => delivery,
   }),

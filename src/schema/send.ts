@@ -48,10 +48,20 @@ builder.mutationField('sendNotification', (t) =>
     description: 'Stores a notification, then delivers it to whoever is online. Services only.',
     authScopes: { service: true },
     args: { input: t.arg({ type: SendNotificationInput, required: true }) },
-    resolve: (_root, { input }, { services, viewer }) =>
-      sendNotification(services, viewer.kind === 'service' ? viewer.service : 'unknown', {
-        ...input,
-        recipientIds: input.recipientIds?.map(String),
-      }),
+    resolve: async (_root, { input }, { services, viewer }) => {
+      const result = await sendNotification(
+        services,
+        viewer.kind === 'service' ? viewer.service : 'unknown',
+        { ...input, recipientIds: input.recipientIds?.map(String) },
+      );
+      if (!result.deduplicated) {
+        const { categoryName, public: isPublic } = result.notification;
+        services.metrics.sent.inc({
+          category: categoryName,
+          audience: isPublic ? 'public' : 'private',
+        });
+      }
+      return result;
+    },
   }),
 );
