@@ -17,6 +17,7 @@ import { useQueryLimits, useRequestBodyLimit } from './api/limits.js';
 import { createMetrics } from './api/metrics.js';
 import { createRateLimits } from './api/rate-limits.js';
 import { createSecurityHeaders } from './api/security-headers.js';
+import { useSubscriptionRules } from './api/subscription-rules.js';
 import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
 import { createLocalBus } from './realtime/bus.js';
@@ -112,6 +113,7 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
       useRequestBodyLimit(config.MAX_REQUEST_BYTES),
       useQueryLimits(config),
       useIntrospection(config.INTROSPECTION),
+      useSubscriptionRules(),
       rateLimits.plugin,
       securityHeaders.plugin,
       usePrometheus({ registry: services.metrics.registry, endpoint: '/metrics' }),

@@ -7,9 +7,12 @@ import { WebSocketServer } from 'ws';
 import { AuthenticationError, type Viewer } from '../auth/viewer.js';
 import type { Credentials } from '../auth/authenticate.js';
 import type { ErrorCode } from '../errors.js';
+import { clientMessageReviver } from '../realtime/client-messages.js';
 import { ConnectionLimitError } from '../realtime/connections.js';
+import { guardSlowConsumers } from '../realtime/slow-consumer.js';
 import type { Context } from '../schema/context.js';
 import type { Services } from '../services.js';
+import { isDatabaseUnavailable, withErrorCode } from './errors.js';
 import { subscriptionCapErrors } from './limits.js';
 import { clientAddress, type RateLimits } from './rate-limits.js';
 
@@ -27,6 +30,8 @@ export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
  * for no connection_init within WS_CONNECTION_INIT_TIMEOUT_MS (set by graphql-ws).
  */
 export const CLOSE_RATE_LIMITED = 4430;
+/** Close code for a connection that cannot be served now (the database is away): retry. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 // A type alias, not an interface: graphql-ws wants it to be a plain record.
 type SocketState = {
@@ -61,6 +66,8 @@ export function attachGraphqlWs({
     path,
     maxPayload: config.WS_MAX_PAYLOAD_BYTES,
   });
+  // A client that stops reading is closed (4413) before what waits for it grows past a bound.
+  guardSlowConsumers(wsServer, { maxBufferedBytes: config.MAX_SOCKET_BUFFER_BYTES, logger });
 
   /** Records a user's connection; throws ConnectionLimitError over the limit. */
   const bind = async (state: SocketState, viewer: Viewer) => {
@@ -75,6 +82,8 @@ export function attachGraphqlWs({
   return useServer<Record<string, unknown> | undefined, SocketState>(
     {
       connectionInitWaitTimeout: config.WS_CONNECTION_INIT_TIMEOUT_MS,
+      // Messages only a server sends are refused with 4400, not answered as internal errors.
+      jsonMessageReviver: clientMessageReviver,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: async (ctx) => {
@@ -104,6 +113,11 @@ export function attachGraphqlWs({
           }
           if (error instanceof ConnectionLimitError) {
             socket.close(CLOSE_TOO_MANY_CONNECTIONS, error.message);
+            return false;
+          }
+          if (isDatabaseUnavailable(error)) {
+            // Not 4500: graphql-ws clients take that as final and stop reconnecting.
+            socket.close(CLOSE_TRY_AGAIN_LATER, 'service unavailable; try again shortly');
             return false;
           }
           throw error;
@@ -146,7 +160,7 @@ export function attachGraphqlWs({
           // error of this operation instead of letting graphql-ws close the socket with 4500.
           // By name: graphql's CommonJS and ESM builds each have their own GraphQLError class.
           if (error instanceof Error && error.name === 'GraphQLError') {
-            return [error as GraphQLError];
+            return [withErrorCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
           }
           throw error;
         }
@@ -200,6 +214,12 @@ async function authenticateOperation(
   } catch (error) {
     if (error instanceof AuthenticationError || error instanceof ConnectionLimitError) {
       return operationError('UNAUTHENTICATED', error.message);
+    }
+    if (isDatabaseUnavailable(error)) {
+      return operationError(
+        'SERVICE_UNAVAILABLE',
+        'the service is temporarily unavailable; try again shortly',
+      );
     }
     throw error;
   }

@@ -32,11 +32,43 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
   const { database, instanceId, maxPerUser, logger } = options;
   let timer: NodeJS.Timeout | undefined;
 
+  // The connections open here, so the instance can record them again if it was reaped.
+  const open = new Map<string, { userId: string; sessionId: string | null }>();
+  let lastBeatFailed = false;
+
+  /** Records the instance and its open connections again, after others reaped it. */
+  const register = async () => {
+    await database.$transaction([
+      database.instance.create({ data: { id: instanceId, hostname: hostname() } }),
+      database.connection.createMany({
+        data: [...open].map(([id, { userId, sessionId }]) => ({
+          id,
+          userId,
+          sessionId,
+          instanceId,
+        })),
+      }),
+    ]);
+    logger.warn({ connections: open.size }, 'instance had been reaped; registered again');
+  };
+
   const beat = async () => {
-    await database.instance.update({
-      where: { id: instanceId },
-      data: { heartbeatAt: new Date() },
-    });
+    try {
+      const { count } = await database.instance.updateMany({
+        where: { id: instanceId },
+        data: { heartbeatAt: new Date() },
+      });
+      if (count === 0) await register();
+    } catch (error) {
+      lastBeatFailed = true;
+      throw error;
+    }
+    // Just back from a database outage, every other instance's heartbeat looks as stale as this
+    // one's did: give them a round to beat before taking them for dead.
+    if (lastBeatFailed) {
+      lastBeatFailed = false;
+      return;
+    }
     const cutoff = new Date(Date.now() - MISSED_HEARTBEATS * options.heartbeatSeconds * 1000);
     const reaped = await database.instance.deleteMany({ where: { heartbeatAt: { lt: cutoff } } });
     if (reaped.count > 0) logger.info({ instances: reaped.count }, 'reaped dead instances');
@@ -65,9 +97,11 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
       if (inserted === 0) {
         throw new ConnectionLimitError(`at most ${maxPerUser} connections per user`);
       }
+      open.set(connectionId, { userId, sessionId: sessionId ?? null });
     },
 
     async close(connectionId) {
+      open.delete(connectionId);
       await database.connection.deleteMany({ where: { id: connectionId } });
     },
 

@@ -68,6 +68,11 @@ export class Child {
     resolve(this.exit);
   }
 
+  /** The child's pid, which is also its process group's id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   private notify() {
     for (const listener of this.listeners) listener();
   }
