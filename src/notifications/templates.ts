@@ -9,6 +9,18 @@ export interface TemplateInput {
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
 
+/**
+ * Title and body are plain text, which clients render as text (never as HTML: the reference
+ * inbox uses textContent). What a variable could still do there is reshape the text: control
+ * characters and bidirectional overrides (which can make "exe.pdf" read as "fdp.exe") are
+ * removed from variables, and line breaks become spaces.
+ */
+const UNSAFE_IN_TEXT = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const asText = (value: unknown) =>
+  (typeof value === 'object' ? JSON.stringify(value) : String(value))
+    .replace(/\r\n|\r|\n/g, ' ')
+    .replace(UNSAFE_IN_TEXT, '');
+
 export function upsertTemplate(database: Database, input: TemplateInput) {
   checkName('key', input.key);
   checkTitle(input.title);
@@ -33,7 +45,7 @@ export function renderTemplate(text: string, variables: Record<string, unknown>)
       missing.add(name);
       return '';
     }
-    return typeof value === 'object' ? JSON.stringify(value) : String(value);
+    return asText(value);
   });
   if (missing.size > 0) badInput(`template variables missing: ${[...missing].join(', ')}`);
   return rendered;
