@@ -15,6 +15,7 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
  * characters and bidirectional overrides (which can make "exe.pdf" read as "fdp.exe") are
  * removed from variables, and line breaks become spaces.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE_IN_TEXT = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const asText = (value: unknown) =>
   (typeof value === 'object' ? JSON.stringify(value) : String(value))
