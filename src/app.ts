@@ -13,6 +13,7 @@ import { createErrorMasker } from './api/errors.js';
 import { createHealthHandler, dependencyChecks } from './api/health.js';
 import { useIntrospection } from './api/introspection.js';
 import { attachGraphqlWs, type SocketServerContext } from './api/graphql-ws.js';
+import { useCompiledExecution } from './api/jit.js';
 import { useQueryLimits, useRequestBodyLimit } from './api/limits.js';
 import { createMetrics } from './api/metrics.js';
 import { createRateLimits } from './api/rate-limits.js';
@@ -114,6 +115,7 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
       useQueryLimits(config),
       useIntrospection(config.INTROSPECTION),
       useSubscriptionRules(),
+      useCompiledExecution(),
       rateLimits.plugin,
       securityHeaders.plugin,
       usePrometheus({ registry: services.metrics.registry, endpoint: '/metrics' }),

@@ -11,7 +11,7 @@ import {
 import { sendNotification } from '../src/notifications/send.js';
 import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import type { Stream } from './helpers/stream.js';
+import { Stream } from './helpers/stream.js';
 
 // Step 2 of the process, live: what a subscriber receives, and that reconnecting with the last
 // cursor misses nothing and repeats nothing.
@@ -189,6 +189,23 @@ describe('myNotifications', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(events(stream).map((e) => e.notification.title)).toEqual(['lasting']);
     expect(lasting.notification.expiresAt).toBeNull();
+  });
+
+  it('serves a subscription whose root field has an alias', async () => {
+    const { eventCursor } = await ok(server, InboxDocument, {}, 'alia');
+    const client = await userSocket(server, 'alia');
+    const stream = new Stream<{ mine: { type: string; notification: { id: string } } }>(
+      client,
+      'subscription ($after: String) { mine: myNotifications(after: $after) { type notification { id } } }',
+      { after: eventCursor },
+    );
+    const sent = await send(server, { category: 'info', recipientIds: ['alia'], title: 'alias' });
+    const [event] = await stream.waitForCount(1);
+    expect(event!.errors).toBeUndefined();
+    expect(event!.data!.mine).toEqual({
+      type: 'CREATED',
+      notification: { id: sent.notification.id },
+    });
   });
 
   it('refuses a cursor it did not issue with BAD_USER_INPUT', async () => {
