@@ -268,7 +268,7 @@ async function twoInstances(databaseUrl: string, load: Awaited<ReturnType<typeof
       prefix,
     });
     await load.call('disconnect');
-    return percentile(result.latencies, 50);
+    return { p50: percentile(result.latencies, 50), p99: percentile(result.latencies, 99) };
   };
   const single = await startService(await serviceEnv(databaseUrl));
   await createBenchCategory(single);
@@ -285,11 +285,18 @@ async function twoInstances(databaseUrl: string, load: Awaited<ReturnType<typeof
   const throughRedis = await measure(a, b, 'two');
   await Promise.all([a.stop(), b.stop()]);
   record({
+    name: 'send-to-receive latency at 200 sends/s (a rate one instance sustains), p99',
+    unit: 'ms',
+    value: round(oneInstance.p99),
+    goal: '',
+    note: `p50 ${round(oneInstance.p50)} ms; 1,000 receivers`,
+  });
+  record({
     name: 'two instances through Redis: added latency, p50',
     unit: 'ms',
-    value: round(throughRedis - oneInstance, 2),
+    value: round(throughRedis.p50 - oneInstance.p50, 2),
     goal: '≤ 5 ms',
-    note: `p50 ${round(oneInstance, 2)} ms on one instance, ${round(throughRedis, 2)} ms sent to one and received on the other; 200 sends/s`,
+    note: `p50 ${round(oneInstance.p50, 2)} ms on one instance, ${round(throughRedis.p50, 2)} ms sent to one and received on the other (p99 ${round(throughRedis.p99)} ms); 200 sends/s`,
   });
 }
 
