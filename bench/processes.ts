@@ -1,23 +1,14 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/helpers/ports.js';
+
+export { freePort };
 
 // Child processes of the benchmark: the service as a user starts it, the baseline server, and
 // the load generator. Each is a separate Node process, so they are measured separately.
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resident memory of a process, in bytes, from /proc. */
 export async function rssOf(pid: number): Promise<number> {

@@ -1,6 +1,5 @@
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, type TestDatabase, query } from './helpers/database.js';
 import type { Client } from 'graphql-ws';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -68,15 +67,7 @@ afterAll(async () => {
   await database?.drop();
 }, 60_000);
 
-async function sql<T>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
+const sql = <T>(text: string, values: unknown[] = []) => query<T>(database.url, text, values);
 
 /** Samples the service's resident memory until stopped; reports the peak. */
 function sampleMemory(intervalMs = 100) {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { createLogger } from '../src/logger.js';
 import { TEST_REDIS_URL } from './helpers/cluster.js';
-import { freePort } from './helpers/global-setup.js';
+import { freePort } from './helpers/ports.js';
 import {
   asService,
   asUser,

@@ -1,8 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, type TestDatabase, query } from './helpers/database.js';
 import { RedisProcess } from './helpers/redis-process.js';
 import {
   asService,
@@ -70,15 +69,7 @@ afterAll(async () => {
   await database?.drop();
 }, 60_000);
 
-async function sql<T>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
+const sql = <T>(text: string, values: unknown[] = []) => query<T>(database.url, text, values);
 
 /**
  * A user's app: follows myNotifications from a cursor; when its socket dies, connects to the

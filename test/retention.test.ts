@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InboxDocument, MarkSeenDocument, MyNotificationsDocument } from '../client/graphql.js';
 import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
+import { query } from './helpers/database.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 // Step 6 of the process: the scheduled job deletes due notifications with every related row,
@@ -63,17 +64,10 @@ describe('the retention job', () => {
   });
 
   it('is one Agenda job, rescheduled every interval', async () => {
-    const { rows } = await import('pg').then(async ({ default: pg }) => {
-      const client = new pg.Client({ connectionString: server.databaseUrl });
-      await client.connect();
-      try {
-        return await client.query<{ name: string; repeat_interval: string }>(
-          'SELECT name, repeat_interval FROM agenda_jobs',
-        );
-      } finally {
-        await client.end();
-      }
-    });
+    const rows = await query<{ name: string; repeat_interval: string }>(
+      server.databaseUrl,
+      'SELECT name, repeat_interval FROM agenda_jobs',
+    );
     expect(rows).toEqual([{ name: 'delete-due-notifications', repeat_interval: '1 seconds' }]);
   });
 });

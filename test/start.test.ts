@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { createDatabase } from '../src/db/client.js';
 import { embeddedPostgresUrl } from '../src/db/embedded.js';
-import { freePort } from './helpers/global-setup.js';
+import { freePort } from './helpers/ports.js';
 import { Child, TSX, serviceEnv } from './helpers/process.js';
 
 // `npm start` with nothing configured, as a developer runs it (minus `npm run generate`, which

@@ -20,12 +20,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-async function adminQuery(url: string, sql: string): Promise<void> {
+/** One query on its own connection: for tests that look at the database behind a process. */
+export async function query<T>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(sql);
+    return (await client.query(text, values)).rows as T[];
   } finally {
     await client.end();
   }
 }
+
+const adminQuery = async (url: string, sql: string) => void (await query(url, sql));

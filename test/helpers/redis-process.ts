@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from './global-setup.js';
+import { freePort } from './ports.js';
 import { until } from './wait.js';
 import { Redis } from 'ioredis';
 

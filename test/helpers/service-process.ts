@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { mintUserToken } from '../../src/auth/user-tokens.js';
-import { freePort } from './global-setup.js';
+import { freePort } from './ports.js';
 import { Child, TSX, serviceEnv } from './process.js';
 import { TEST_API_KEY, TEST_JWT_SECRET } from './server.js';
 
