@@ -30,13 +30,30 @@ function visible(userId: string, condition: Prisma.Sql) {
 }
 
 /**
+ * The newest `limit` of `visible`. Each half is ordered and limited on its own first, so the
+ * public half walks its (public, seq) index backwards and stops, instead of joining every
+ * public notification before the sort.
+ */
+function newestVisible(userId: string, condition: Prisma.Sql, limit: number) {
+  return Prisma.sql`
+    (SELECT n.*, r."seenAt", r."acknowledgedAt" FROM "Receipt" r
+      JOIN "Notification" n ON n.id = r."notificationId"
+      WHERE r."userId" = ${userId} AND NOT n.public AND ${condition}
+      ORDER BY n.seq DESC LIMIT ${limit})
+    UNION ALL
+    (SELECT n.*, r."seenAt", r."acknowledgedAt" FROM "Notification" n
+      LEFT JOIN "Receipt" r ON r."notificationId" = n.id AND r."userId" = ${userId}
+      WHERE n.public AND ${condition}
+      ORDER BY n.seq DESC LIMIT ${limit})
+    ORDER BY seq DESC LIMIT ${limit}`;
+}
+
+/**
  * Not expired and not seen, plus seen-but-unacknowledged require-ack ones, leaving out muted
  * categories; newest first.
  */
 export function unseenNotifications(database: Database, userId: string, limit: number) {
-  return database.$queryRaw<NotificationView[]>`
-    ${visible(userId, unseen(userId))}
-    ORDER BY seq DESC LIMIT ${limit}`;
+  return database.$queryRaw<NotificationView[]>`${newestVisible(userId, unseen(userId), limit)}`;
 }
 
 export async function unseenCount(database: Queryable, userId: string): Promise<number> {
@@ -79,9 +96,7 @@ export function history(
   beforeSeq: bigint | null,
 ) {
   const condition = beforeSeq === null ? Prisma.sql`TRUE` : Prisma.sql`n.seq < ${beforeSeq}`;
-  return database.$queryRaw<NotificationView[]>`
-    ${visible(userId, condition)}
-    ORDER BY seq DESC LIMIT ${limit}`;
+  return database.$queryRaw<NotificationView[]>`${newestVisible(userId, condition, limit)}`;
 }
 
 /** The notifications among `ids` that the user may see, as they see them. */
