@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AcknowledgeDocument,
-  InboxDocument,
-  MarkSeenDocument,
-  MyNotificationsDocument,
-} from '../client/graphql.js';
-import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
+import { AcknowledgeDocument, InboxDocument, MarkSeenDocument } from '../client/graphql.js';
+import { follow, ok, send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 // The whole process once, as the README tells it: a service sends, a user who is online gets it
@@ -20,17 +15,10 @@ afterAll(() => server.stop());
 
 describe('the notification lifecycle', () => {
   it('delivers, marks seen and acknowledges across two devices of one user', async () => {
-    // Subscribing from the current cursor: whatever is sent from here on arrives.
-    const follow = async (userId: string) => {
-      const { eventCursor } = await ok(server, InboxDocument, {}, userId);
-      return subscribe(await userSocket(server, userId), MyNotificationsDocument, {
-        after: eventCursor,
-      });
-    };
     const [phone, laptop, bob] = [
-      await follow('alice'),
-      await follow('alice'),
-      await follow('bob'),
+      await follow(server, 'alice'),
+      await follow(server, 'alice'),
+      await follow(server, 'bob'),
     ];
 
     const sent = await send(server, {

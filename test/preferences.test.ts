@@ -3,17 +3,9 @@ import {
   CategoryPreferencesDocument,
   HistoryDocument,
   InboxDocument,
-  MyNotificationsDocument,
   SetCategoryPreferenceDocument,
 } from '../client/graphql.js';
-import {
-  errorCode,
-  ok,
-  send,
-  subscribe,
-  upsertCategory,
-  userSocket,
-} from './helpers/operations.js';
+import { errorCode, follow, ok, send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 // Per-user category preferences: a muted category is not delivered live and not counted, but
@@ -31,17 +23,10 @@ afterAll(() => server.stop());
 const mute = (userId: string, category: string, muted = true) =>
   ok(server, SetCategoryPreferenceDocument, { category, muted }, userId);
 
-async function follow(userId: string) {
-  const { eventCursor } = await ok(server, InboxDocument, {}, userId);
-  return subscribe(await userSocket(server, userId), MyNotificationsDocument, {
-    after: eventCursor,
-  });
-}
-
 describe('muting a category', () => {
   it('keeps it out of live delivery, unseenNotifications and unseenCount, not out of history', async () => {
     await mute('ann', 'promo');
-    const stream = await follow('ann');
+    const stream = await follow(server, 'ann');
     const promo = await send(server, { category: 'promo', recipientIds: ['ann'], title: 'sale' });
     const bill = await send(server, { category: 'billing', recipientIds: ['ann'], title: 'bill' });
 
@@ -65,7 +50,7 @@ describe('muting a category', () => {
   });
 
   it('takes effect on open subscriptions, and unmuting brings unseen ones back into the count', async () => {
-    const stream = await follow('ben');
+    const stream = await follow(server, 'ben');
     await mute('ben', 'promo');
     const muted = await send(server, { category: 'promo', recipientIds: ['ben'], title: 'muted' });
     const bill = await send(server, { category: 'billing', recipientIds: ['ben'], title: 'bill' });

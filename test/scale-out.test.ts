@@ -5,6 +5,7 @@ import { CLOSE_TOO_MANY_CONNECTIONS } from '../src/app.js';
 import { startCluster, TEST_REDIS_URL, type Cluster } from './helpers/cluster.js';
 import {
   connectAs,
+  follow,
   ok,
   send,
   subscribe,
@@ -32,13 +33,6 @@ beforeAll(async () => {
   await upsertCategory(a, { name: 'info' });
 });
 afterAll(() => cluster.stop());
-
-async function follow(server: TestServer, userId: string) {
-  const { eventCursor } = await ok(server, InboxDocument, {}, userId);
-  return subscribe(await userSocket(server, userId), MyNotificationsDocument, {
-    after: eventCursor,
-  });
-}
 
 describe('across instances', () => {
   it("delivers a send through one instance to the user's sockets on every instance", async () => {

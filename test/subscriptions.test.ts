@@ -9,7 +9,7 @@ import {
   type MyNotificationsSubscription,
 } from '../client/graphql.js';
 import { sendNotification } from '../src/notifications/send.js';
-import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
+import { follow, ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { Stream } from './helpers/stream.js';
 
@@ -23,18 +23,12 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-/** Subscribes from the current position, so whatever is sent next is certain to arrive. */
-async function follow(userId: string, after?: string) {
-  const cursor = after ?? (await ok(server, InboxDocument, {}, userId)).eventCursor;
-  return subscribe(await userSocket(server, userId), MyNotificationsDocument, { after: cursor });
-}
-
 const events = (stream: Stream<MyNotificationsSubscription>) =>
   stream.results.map((result) => result.data!.myNotifications);
 
 describe('myNotifications', () => {
   it('delivers a public notification to every user online, and lists it for users who come later', async () => {
-    const [carol, dave] = await Promise.all([follow('carol'), follow('dave')]);
+    const [carol, dave] = await Promise.all([follow(server, 'carol'), follow(server, 'dave')]);
     const sent = await send(server, { category: 'info', public: true, title: 'Maintenance' });
     for (const stream of [carol, dave]) {
       const [event] = await stream.waitForCount(1);
@@ -48,7 +42,7 @@ describe('myNotifications', () => {
   });
 
   it('replays exactly what was missed when a client resumes with its last cursor', async () => {
-    const first = await follow('frank');
+    const first = await follow(server, 'frank');
     const before = await send(server, { category: 'info', recipientIds: ['frank'], title: 'one' });
     const [received] = await first.waitForCount(1);
     const lastCursor = received!.data!.myNotifications.cursor;
@@ -63,7 +57,7 @@ describe('myNotifications', () => {
     const missedPublic = await send(server, { category: 'info', public: true, title: 'three' });
     await ok(server, MarkSeenDocument, { ids: [before.notification.id] }, 'frank');
 
-    const resumed = await follow('frank', lastCursor);
+    const resumed = await follow(server, 'frank', lastCursor);
     await resumed.waitForCount(3);
     expect(events(resumed).map((e) => [e.type, e.notification.id])).toEqual([
       ['CREATED', missedPrivate.notification.id],
@@ -89,7 +83,7 @@ describe('myNotifications', () => {
     })();
     // Subscribe while the sends are under way: some arrive by replay, the rest live.
     await new Promise((resolve) => setTimeout(resolve, 30));
-    const stream = await follow('gina', eventCursor);
+    const stream = await follow(server, 'gina', eventCursor);
     const ids = await sending;
     await stream.waitForCount(40);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -97,7 +91,7 @@ describe('myNotifications', () => {
   });
 
   it('fills a gap from the log when an event was committed but never published', async () => {
-    const stream = await follow('hank');
+    const stream = await follow(server, 'hank');
     const silentBus = { ...server.app.services.bus, publish: async () => {} };
     const lost = await sendNotification({ ...server.app.services, bus: silentBus }, 'test', {
       category: 'info',
@@ -113,7 +107,7 @@ describe('myNotifications', () => {
   });
 
   it('carries the exact unseenCount in every event', async () => {
-    const stream = await follow('ivy');
+    const stream = await follow(server, 'ivy');
     for (let i = 1; i <= 3; i++) {
       await send(server, { category: 'info', recipientIds: ['ivy'], title: `n${i}` });
       const event = (await stream.waitForCount(i))[i - 1]!.data!.myNotifications;
@@ -127,7 +121,7 @@ describe('myNotifications', () => {
 
   it('keeps unseenCount exact through public sends, expiries, require-ack and publicNotifications', async () => {
     await upsertCategory(server, { name: 'terms', requireAck: true });
-    const stream = await follow('ivo');
+    const stream = await follow(server, 'ivo');
     const publicOnly = subscribe(await userSocket(server, 'ivo'), PublicNotificationsDocument, {});
     const counts = async () => (await ok(server, UnseenCountDocument, {}, 'ivo')).unseenCount;
     const before = await counts();
@@ -184,7 +178,7 @@ describe('myNotifications', () => {
       title: 'lasting',
     });
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const stream = await follow('jack', eventCursor);
+    const stream = await follow(server, 'jack', eventCursor);
     await stream.waitForCount(1);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(events(stream).map((e) => e.notification.title)).toEqual(['lasting']);
@@ -222,7 +216,7 @@ describe('publicNotifications', () => {
   it('streams public notifications only', async () => {
     const socket = await userSocket(server, 'leo');
     const stream = subscribe(socket, PublicNotificationsDocument, {});
-    const mine = await follow('leo');
+    const mine = await follow(server, 'leo');
     await send(server, { category: 'info', recipientIds: ['leo'], title: 'private' });
     await mine.waitForCount(1);
     const sent = await send(server, { category: 'info', public: true, title: 'for all' });

@@ -2,6 +2,8 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
 import {
+  InboxDocument,
+  MyNotificationsDocument,
   SendNotificationDocument,
   UpsertCategoryDocument,
   type CategoryInput,
@@ -84,4 +86,13 @@ export async function connectAs(server: TestServer, userId: string, sessionId?: 
     client.on('closed', () => resolve());
   });
   return { client, closed: () => closed };
+}
+
+/**
+ * Follows a user's myNotifications from `after`, or from the current cursor: whatever is sent
+ * once this resolves is certain to arrive (replay covers the moment before the socket listens).
+ */
+export async function follow(server: TestServer, userId: string, after?: string) {
+  const cursor = after ?? (await ok(server, InboxDocument, {}, userId)).eventCursor;
+  return subscribe(await userSocket(server, userId), MyNotificationsDocument, { after: cursor });
 }
