@@ -59,6 +59,7 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
         channelPrefix: config.REDIS_CHANNEL_PREFIX,
         instanceId,
         logger,
+        database,
       })
     : createLocalBus();
   const checks = dependencyChecks({ database, bus });

@@ -1,6 +1,7 @@
 import type { StreamEvent } from '../notifications/types.js';
 
 export type StreamListener = (event: StreamEvent) => void;
+export type HeadListener = (seq: bigint) => void;
 
 /** Carries committed events to the subscribers of their stream. */
 export interface EventBus {
@@ -8,6 +9,10 @@ export interface EventBus {
   start(): Promise<void>;
   /** Answers when the transport does; absent when there is none to check. */
   ping?(): Promise<void>;
+  /**
+   * Hands committed events to every instance. Resolves once they are handed over or, when the
+   * transport refused them, queued to be published again; it does not throw for the transport.
+   */
   publish(events: StreamEvent[]): Promise<void>;
   /** Calls `listener` for each event of `stream` published from now on; returns unsubscribe. */
   subscribe(stream: string, listener: StreamListener): () => void;
@@ -22,6 +27,12 @@ export interface EventBus {
    * catch up from the log; returns unsubscribe.
    */
   onResync(listener: () => void): () => void;
+  /**
+   * Calls `listener` with the head of `stream` in the log (its last seq) when this process has
+   * not received every event of it up to there (a message was lost), so a subscriber behind it
+   * catches up from the log; returns unsubscribe.
+   */
+  onHead(stream: string, listener: HeadListener): () => void;
   close(): Promise<void>;
 }
 
@@ -30,10 +41,16 @@ export class StreamRouter {
   private readonly listeners = new Map<string, Set<StreamListener>>();
   private readonly signalListeners = new Map<string, Set<() => void>>();
   private readonly resyncListeners = new Set<() => void>();
+  private readonly headListeners = new Map<string, Set<HeadListener>>();
+  /** For each stream with head listeners, the newest seq this router has handed on. */
+  private readonly newest = new Map<string, bigint>();
 
   dispatch(event: StreamEvent) {
     const listeners = this.listeners.get(event.stream);
     if (listeners) for (const listener of listeners) listener(event);
+    if (this.headListeners.has(event.stream) && event.seq > this.newestOf(event.stream)) {
+      this.newest.set(event.stream, event.seq);
+    }
   }
 
   subscribe(stream: string, listener: StreamListener): () => void {
@@ -55,6 +72,33 @@ export class StreamRouter {
   onResync(listener: () => void): () => void {
     this.resyncListeners.add(listener);
     return () => this.resyncListeners.delete(listener);
+  }
+
+  /** The streams whose heads are worth checking: those with listeners here. */
+  watchedStreams(): string[] {
+    return [...this.headListeners.keys()];
+  }
+
+  /** Tells the listeners of each stream whose head is past what this router handed on. */
+  heads(heads: Map<string, bigint>) {
+    for (const [stream, seq] of heads) {
+      const listeners = this.headListeners.get(stream);
+      if (!listeners || seq <= this.newestOf(stream)) continue;
+      this.newest.set(stream, seq);
+      for (const listener of listeners) listener(seq);
+    }
+  }
+
+  onHead(stream: string, listener: HeadListener): () => void {
+    const remove = addTo(this.headListeners, stream, listener);
+    return () => {
+      remove();
+      if (!this.headListeners.has(stream)) this.newest.delete(stream);
+    };
+  }
+
+  private newestOf(stream: string) {
+    return this.newest.get(stream) ?? -1n;
   }
 }
 
@@ -78,6 +122,8 @@ export function createLocalBus(): EventBus {
     signal: async (stream) => router.signal(stream),
     onSignal: (stream, listener) => router.onSignal(stream, listener),
     onResync: (listener) => router.onResync(listener),
+    // In one process nothing is lost on the way: a head is never ahead of what was handed on.
+    onHead: () => () => {},
     close: async () => {},
   };
 }

@@ -1,43 +1,160 @@
-import type { NotificationRecord, StreamEvent } from '../notifications/types.js';
+import type { NotificationRecord, ReceiptTimes, StreamEvent } from '../notifications/types.js';
 
-// StreamEvents as JSON for Redis: bigints become strings and dates ISO strings, and back.
+// What travels between instances on Redis, as JSON: bigints as strings, dates as ISO strings.
+//
+// Redis drops a subscriber whose pending output passes `client-output-buffer-limit pubsub`
+// (32 MB by default), so no message may be large however large the send: a publish is packed
+// into messages of at most MAX_BUS_MESSAGE_BYTES. A notification's content travels once per
+// publish, in the first message that needs it, and each event is a compact entry pointing at it.
+// Later messages of the same publish, and content too large for any message, carry only the
+// notification's id: receivers take the content from a recent message or read it from the
+// database (a notification is committed before it is published). A DELETED event's notification
+// is a small tombstone, always carried whole.
 
+/** The upper bound of every bus message, in bytes of UTF-8 JSON. */
+export const MAX_BUS_MESSAGE_BYTES = 64 * 1024;
+/**
+ * Content larger than this travels by id. What is left of a message holds the envelope and at
+ * least one entry: a stream name of 255 characters takes at most 1,530 bytes escaped.
+ */
+const MAX_CONTENT_BYTES = MAX_BUS_MESSAGE_BYTES - 4 * 1024;
+
+/** A notification in a message: its record, or only its id when the content travels apart. */
+export type CarriedNotification = { record: NotificationRecord } | { id: string };
+
+/** An event in a message; `notification` indexes the message's `notifications`. */
+export type CarriedEvent = Omit<StreamEvent, 'notification'> & { notification: number };
+
+export type BusMessage =
+  | { origin: string; signal: string }
+  | { origin: string; notifications: CarriedNotification[]; events: CarriedEvent[] };
+
+/** On the wire: [stream, seq, id, type, notification index, [seenAt, acknowledgedAt] or null]. */
+type WireEntry = [string, string, string, StreamEvent['type'], number, WireReceipt];
+type WireReceipt = [string | null, string | null] | null;
 type Json = Record<string, unknown>;
 
-const DATE_FIELDS = ['createdAt', 'expiresAt', 'deleteAt'] as const;
-
-/** What travels between instances: events, or a signal naming a stream. */
-export type BusMessage =
-  { origin: string; events: StreamEvent[] } | { origin: string; signal: string };
-
-export function encodeMessage(message: BusMessage): string {
-  return JSON.stringify(message, (_key, value: unknown) =>
-    typeof value === 'bigint' ? value.toString() : value,
+const toJson = (value: unknown) =>
+  JSON.stringify(value, (_key, field: unknown) =>
+    typeof field === 'bigint' ? field.toString() : field,
   );
+const bytes = (text: string) => Buffer.byteLength(text);
+
+export function encodeSignal(origin: string, stream: string): string {
+  return toJson({ origin, signal: stream });
+}
+
+/** Packs events into messages of at most MAX_BUS_MESSAGE_BYTES, in order. */
+export function encodeEvents(origin: string, events: StreamEvent[]): string[] {
+  const head = `{"origin":${toJson(origin)},"notifications":[`;
+  const middle = '],"entries":[';
+  const tail = ']}';
+  const emptyBytes = bytes(head) + middle.length + tail.length;
+  // How each notification goes into the next message that needs it: whole, until it was sent.
+  const wire = new Map<string, string>();
+  const messages: string[] = [];
+  let notifications: string[] = [];
+  let entries: string[] = [];
+  let indexes = new Map<string, number>();
+  let size = emptyBytes;
+
+  const flush = () => {
+    messages.push(head + notifications.join(',') + middle + entries.join(',') + tail);
+    [notifications, entries, indexes, size] = [[], [], new Map(), emptyBytes];
+  };
+  const add = (event: StreamEvent) => {
+    const key = keyOf(event);
+    const index = indexes.get(key);
+    const notification = index === undefined ? wireNotification(wire, key, event) : undefined;
+    const entry = toJson(wireEntry(event, index ?? notifications.length));
+    const added = bytes(entry) + 1 + (notification === undefined ? 0 : bytes(notification) + 1);
+    if (size + added > MAX_BUS_MESSAGE_BYTES) return false;
+    if (notification !== undefined) {
+      indexes.set(key, notifications.length);
+      notifications.push(notification);
+      // Sent once: later messages name it by id, except a tombstone, which is small.
+      if (event.type !== 'DELETED') wire.set(key, toJson(event.notification.id));
+    }
+    entries.push(entry);
+    size += added;
+    return true;
+  };
+
+  for (const event of events) {
+    if (add(event)) continue;
+    flush();
+    if (!add(event)) throw new Error(`event ${event.id} does not fit in a bus message`);
+  }
+  if (entries.length > 0) flush();
+  return messages;
+}
+
+/** Events of one notification in one publish share its record; a DELETED one, its tombstone. */
+const keyOf = (event: StreamEvent) =>
+  `${event.notification.id}${event.type === 'DELETED' ? ':tombstone' : ''}`;
+
+function wireNotification(wire: Map<string, string>, key: string, event: StreamEvent) {
+  let text = wire.get(key);
+  if (text === undefined) {
+    text = toJson(event.notification);
+    if (bytes(text) > MAX_CONTENT_BYTES && event.type !== 'DELETED') {
+      text = toJson(event.notification.id);
+    }
+    wire.set(key, text);
+  }
+  return text;
+}
+
+function wireEntry(event: StreamEvent, notification: number): WireEntry {
+  const { receipt } = event;
+  return [
+    event.stream,
+    event.seq.toString(),
+    event.id.toString(),
+    event.type,
+    notification,
+    receipt && [iso(receipt.seenAt), iso(receipt.acknowledgedAt)],
+  ];
 }
 
 export function decodeMessage(text: string): BusMessage {
-  const message = JSON.parse(text) as { origin: string; events?: Json[]; signal?: string };
+  const message = JSON.parse(text) as {
+    origin: string;
+    signal?: string;
+    notifications?: (Json | string)[];
+    entries?: WireEntry[];
+  };
   if (message.signal !== undefined) return { origin: message.origin, signal: message.signal };
-  return { origin: message.origin, events: (message.events ?? []).map(decodeEvent) };
-}
-
-function decodeEvent(event: Json): StreamEvent {
-  const notification = event.notification as Json;
-  const receipt = event.receipt as { seenAt: string | null; acknowledgedAt: string | null } | null;
-  const revived: Json = { ...notification, seq: BigInt(notification.seq as string) };
-  for (const field of DATE_FIELDS) {
-    revived[field] = notification[field] == null ? null : new Date(notification[field] as string);
-  }
   return {
-    id: BigInt(event.id as string),
-    stream: event.stream as string,
-    seq: BigInt(event.seq as string),
-    type: event.type as StreamEvent['type'],
-    notification: revived as unknown as NotificationRecord,
-    receipt: receipt && {
-      seenAt: receipt.seenAt ? new Date(receipt.seenAt) : null,
-      acknowledgedAt: receipt.acknowledgedAt ? new Date(receipt.acknowledgedAt) : null,
-    },
+    origin: message.origin,
+    notifications: (message.notifications ?? []).map((notification) =>
+      typeof notification === 'string'
+        ? { id: notification }
+        : { record: decodeRecord(notification) },
+    ),
+    events: (message.entries ?? []).map(([stream, seq, id, type, notification, receipt]) => ({
+      stream,
+      seq: BigInt(seq),
+      id: BigInt(id),
+      type,
+      notification,
+      receipt: receipt && decodeReceipt(receipt),
+    })),
   };
 }
+
+const DATE_FIELDS = ['createdAt', 'expiresAt', 'deleteAt'] as const;
+
+function decodeRecord(notification: Json): NotificationRecord {
+  const revived: Json = { ...notification, seq: BigInt(notification.seq as string) };
+  for (const field of DATE_FIELDS) revived[field] = date(notification[field] as string | null);
+  return revived as unknown as NotificationRecord;
+}
+
+const decodeReceipt = ([seenAt, acknowledgedAt]: [string | null, string | null]): ReceiptTimes => ({
+  seenAt: date(seenAt),
+  acknowledgedAt: date(acknowledgedAt),
+});
+
+const iso = (value: Date | null) => value?.toISOString() ?? null;
+const date = (value: string | null | undefined) => (value == null ? null : new Date(value));

@@ -85,6 +85,12 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
     const unsubscribers = [
       ...streams.map((stream) => bus.subscribe(stream, (event) => run(() => receive(event)))),
       bus.onResync(() => run(catchUp)),
+      // A message of this stream was lost on the way: the log has what the bus did not bring.
+      ...streams.map((stream) =>
+        bus.onHead(stream, (head) =>
+          run(async () => (head > positionIn(cursor, stream) ? catchUp() : undefined)),
+        ),
+      ),
       // The user's preferences changed: read mutes (and the count) again.
       bus.onSignal(userStream(userId), () => run(async () => void (await counter.recount()))),
     ];

@@ -1,20 +1,30 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
+import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { StreamRouter, type EventBus } from './bus.js';
-import { decodeMessage, encodeMessage } from './codec.js';
+import { CarriedNotifications } from './carried-notifications.js';
+import { decodeMessage, encodeEvents, encodeSignal, type BusMessage } from './codec.js';
+import { createRetryingPublisher } from './publish-retry.js';
+import { checkStreamHeads } from './stream-heads.js';
 
 /**
  * All instances publish to and subscribe to one channel, `<prefix>events`; each routes what
  * arrives to its own sockets by stream. So an instance holds one Redis subscription however
- * many sockets it serves, and a publish is one PUBLISH however many streams it touches. The
- * prefix lets several deployments share one Redis.
+ * many sockets it serves, and a publish is a few PUBLISHes of bounded size (see codec.ts)
+ * however many streams it touches. The prefix lets several deployments share one Redis.
+ *
+ * Nothing is lost for good on the way: a failed publish is retried, a subscriber connection
+ * that comes back makes subscribers catch up from the log, and stream heads are checked against
+ * the log every few seconds, which finds whatever else went missing.
  */
 export interface RedisBusOptions {
   url: string;
   channelPrefix: string;
   instanceId: string;
   logger: Logger;
+  /** Where messages that name a notification by id find it, and where stream heads are read. */
+  database: Database;
 }
 
 export function createRedisBus({
@@ -22,6 +32,7 @@ export function createRedisBus({
   channelPrefix,
   instanceId,
   logger,
+  database,
 }: RedisBusOptions): EventBus {
   const channel = `${channelPrefix}events`;
   const connection = (role: string) => {
@@ -47,6 +58,35 @@ export function createRedisBus({
     deserializer: (payload) => payload.toString(),
   });
 
+  const outbox = createRetryingPublisher((message) => pubsub.publish(channel, message), logger);
+  publisher.on('ready', () => outbox.retryNow());
+  const heads = checkStreamHeads({
+    database,
+    streams: () => router.watchedStreams(),
+    onHeads: (found) => router.heads(found),
+    logger,
+  });
+
+  // Messages are handled one after another, in the order they arrived, even when one has to
+  // read a notification from the database.
+  const carried = new CarriedNotifications(database);
+  let received = Promise.resolve();
+  const receive = async (message: BusMessage) => {
+    if ('signal' in message) return router.signal(message.signal);
+    for (const event of await carried.events(message)) router.dispatch(event);
+  };
+  const onMessage = (text: string) => {
+    received = received
+      .then(() => {
+        const message = decodeMessage(text);
+        // This instance's own messages were delivered locally when published.
+        if (message.origin !== instanceId) return receive(message);
+      })
+      .catch((error) =>
+        logger.warn({ err: error }, 'bus message dropped; subscribers find it in the log'),
+      );
+  };
+
   let wasReady = true;
   subscriber.on('close', () => {
     if (wasReady) logger.warn('redis connection lost; reconnecting');
@@ -63,29 +103,30 @@ export function createRedisBus({
   return {
     async start() {
       await Promise.all([publisher.connect(), subscriber.connect()]);
-      await pubsub.subscribe<string>(channel, (message) => {
-        const decoded = decodeMessage(message);
-        // This instance's own messages were delivered locally when published.
-        if (decoded.origin === instanceId) return;
-        if ('signal' in decoded) router.signal(decoded.signal);
-        else decoded.events.forEach((event) => router.dispatch(event));
-      });
+      await pubsub.subscribe<string>(channel, onMessage);
+      heads.start();
     },
     async publish(events) {
       events.forEach((event) => router.dispatch(event));
-      await pubsub.publish(channel, encodeMessage({ origin: instanceId, events }));
+      await outbox.publish(encodeEvents(instanceId, events));
     },
     async signal(stream) {
       router.signal(stream);
-      await pubsub.publish(channel, encodeMessage({ origin: instanceId, signal: stream }));
+      await outbox.publish([encodeSignal(instanceId, stream)]);
     },
     onSignal: (stream, listener) => router.onSignal(stream, listener),
     subscribe: (stream, listener) => router.subscribe(stream, listener),
     onResync: (listener) => router.onResync(listener),
+    onHead: (stream, listener) => router.onHead(stream, listener),
     async ping() {
+      // Both connections matter: one sends this instance's events, the other receives the rest.
+      if (subscriber.status !== 'ready')
+        throw new Error(`subscriber connection ${subscriber.status}`);
       await publisher.ping();
     },
     async close() {
+      heads.stop();
+      outbox.close();
       await pubsub.close().catch(() => {});
     },
   };
