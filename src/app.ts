@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { createDatabase } from './db/client.js';
 import { corsOption } from './api/cors.js';
 import { createErrorMasker } from './api/errors.js';
-import { createHealthHandler, dependencyChecks } from './api/health.js';
+import { createHealthHandler, dependencies } from './api/health.js';
 import { useIntrospection } from './api/introspection.js';
 import { attachGraphqlWs, type SocketServerContext } from './api/graphql-ws.js';
 import { useCompiledExecution } from './api/jit.js';
@@ -62,14 +62,14 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
         database,
       })
     : createLocalBus();
-  const checks = dependencyChecks({ database, bus });
+  const dependsOn = dependencies({ database, bus });
   const services: Services = {
     config,
     logger,
     database,
     instanceId,
     bus,
-    metrics: createMetrics(checks),
+    metrics: createMetrics(dependsOn),
     connections: createConnectionRegistry({
       database,
       instanceId,
@@ -139,7 +139,7 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
     }),
   });
 
-  const health = createHealthHandler(checks);
+  const health = createHealthHandler(dependsOn);
   const httpServer: Server = createServer((request, response) => {
     const requestId = request.headers['x-request-id']?.toString() ?? randomUUID();
     response.setHeader('x-request-id', requestId);

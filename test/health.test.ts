@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { freePort } from './helpers/ports.js';
+import { RedisProcess } from './helpers/redis-process.js';
 import { Child, TSX, serviceEnv } from './helpers/process.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
@@ -40,6 +41,57 @@ describe('with its database up', () => {
       body: { status: 'ok', checks: { database: 'ok' } },
     });
   });
+});
+
+describe('when its Redis goes away while it runs', () => {
+  // Without Redis, sends are stored and subscribers are served from the log: the instance can
+  // still serve, so it stays ready and says Redis is degraded.
+  let redis: RedisProcess;
+  let server: TestServer;
+  beforeAll(async () => {
+    redis = await RedisProcess.start();
+    server = await startTestServer({ env: { REDIS_URL: redis.url } });
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop();
+    await redis?.stop();
+  });
+
+  const degraded = async () => {
+    const text = await (await fetch(new URL('/metrics', server.url))).text();
+    return Number(/^notifications_degraded (\S+)$/m.exec(text)?.[1]);
+  };
+
+  it('answers /readyz with 200, status degraded and the failed Redis check, and says so in a metric', async () => {
+    expect(await get(server.url, '/readyz')).toMatchObject({
+      status: 200,
+      body: { status: 'ok', checks: { database: 'ok', redis: 'ok' } },
+    });
+    expect(await degraded()).toBe(0);
+
+    await redis.stop();
+
+    const ready = await until(
+      () => get(server.url, '/readyz'),
+      (answer) => answer.body.status !== 'ok',
+    );
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('degraded');
+    expect(ready.body.checks).toMatchObject({
+      database: 'ok',
+      redis: expect.stringMatching(/^failed/),
+    });
+    expect(await degraded()).toBe(1);
+
+    await redis.start();
+    const back = await until(
+      () => get(server.url, '/readyz'),
+      (answer) => answer.body.status === 'ok',
+      10_000,
+    );
+    expect(back).toMatchObject({ status: 200, body: { checks: { redis: 'ok' } } });
+    expect(await degraded()).toBe(0);
+  }, 30_000);
 });
 
 describe('when its database goes away while it runs', () => {

@@ -29,12 +29,16 @@ const readiness = async (server: TestServer) => {
   const response = await fetch(new URL('/readyz', server.url));
   return {
     status: response.status,
-    body: (await response.json()) as { checks: Record<string, string> },
+    body: (await response.json()) as { status: string; checks: Record<string, string> },
   };
+};
+const degradedGauge = async (server: TestServer) => {
+  const text = await (await fetch(new URL('/metrics', server.url))).text();
+  return Number(/^notifications_degraded (\S+)$/m.exec(text)?.[1]);
 };
 
 describe('a Redis outage', () => {
-  it('keeps accepting sends for 10 s without Redis, reports not ready, and delivers everything once it is back', async () => {
+  it('keeps accepting sends for 10 s without Redis, stays ready but reports Redis degraded, and delivers everything once it is back', async () => {
     const { eventCursor } = await ok(b, InboxDocument, {}, 'zoe');
     const stream = subscribe(await userSocket(b, 'zoe'), MyNotificationsDocument, {
       after: eventCursor,
@@ -53,22 +57,28 @@ describe('a Redis outage', () => {
       where: { id: { in: sentDuringOutage.map((s) => s.notification.id) } },
     });
     expect(stored).toBe(5);
+    // Sends and delivery go on without Redis (from the log), so a load balancer must keep the
+    // instance: ready, with Redis reported as degraded, in the body and in a metric.
     const down = await until(
       () => readiness(a),
-      (r) => r.status === 503,
+      (r) => r.body.status !== 'ok',
     );
-    expect(down.status).toBe(503);
+    expect(down.status).toBe(200);
+    expect(down.body.status).toBe('degraded');
     expect(down.body.checks.redis).toMatch(/^failed/);
+    expect(down.body.checks.database).toBe('ok');
+    expect(await degradedGauge(a)).toBe(1);
 
     // Ten seconds down, as a failover or a restart would take.
     await sleep(stoppedAt + 10_000 - Date.now());
     await redis.start();
     const up = await until(
       () => readiness(a),
-      (r) => r.status === 200,
+      (r) => r.body.status === 'ok',
       10_000,
     );
-    expect(up.status).toBe(200);
+    expect(up).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await degradedGauge(a)).toBe(0);
     await stream.waitForCount(5, 10_000);
     expect(stream.results.map((r) => r.data!.myNotifications.notification.id)).toEqual(
       sentDuringOutage.map((s) => s.notification.id),

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { readiness, type Dependency } from './health.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -7,7 +8,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * apps in one process). Yoga's Prometheus plugin adds the GraphQL request metrics to it and
  * serves it at /metrics.
  */
-export function createMetrics(dependencyChecks: Record<string, () => Promise<void>>) {
+export function createMetrics(dependencies: Record<string, Dependency>) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -54,7 +55,7 @@ export function createMetrics(dependencyChecks: Record<string, () => Promise<voi
       registers,
       async collect() {
         await Promise.all(
-          Object.entries(dependencyChecks).map(async ([dependency, check]) => {
+          Object.entries(dependencies).map(async ([dependency, { check }]) => {
             const up = await check().then(
               () => 1,
               () => 0,
@@ -62,6 +63,14 @@ export function createMetrics(dependencyChecks: Record<string, () => Promise<voi
             this.set({ dependency }, up);
           }),
         );
+      },
+    }),
+    degraded: new Gauge({
+      name: 'notifications_degraded',
+      help: '1 while the instance serves without an optional dependency (Redis), as /readyz reports.',
+      registers,
+      async collect() {
+        this.set((await readiness(dependencies)).status === 'degraded' ? 1 : 0);
       },
     }),
   };

@@ -127,7 +127,9 @@ export function createRedisBus({
     async close() {
       heads.stop();
       outbox.close();
-      await pubsub.close().catch(() => {});
+      // Not QUIT: with Redis away it would wait for a reconnection that may never come.
+      publisher.disconnect();
+      subscriber.disconnect();
     },
   };
 }
