@@ -8,8 +8,9 @@ export interface PublishDeps {
 }
 
 /**
- * Publishes events that are already committed. A failure here loses nothing: subscribers fill
- * gaps from the log and reconnecting clients replay it, so it is logged, not thrown.
+ * Publishes events that are already committed. The bus retries what its transport refuses; any
+ * other failure loses nothing either: subscribers fill gaps from the log (and find a stream head
+ * ahead of them within seconds) and reconnecting clients replay it, so it is logged, not thrown.
  */
 export async function publishCommitted({ bus, logger }: PublishDeps, events: StreamEvent[]) {
   try {

@@ -12,6 +12,7 @@ export interface EventBus {
   /**
    * Hands committed events to every instance. Resolves once they are handed over or, when the
    * transport refused them, queued to be published again; it does not throw for the transport.
+   * A transport sends them in messages of at most MAX_BUS_MESSAGE_BYTES (codec.ts).
    */
   publish(events: StreamEvent[]): Promise<void>;
   /** Calls `listener` for each event of `stream` published from now on; returns unsubscribe. */

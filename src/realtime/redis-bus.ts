@@ -120,8 +120,9 @@ export function createRedisBus({
     onHead: (stream, listener) => router.onHead(stream, listener),
     async ping() {
       // Both connections matter: one sends this instance's events, the other receives the rest.
-      if (subscriber.status !== 'ready')
+      if (subscriber.status !== 'ready') {
         throw new Error(`subscriber connection ${subscriber.status}`);
+      }
       await publisher.ping();
     },
     async close() {
