@@ -12,7 +12,7 @@ import { corsOption } from './api/cors.js';
 import { createErrorMasker } from './api/errors.js';
 import { createHealthHandler, dependencies } from './api/health.js';
 import { useIntrospection } from './api/introspection.js';
-import { attachGraphqlWs, type SocketServerContext } from './api/graphql-ws.js';
+import { attachGraphqlWs, type SocketServerContext } from './sockets/graphql-ws.js';
 import { useCompiledExecution } from './api/jit.js';
 import { useQueryLimits, useRequestBodyLimit } from './api/limits.js';
 import { createMetrics } from './api/metrics.js';
@@ -22,7 +22,7 @@ import { useSubscriptionRules } from './api/subscription-rules.js';
 import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
 import { createLocalBus } from './realtime/bus.js';
-import { createConnectionRegistry } from './realtime/connections.js';
+import { createConnectionRegistry } from './sockets/connections.js';
 import { createRedisBus } from './realtime/redis-bus.js';
 import { schema } from './schema/index.js';
 import type { Context } from './schema/context.js';
@@ -48,7 +48,7 @@ export {
   CLOSE_RATE_LIMITED,
   CLOSE_TOO_MANY_CONNECTIONS,
   CLOSE_UNAUTHENTICATED,
-} from './api/graphql-ws.js';
+} from './sockets/graphql-ws.js';
 
 export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
   const database = createDatabase(databaseUrl);

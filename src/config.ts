@@ -66,7 +66,7 @@ const environmentSchema = z
     WS_MAX_PAYLOAD_BYTES: positive(256 * 1024),
     WS_CONNECTION_INIT_TIMEOUT_MS: positive(5000),
     MAX_SUBSCRIPTIONS_PER_CONNECTION: positive(20),
-    /** Bytes a socket may hold for a client that reads slowly; see realtime/slow-consumer.ts. */
+    /** Bytes a socket may hold for a client that reads slowly; see sockets/slow-consumer.ts. */
     MAX_SOCKET_BUFFER_BYTES: positive(1024 * 1024),
     // Rate limits: how many per window, 0 for no limit; counted across instances in REDIS_URL.
     // A mutation counts once per root field, so aliases do not multiply the allowance. Connection

@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Logger } from './logger.js';
 import type { EventBus } from './realtime/bus.js';
-import type { ConnectionRegistry } from './realtime/connections.js';
+import type { ConnectionRegistry } from './sockets/connections.js';
 
 /** The parts of one running app, built once in buildApp and handed to resolvers in context. */
 export interface Services {

@@ -4,7 +4,7 @@ import { buildSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clientMessageReviver } from '../src/realtime/client-messages.js';
+import { clientMessageReviver } from '../src/sockets/client-messages.js';
 
 // A message only a server may send, sent by a client (found by test/fuzz.test.ts): graphql-ws
 // answers it as an internal error (4500) unless the reviver refuses it while parsing (4400).

@@ -4,7 +4,7 @@ import { buildSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { guardSlowConsumers } from '../src/realtime/slow-consumer.js';
+import { guardSlowConsumers } from '../src/sockets/slow-consumer.js';
 import { until } from './helpers/wait.js';
 
 // The slow-consumer guard on its own, under graphql-ws as the service wires it: a subscription

@@ -7,14 +7,14 @@ import { WebSocketServer } from 'ws';
 import { AuthenticationError, type Viewer } from '../auth/viewer.js';
 import type { Credentials } from '../auth/authenticate.js';
 import type { ErrorCode } from '../errors.js';
-import { clientMessageReviver } from '../realtime/client-messages.js';
-import { ConnectionLimitError } from '../realtime/connections.js';
-import { guardSlowConsumers } from '../realtime/slow-consumer.js';
+import { clientMessageReviver } from './client-messages.js';
+import { ConnectionLimitError } from './connections.js';
+import { guardSlowConsumers } from './slow-consumer.js';
 import type { Context } from '../schema/context.js';
 import type { Services } from '../services.js';
-import { isDatabaseUnavailable, withErrorCode } from './errors.js';
-import { subscriptionCapErrors } from './limits.js';
-import { clientAddress, type RateLimits } from './rate-limits.js';
+import { isDatabaseUnavailable, withErrorCode } from '../api/errors.js';
+import { subscriptionCapErrors } from '../api/limits.js';
+import { clientAddress, type RateLimits } from '../api/rate-limits.js';
 
 // graphql-ws on the GraphQL path: authentication when a socket opens, connection records and
 // limits, and each operation run through Yoga's envelop so every plugin applies to sockets too.
