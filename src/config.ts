@@ -66,6 +66,12 @@ const environmentSchema = z
     WS_MAX_PAYLOAD_BYTES: positive(256 * 1024),
     WS_CONNECTION_INIT_TIMEOUT_MS: positive(5000),
     MAX_SUBSCRIPTIONS_PER_CONNECTION: positive(20),
+    /** An anonymous socket that authenticates no operation by then is closed (4432). */
+    WS_ANONYMOUS_TIMEOUT_MS: positive(10_000),
+    /** Anonymous sockets one address may hold open on an instance. */
+    WS_MAX_ANONYMOUS_PER_IP: positive(20),
+    /** How often open sockets' API keys are checked for revocation. */
+    CREDENTIALS_RECHECK_SECONDS: seconds(5),
     /** Bytes a socket may hold for a client that reads slowly; see sockets/slow-consumer.ts. */
     MAX_SOCKET_BUFFER_BYTES: positive(1024 * 1024),
     // Rate limits: how many per window, 0 for no limit; counted across instances in REDIS_URL.
