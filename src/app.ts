@@ -18,6 +18,7 @@ import { useQueryLimits, useRequestBodyLimit } from './api/limits.js';
 import { createMetrics } from './api/metrics.js';
 import { createRateLimits } from './api/rate-limits.js';
 import { createSecurityHeaders } from './api/security-headers.js';
+import { useSseConnections } from './api/sse-connections.js';
 import { useSubscriptionRules } from './api/subscription-rules.js';
 import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
@@ -44,11 +45,6 @@ export interface App {
 }
 
 export const GRAPHQL_PATH = '/graphql';
-export {
-  CLOSE_RATE_LIMITED,
-  CLOSE_TOO_MANY_CONNECTIONS,
-  CLOSE_UNAUTHENTICATED,
-} from './sockets/graphql-ws.js';
 
 export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
   const database = createDatabase(databaseUrl);
@@ -119,6 +115,7 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
       useCompiledExecution(),
       rateLimits.plugin,
       securityHeaders.plugin,
+      useSseConnections(services),
       usePrometheus({ registry: services.metrics.registry, endpoint: '/metrics' }),
     ],
     logging: {

@@ -8,7 +8,9 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_USER_INPUT'
   | 'UNKNOWN_CATEGORY'
-  | 'SERVICE_UNAVAILABLE';
+  | 'SERVICE_UNAVAILABLE'
+  /** Over MAX_CONNECTIONS_PER_USER (sockets and SSE subscriptions together). */
+  | 'TOO_MANY_CONNECTIONS';
 
 export class DomainError extends Error {
   constructor(

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../src/auth/api-keys.js';
-import { CLOSE_UNAUTHENTICATED } from '../src/app.js';
+import { CLOSE } from '../src/sockets/close-codes.js';
 import {
   TEST_API_KEY,
   TEST_JWT_SECRET,
@@ -117,7 +117,7 @@ describe('over graphql-ws', () => {
     const closed = await new Promise<{ code: number; reason: string }>((resolve) => {
       server.wsClient({ authorization: `Bearer ${token}` }, { onClose: resolve });
     });
-    expect(closed.code).toBe(CLOSE_UNAUTHENTICATED);
+    expect(closed.code).toBe(CLOSE.unauthorized.code);
     expect(closed.reason).toMatch(/token/);
   });
 
@@ -125,7 +125,7 @@ describe('over graphql-ws', () => {
     const closed = await new Promise<{ code: number; reason: string }>((resolve) => {
       server.wsClient({ authorization: 'Basic abc' }, { onClose: resolve });
     });
-    expect(closed.code).toBe(CLOSE_UNAUTHENTICATED);
+    expect(closed.code).toBe(CLOSE.unauthorized.code);
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOSE_TOO_MANY_CONNECTIONS } from '../src/app.js';
+import { CLOSE } from '../src/sockets/close-codes.js';
 import { connectAs } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
@@ -34,11 +34,11 @@ describe('connection records', () => {
     expect(after).toBe(0);
   });
 
-  it('refuses one connection over MAX_CONNECTIONS_PER_USER with 4429, other users unaffected', async () => {
+  it('refuses one connection over MAX_CONNECTIONS_PER_USER with 4431, other users unaffected', async () => {
     const first = await connectAs(server, 'ned');
     await connectAs(server, 'ned');
     const third = await connectAs(server, 'ned');
-    expect(third.closed()?.code).toBe(CLOSE_TOO_MANY_CONNECTIONS);
+    expect(third.closed()?.code).toBe(CLOSE.tooManyConnections.code);
     expect(third.closed()?.reason).toMatch(/at most 2/);
     expect(await database().connection.count({ where: { userId: 'ned' } })).toBe(2);
     expect((await connectAs(server, 'olga')).closed()).toBeUndefined();

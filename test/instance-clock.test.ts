@@ -46,13 +46,15 @@ describe('instance heartbeats', () => {
         if (mine) beats.add(mine.heartbeatAt.getTime());
         return { beats: beats.size, theirs };
       },
-      ({ beats: n, theirs }) => n >= 6 || theirs?.startedAt.getTime() !== other!.startedAt.getTime(),
+      ({ beats: n, theirs }) =>
+        n >= 6 || theirs?.startedAt.getTime() !== other!.startedAt.getTime(),
       15_000,
     );
     expect(seen.beats).toBeGreaterThanOrEqual(6);
-    expect(seen.theirs?.startedAt, 'the skewed instance was never reaped and registered again').toEqual(
-      other!.startedAt,
-    );
+    expect(
+      seen.theirs?.startedAt,
+      'the skewed instance was never reaped and registered again',
+    ).toEqual(other!.startedAt);
     expect(skewed.child.stdout).not.toMatch(/reaped; registered again/);
   });
 });

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MarkAllSeenDocument } from '../client/graphql.js';
-import { CLOSE_RATE_LIMITED, CLOSE_UNAUTHENTICATED } from '../src/app.js';
+import { CLOSE } from '../src/sockets/close-codes.js';
 import { RATE_LIMITED } from '../src/api/rate-limits.js';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -176,7 +176,7 @@ describe('on one instance', () => {
     expect((await connectAs(server, 'quinn')).closed()).toBeUndefined();
     expect((await connectAs(server, 'quinn')).closed()).toBeUndefined();
     const third = (await connectAs(server, 'quinn')).closed();
-    expect(third?.code).toBe(CLOSE_RATE_LIMITED);
+    expect(third?.code).toBe(CLOSE.rateLimited.code);
     expect(third?.reason).toMatch(/retry after \d+ s$/);
     // Another user connects as usual.
     expect((await connectAs(server, 'rhea')).closed()).toBeUndefined();
@@ -209,7 +209,7 @@ describe('connection attempts per IP', () => {
     }
     // A bad token from that address is refused for the rate, not for the token.
     const fourth = await attempt(server, { authorization: 'Bearer nonsense' }, from('203.0.113.7'));
-    expect(fourth.closed?.code).toBe(CLOSE_RATE_LIMITED);
+    expect(fourth.closed?.code).toBe(CLOSE.rateLimited.code);
     expect(fourth.closed?.reason).toMatch(/retry after \d+ s$/);
 
     // Another address is counted apart; one that a client wrote in itself is not believed.
@@ -224,7 +224,7 @@ describe('connection attempts per IP', () => {
       { authorization: 'Bearer nonsense' },
       from('203.0.113.9'),
     );
-    expect(badToken.closed?.code).toBe(CLOSE_UNAUTHENTICATED);
+    expect(badToken.closed?.code).toBe(CLOSE.unauthorized.code);
   });
 });
 
@@ -270,7 +270,7 @@ describe('across instances', () => {
   it('holds the connection-attempt limit across instances', async () => {
     expect((await connectAs(a, 'lia')).closed()).toBeUndefined();
     expect((await connectAs(b, 'lia')).closed()).toBeUndefined();
-    expect((await connectAs(a, 'lia')).closed()?.code).toBe(CLOSE_RATE_LIMITED);
+    expect((await connectAs(a, 'lia')).closed()?.code).toBe(CLOSE.rateLimited.code);
   });
 
   it("keeps its counters under the deployment's prefix in Redis", async () => {

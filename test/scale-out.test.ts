@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InboxDocument, MyNotificationsDocument } from '../client/graphql.js';
-import { CLOSE_TOO_MANY_CONNECTIONS } from '../src/app.js';
+import { CLOSE } from '../src/sockets/close-codes.js';
 import { startCluster, TEST_REDIS_URL, type Cluster } from './helpers/cluster.js';
 import {
   connectAs,
@@ -73,8 +73,8 @@ describe('across instances', () => {
   it('holds MAX_CONNECTIONS_PER_USER across the cluster', async () => {
     expect((await connectAs(a, 'xena')).closed()).toBeUndefined();
     expect((await connectAs(b, 'xena')).closed()).toBeUndefined();
-    expect((await connectAs(a, 'xena')).closed()?.code).toBe(CLOSE_TOO_MANY_CONNECTIONS);
-    expect((await connectAs(b, 'xena')).closed()?.code).toBe(CLOSE_TOO_MANY_CONNECTIONS);
+    expect((await connectAs(a, 'xena')).closed()?.code).toBe(CLOSE.tooManyConnections.code);
+    expect((await connectAs(b, 'xena')).closed()?.code).toBe(CLOSE.tooManyConnections.code);
   });
 
   it('runs the retention job once per interval across instances, never twice', async () => {

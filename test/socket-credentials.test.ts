@@ -61,7 +61,11 @@ describe('credentials on open sockets', () => {
   it('closes the socket of a revoked API key on another instance within seconds', async () => {
     const key = await createApiKey(a.app.services.database, 'reporting');
     const socket = await usable(b, { apiKey: key }, '{ categories { name } }');
-    const untouched = await usable(b, { apiKey: await createApiKey(a.app.services.database, 'other') }, '{ categories { name } }');
+    const untouched = await usable(
+      b,
+      { apiKey: await createApiKey(a.app.services.database, 'other') },
+      '{ categories { name } }',
+    );
 
     // As `npm run apikey -- revoke reporting` does, through instance a's database.
     expect(await revokeApiKey(a.app.services.database, 'reporting')).toBe(true);

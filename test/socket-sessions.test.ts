@@ -70,14 +70,28 @@ describe('connection records', () => {
     } finally {
       await lockHolder.end();
     }
-    expect(await until(() => rowsOf('ayla'), (n) => n === 0)).toBe(0);
+    expect(
+      await until(
+        () => rowsOf('ayla'),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
 
     const open = await Promise.all([1, 2, 3].map(() => connectAs(server, 'ayla')));
-    expect(open.map((connection) => connection.closed())).toEqual([undefined, undefined, undefined]);
+    expect(open.map((connection) => connection.closed())).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(await rowsOf('ayla')).toBe(3);
     expect(await scrapeSockets()).toBe(3);
     await Promise.all(open.map((connection) => connection.client.dispose()));
-    expect(await until(() => rowsOf('ayla'), (n) => n === 0)).toBe(0);
+    expect(
+      await until(
+        () => rowsOf('ayla'),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
     expect(await until(scrapeSockets, (n) => n === 0)).toBe(0);
   });
 
@@ -106,9 +120,18 @@ describe('connection records', () => {
 
     socket.socket.close();
     await socket.closed();
-    expect(await until(() => rowsOf('bo'), (n) => n === 0)).toBe(0);
+    expect(
+      await until(
+        () => rowsOf('bo'),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
     const others = await Promise.all([1, 2, 3].map(() => connectAs(server, 'bo')));
-    expect(others.map((connection) => connection.closed())).toEqual([undefined, undefined, undefined]);
+    expect(others.map((connection) => connection.closed())).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(await rowsOf('bo')).toBe(3);
     await Promise.all(others.map((connection) => connection.client.dispose()));
     expect(await until(scrapeSockets, (n) => n === 0)).toBe(0);
@@ -134,7 +157,12 @@ describe('connection records', () => {
     expect(await rowsOf('cai')).toBe(3);
     socket.socket.close();
     await Promise.all(held.map((connection) => connection.client.dispose()));
-    expect(await until(() => rowsOf('cai'), (n) => n === 0)).toBe(0);
+    expect(
+      await until(
+        () => rowsOf('cai'),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
   });
 });
 

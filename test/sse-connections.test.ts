@@ -60,7 +60,12 @@ describe('SSE subscriptions as connections', () => {
     const first = await sse('hal');
     const second = await sse('hal');
     expect(first.response.status).toBe(200);
-    expect(await until(() => rowsOf('hal'), (n) => n === 2)).toBe(2);
+    expect(
+      await until(
+        () => rowsOf('hal'),
+        (n) => n === 2,
+      ),
+    ).toBe(2);
     expect(await scrape('notifications_sse_subscriptions')).toBe(2);
 
     const third = await sse('hal');
@@ -71,11 +76,26 @@ describe('SSE subscriptions as connections', () => {
     expect(await rowsOf('hal')).toBe(2);
 
     await first.close();
-    expect(await until(() => rowsOf('hal'), (n) => n === 1)).toBe(1);
-    expect(await until(() => scrape('notifications_sse_subscriptions'), (n) => n === 1)).toBe(1);
+    expect(
+      await until(
+        () => rowsOf('hal'),
+        (n) => n === 1,
+      ),
+    ).toBe(1);
+    expect(
+      await until(
+        () => scrape('notifications_sse_subscriptions'),
+        (n) => n === 1,
+      ),
+    ).toBe(1);
     expect((await connectAs(server, 'hal')).closed()).toBeUndefined();
     await second.close();
     await third.close();
-    expect(await until(() => scrape('notifications_sse_subscriptions'), (n) => n === 0)).toBe(0);
+    expect(
+      await until(
+        () => scrape('notifications_sse_subscriptions'),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
   });
 });

@@ -19,6 +19,11 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
       help: 'Open graphql-ws connections on this instance.',
       registers,
     }),
+    sseSubscriptions: new Gauge({
+      name: 'notifications_sse_subscriptions',
+      help: 'Open subscriptions over Server-Sent Events on this instance.',
+      registers,
+    }),
     activeSubscriptions: new Gauge({
       name: 'notifications_active_subscriptions',
       help: 'Running subscriptions on this instance, by root field.',

@@ -26,8 +26,18 @@ export function createApiKeyVerifier(database: Database, configuredKeys: string[
     if (fromEnvironment) return { kind: 'service', service: fromEnvironment.service };
     const stored = await database.apiKey.findUnique({ where: { hash } });
     if (!stored || stored.revokedAt) throw new AuthenticationError('API key invalid or revoked');
-    return { kind: 'service', service: stored.name };
+    return { kind: 'service', service: stored.name, keyId: stored.id };
   };
+}
+
+/** Which of `keyIds` have been revoked: for re-checking the keys open sockets were opened with. */
+export async function revokedKeyIds(database: Database, keyIds: string[]): Promise<string[]> {
+  if (keyIds.length === 0) return [];
+  const revoked = await database.apiKey.findMany({
+    where: { id: { in: keyIds }, revokedAt: { not: null } },
+    select: { id: true },
+  });
+  return revoked.map(({ id }) => id);
 }
 
 /** Creates a named key and returns it; only its hash is kept. */

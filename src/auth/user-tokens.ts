@@ -41,6 +41,8 @@ export function createUserTokenVerifier(settings: UserTokenSettings): UserTokenV
       userId: payload.sub as string,
       admin: roles.includes('admin'),
       sessionId: typeof payload.sid === 'string' ? payload.sid : undefined,
+      // `exp` is required above, in seconds.
+      expiresAt: (payload.exp as number) * 1000,
     };
   };
 }

@@ -1,11 +1,18 @@
 import { hostname } from 'node:os';
 import type { Database } from '../db/client.js';
+import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
-// Steps 2 and 5 of the process, as records: each graphql-ws connection of a user is a row,
-// removed when it closes; an instance that stops heartbeating has its rows reaped by the others.
+// Steps 2 and 5 of the process, as records: each connection of a user (a graphql-ws socket or an
+// SSE subscription) is a row, removed when it closes; an instance that stops heartbeating has its
+// rows reaped by the others. Heartbeats and the reap cutoff are read from the database's clock,
+// so an instance whose own clock is off is neither reaped nor reaps others early.
 
-export class ConnectionLimitError extends Error {}
+export class ConnectionLimitError extends DomainError {
+  constructor(maxPerUser: number) {
+    super('TOO_MANY_CONNECTIONS', `at most ${maxPerUser} connections per user`);
+  }
+}
 
 export interface ConnectionRegistryOptions {
   database: Database;
@@ -39,7 +46,7 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
   /** Records the instance and its open connections again, after others reaped it. */
   const register = async () => {
     await database.$transaction([
-      database.instance.create({ data: { id: instanceId, hostname: hostname() } }),
+      insertInstance(),
       database.connection.createMany({
         data: [...open].map(([id, { userId, sessionId }]) => ({
           id,
@@ -52,12 +59,15 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
     logger.warn({ connections: open.size }, 'instance had been reaped; registered again');
   };
 
+  const insertInstance = () =>
+    database.$executeRaw`
+      INSERT INTO "Instance" (id, hostname, "startedAt", "heartbeatAt")
+      VALUES (${instanceId}::uuid, ${hostname()}, now(), now())`;
+
   const beat = async () => {
     try {
-      const { count } = await database.instance.updateMany({
-        where: { id: instanceId },
-        data: { heartbeatAt: new Date() },
-      });
+      const count = await database.$executeRaw`
+        UPDATE "Instance" SET "heartbeatAt" = now() WHERE id = ${instanceId}::uuid`;
       if (count === 0) await register();
     } catch (error) {
       lastBeatFailed = true;
@@ -69,14 +79,15 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
       lastBeatFailed = false;
       return;
     }
-    const cutoff = new Date(Date.now() - MISSED_HEARTBEATS * options.heartbeatSeconds * 1000);
-    const reaped = await database.instance.deleteMany({ where: { heartbeatAt: { lt: cutoff } } });
-    if (reaped.count > 0) logger.info({ instances: reaped.count }, 'reaped dead instances');
+    const silentSeconds = MISSED_HEARTBEATS * options.heartbeatSeconds;
+    const reaped = await database.$executeRaw`
+      DELETE FROM "Instance" WHERE "heartbeatAt" < now() - ${silentSeconds} * interval '1 second'`;
+    if (reaped > 0) logger.info({ instances: reaped }, 'reaped dead instances');
   };
 
   return {
     async start() {
-      await database.instance.create({ data: { id: instanceId, hostname: hostname() } });
+      await insertInstance();
       await beat();
       timer = setInterval(() => {
         beat().catch((error: unknown) => logger.warn({ err: error }, 'heartbeat failed'));
@@ -95,7 +106,7 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
           WHERE (SELECT count(*) FROM "Connection" WHERE "userId" = ${userId}) < ${maxPerUser}`,
       ]);
       if (inserted === 0) {
-        throw new ConnectionLimitError(`at most ${maxPerUser} connections per user`);
+        throw new ConnectionLimitError(maxPerUser);
       }
       open.set(connectionId, { userId, sessionId: sessionId ?? null });
     },

@@ -1,8 +1,6 @@
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
-
-/** Close code for a socket whose client does not read what it is sent (HTTP 413's twin). */
-export const CLOSE_SLOW_CONSUMER = 4413;
+import { CLOSE } from './close-codes.js';
 
 export interface SlowConsumerOptions {
   /** Bytes a socket may have waiting to be sent before a send has to wait for the client. */
@@ -49,7 +47,7 @@ export function guardSlowConsumers(wsServer: WebSocketServer, options: SlowConsu
       { buffered: socket.bufferedAmount, maxBufferedBytes, stallTimeoutMs },
       'closing a slow consumer',
     );
-    socket.close(CLOSE_SLOW_CONSUMER, 'slow consumer: not reading what it is sent');
+    socket.close(CLOSE.slowConsumer.code, 'slow consumer: not reading what it is sent');
     setTimeout(() => socket.terminate(), closeGraceMs).unref();
   };
 

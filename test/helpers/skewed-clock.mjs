@@ -1,3 +1,4 @@
+/* global process */
 // Loaded with `node --import`: this process's clock runs CLOCK_SKEW_MS off the machine's (a
 // negative value: behind), for `Date.now()` and `new Date()` alike, as on a host whose clock drifted.
 const skewMs = Number(process.env.CLOCK_SKEW_MS ?? 0);
