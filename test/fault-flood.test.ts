@@ -1,3 +1,4 @@
+import { CLOSE } from '../src/sockets/close-codes.js';
 import { createTestDatabase, type TestDatabase, query } from './helpers/database.js';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -267,10 +268,11 @@ describe('a flood', () => {
       }),
     );
     expect(open).toHaveLength(MAX_CONNECTIONS_PER_USER);
-    // 4429: over MAX_CONNECTIONS_PER_USER; 4430: over the per-user connection rate limit.
-    const refused = (outcomes.get('4429') ?? 0) + (outcomes.get('4430') ?? 0);
+    // Over MAX_CONNECTIONS_PER_USER, or over the per-user connection rate limit.
+    const overLimit = outcomes.get(String(CLOSE.tooManyConnections.code)) ?? 0;
+    const refused = overLimit + (outcomes.get(String(CLOSE.rateLimited.code)) ?? 0);
     expect(refused).toBe(CONNECTION_ATTEMPTS - MAX_CONNECTIONS_PER_USER);
-    expect(outcomes.get('4429') ?? 0).toBeGreaterThan(0);
+    expect(overLimit).toBeGreaterThan(0);
     const records = await sql<{ n: string }>(
       `SELECT count(*) AS n FROM "Connection" WHERE "userId" = 'flooder'`,
     );

@@ -8,6 +8,7 @@ import {
   MyNotificationsDocument,
   type MyNotificationsSubscription,
 } from '../../../client/graphql';
+import { CLOSE } from '../../../src/sockets/close-codes';
 import { backoff } from './backoff';
 import type { Command, InboxState, Notification, Update } from './protocol';
 
@@ -15,8 +16,8 @@ import type { Command, InboxState, Notification, Update } from './protocol';
 // graphql-ws socket (the live stream). It runs in the SharedWorker, so a browser has one socket
 // however many tabs are open, and sends its state to every tab's port after each change.
 
-/** The service closes a socket with this code when it refuses the token (HTTP 401's twin). */
-const CLOSE_UNAUTHENTICATED = 4401;
+/** The service closes a socket with this code when the token is refused or expires. */
+const CLOSE_UNAUTHENTICATED = CLOSE.unauthorized.code;
 
 type Event = MyNotificationsSubscription['myNotifications'];
 
