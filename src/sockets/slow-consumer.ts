@@ -34,7 +34,9 @@ type SendCallback = (error?: Error) => void;
  * `maxBufferedBytes` plus what is published to it during `stallTimeoutMs`, and when it comes
  * back it resumes from its last cursor like any other reconnecting client.
  *
- * Call it once on the server graphql-ws uses, before or after `useServer`.
+ * graphql-ws's `ws` adapter has no backpressure hook (only its uWebSockets adapter has one), so
+ * the guard wraps `socket.send`. Call it once on the server graphql-ws uses, before or after
+ * `useServer`.
  */
 export function guardSlowConsumers(wsServer: WebSocketServer, options: SlowConsumerOptions) {
   const { maxBufferedBytes, stallTimeoutMs = 5000, closeGraceMs = 1000, logger } = options;
