@@ -2,7 +2,7 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MyNotificationsDocument } from '../client/graphql.js';
 import { CLOSE } from '../src/sockets/close-codes.js';
-import { connectAs } from './helpers/operations.js';
+import { connectAs, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
 import { metricValue } from './helpers/raw-socket.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
@@ -13,6 +13,7 @@ import { until } from './helpers/wait.js';
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer({ env: { MAX_CONNECTIONS_PER_USER: '2' } });
+  await upsertCategory(server, { name: 'news' });
 });
 afterAll(() => server.stop());
 
@@ -97,5 +98,18 @@ describe('SSE subscriptions as connections', () => {
         (n) => n === 0,
       ),
     ).toBe(0);
+  });
+
+  it("leaves subscriptions over a socket to the socket's one record", async () => {
+    const client = await userSocket(server, 'ian');
+    const streams = [1, 2, 3].map(() => subscribe(client, MyNotificationsDocument, {}));
+    await until(
+      () => scrape('notifications_active_subscriptions{operation="myNotifications"}'),
+      (n) => n === 3,
+    );
+    await send(server, { category: 'news', recipientIds: ['ian'], title: 'to three streams' });
+    await Promise.all(streams.map((stream) => stream.waitForCount(1)));
+    expect(await rowsOf('ian')).toBe(1);
+    expect(await scrape('notifications_sse_subscriptions')).toBe(0);
   });
 });
