@@ -53,7 +53,7 @@ export const CLOSE = {
   forbidden: {
     code: 4403,
     owner: 'graphql-ws',
-    meaning: 'graphql-ws refused the connection (its own code; not sent by this service)',
+    meaning: 'the connection was refused for another reason (graphql-ws: forbidden)',
     retry: 'reconnect after a back-off',
     clientRetries: true,
   },

@@ -102,7 +102,8 @@ export class SocketSession {
       throw error;
     });
     await this.binding;
-    if (!this.ended && !sameCaller(this.viewer, viewer)) {
+    if (!sameCaller(this.viewer, viewer)) {
+      // Or the socket closed while it was being recorded: nothing may run for it then.
       throw new DomainError('FORBIDDEN', 'this connection belongs to another caller');
     }
   }
