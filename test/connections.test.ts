@@ -59,11 +59,14 @@ describe('connection records', () => {
 
   it('reaps the connections of an instance that stopped heartbeating', async () => {
     const deadInstance = randomUUID();
+    // One statement: the reaper (every second) may take the instance between two.
     await database().instance.create({
-      data: { id: deadInstance, hostname: 'gone', heartbeatAt: new Date(Date.now() - 60_000) },
-    });
-    await database().connection.create({
-      data: { id: randomUUID(), userId: 'quinn', instanceId: deadInstance },
+      data: {
+        id: deadInstance,
+        hostname: 'gone',
+        heartbeatAt: new Date(Date.now() - 60_000),
+        connections: { create: { id: randomUUID(), userId: 'quinn' } },
+      },
     });
     const left = await until(
       () => database().connection.count({ where: { instanceId: deadInstance } }),
