@@ -4,7 +4,12 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoff } from '../examples/inbox/src/backoff.js';
 import { InboxDocument, UnseenCountDocument } from '../client/graphql.js';
-import { launchChromium, serveInbox, type StaticSite } from './helpers/browser.js';
+import {
+  chromiumInstalled,
+  launchChromium,
+  serveInbox,
+  type StaticSite,
+} from './helpers/browser.js';
 import { ok, send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
@@ -23,26 +28,6 @@ let site: StaticSite;
 let browser: Browser;
 let serviceUrl: string;
 const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  site = await serveInbox();
-  // The inbox's origin is allowed explicitly, as production would have it.
-  server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
-  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
-  serviceUrl = `http://127.0.0.1:${proxy.port}/graphql`;
-  browser = await launchChromium();
-  await upsertCategory(server, { name: 'security', requireAck: true, priority: 'URGENT' });
-  await upsertCategory(server, { name: 'billing', priority: 'HIGH' });
-  await upsertCategory(server, { name: 'exports' });
-  await upsertCategory(server, { name: 'maintenance', priority: 'LOW' });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await proxy?.close();
-  await server?.stop();
-  await site?.close();
-});
 
 /** A browser profile of its own: its own SharedWorker, localStorage and sockets. */
 async function newBrowserProfile(options: { withoutSharedWorker?: boolean } = {}) {
@@ -97,7 +82,27 @@ const serverUnseenCount = async (userId: string) =>
 
 const poll = { timeout: 10_000, interval: 50 };
 
-describe('the reference inbox in Chromium', () => {
+describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
+  beforeAll(async () => {
+    site = await serveInbox();
+    // The inbox's origin is allowed explicitly, as production would have it.
+    server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
+    serviceUrl = `http://127.0.0.1:${proxy.port}/graphql`;
+    browser = await launchChromium();
+    await upsertCategory(server, { name: 'security', requireAck: true, priority: 'URGENT' });
+    await upsertCategory(server, { name: 'billing', priority: 'HIGH' });
+    await upsertCategory(server, { name: 'exports' });
+    await upsertCategory(server, { name: 'maintenance', priority: 'LOW' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    await server?.stop();
+    await site?.close();
+  });
+
   it('shares one WebSocket between two tabs, and both show a sent notification with the exact count', async () => {
     const context = await newBrowserProfile();
     const [first, second] = [await openTab(context, 'alice'), await openTab(context, 'alice')];
