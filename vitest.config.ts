@@ -14,7 +14,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/helpers/global-setup.ts'],
+    globalSetup: ['test/helpers/global-setup.ts', 'test/helpers/browser-setup.ts'],
     // Each file gets its own database; servers are real, so allow them time to start.
     testTimeout: 30_000,
     hookTimeout: 60_000,

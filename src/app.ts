@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import { createDatabase } from './db/client.js';
 import { corsOption } from './api/cors.js';
 import { createErrorMasker } from './api/errors.js';
+import { createGraphiQLPage, type DevelopmentHeaders } from './api/graphiql.js';
 import { createHealthHandler, dependencies } from './api/health.js';
 import { useIntrospection } from './api/introspection.js';
 import { attachGraphqlWs, type SocketServerContext } from './sockets/graphql-ws.js';
@@ -34,6 +35,8 @@ export interface AppOptions {
   logger: Logger;
   /** The migrated database to use. */
   databaseUrl: string;
+  /** Filled into GraphiQL's tabs; main.ts passes them in development only. */
+  developmentHeaders?: DevelopmentHeaders;
 }
 
 export interface App {
@@ -46,7 +49,7 @@ export interface App {
 
 export const GRAPHQL_PATH = '/graphql';
 
-export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
+export function buildApp({ config, logger, databaseUrl, developmentHeaders }: AppOptions): App {
   const database = createDatabase(databaseUrl);
   const instanceId = randomUUID();
   const bus = config.REDIS_URL
@@ -94,12 +97,17 @@ export function buildApp({ config, logger, databaseUrl }: AppOptions): App {
   });
 
   const rateLimits = createRateLimits(config, logger);
-  const securityHeaders = createSecurityHeaders({ production: config.NODE_ENV === 'production' });
+  const graphiql = config.GRAPHIQL ? createGraphiQLPage(developmentHeaders) : undefined;
+  const securityHeaders = createSecurityHeaders({
+    production: config.NODE_ENV === 'production',
+    graphiqlPolicy: graphiql?.contentSecurityPolicy,
+  });
 
   const yoga = createYoga<SocketServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: config.GRAPHIQL && { subscriptionsProtocol: 'WS', title: 'Notifications' },
+    graphiql: graphiql?.options ?? false,
+    renderGraphiQL: graphiql?.render,
     landingPage: false,
     // Error details (originalError) only in development, as config says, not process.env.
     maskedErrors: {

@@ -1,3 +1,4 @@
+import type { DevelopmentHeaders } from './api/graphiql.js';
 import { buildApp } from './app.js';
 import { mintUserToken } from './auth/user-tokens.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -26,10 +27,22 @@ async function main() {
   const databaseUrl = config.DATABASE_URL ?? embedded!.url;
   await applyMigrations(databaseUrl, logger);
 
-  const app = buildApp({ config, logger, databaseUrl });
+  const devHeaders =
+    config.NODE_ENV === 'production' ? undefined : await developmentHeaders(config);
+  const app = buildApp({
+    config,
+    logger,
+    databaseUrl,
+    // Filled into GraphiQL's tabs only in development: a test or staging page must not carry them.
+    developmentHeaders: config.NODE_ENV === 'development' ? devHeaders : undefined,
+  });
   const url = await app.start();
   logger.info({ url }, 'listening');
-  if (config.NODE_ENV !== 'production') await printDevWelcome(config, url);
+  if (devHeaders) {
+    // The log line first: pino writes asynchronously, the welcome goes straight to stdout.
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    printDevWelcome(devHeaders, url);
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -56,19 +69,28 @@ async function main() {
   }
 }
 
-async function printDevWelcome(config: Config, url: string) {
+/** A token for the admin user dev-user and the first service key, where there are such. */
+async function developmentHeaders(config: Config): Promise<DevelopmentHeaders> {
+  return {
+    ...(config.JWT_SECRET && {
+      authorization: `Bearer ${await mintUserToken(config.JWT_SECRET, 'dev-user', { admin: true, ttl: '7d' })}`,
+    }),
+    ...(config.SERVICE_API_KEYS[0] && { 'x-api-key': config.SERVICE_API_KEYS[0] }),
+  };
+}
+
+function printDevWelcome(headers: DevelopmentHeaders, url: string) {
   const lines = [`GraphiQL: ${url}`];
-  if (config.JWT_SECRET) {
-    const token = await mintUserToken(config.JWT_SECRET, 'dev-user', { admin: true, ttl: '7d' });
+  if (headers.authorization) {
     lines.push(
       `Development user token (user "dev-user", admin, 7 days); in GraphiQL's headers and in connectionParams:`,
-      `  {"authorization": "Bearer ${token}"}`,
+      `  {"authorization": "${headers.authorization}"}`,
     );
   }
-  if (config.SERVICE_API_KEYS[0]) {
+  if (headers['x-api-key']) {
     lines.push(
       `Development service API key, as a header:`,
-      `  {"x-api-key": "${config.SERVICE_API_KEYS[0]}"}`,
+      `  {"x-api-key": "${headers['x-api-key']}"}`,
     );
   }
   // Printed plainly rather than logged: these are for the person at the terminal, never for logs.

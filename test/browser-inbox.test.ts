@@ -4,7 +4,12 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoff } from '../examples/inbox/src/backoff.js';
 import { InboxDocument, UnseenCountDocument } from '../client/graphql.js';
-import { launchChromium, serveInbox, type StaticSite } from './helpers/browser.js';
+import {
+  chromiumInstalled,
+  launchChromium,
+  serveInbox,
+  type StaticSite,
+} from './helpers/browser.js';
 import { ok, send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
@@ -23,26 +28,6 @@ let site: StaticSite;
 let browser: Browser;
 let serviceUrl: string;
 const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  site = await serveInbox();
-  // The inbox's origin is allowed explicitly, as production would have it.
-  server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
-  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
-  serviceUrl = `http://127.0.0.1:${proxy.port}/graphql`;
-  browser = await launchChromium();
-  await upsertCategory(server, { name: 'security', requireAck: true, priority: 'URGENT' });
-  await upsertCategory(server, { name: 'billing', priority: 'HIGH' });
-  await upsertCategory(server, { name: 'exports' });
-  await upsertCategory(server, { name: 'maintenance', priority: 'LOW' });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await proxy?.close();
-  await server?.stop();
-  await site?.close();
-});
 
 /** A browser profile of its own: its own SharedWorker, localStorage and sockets. */
 async function newBrowserProfile(options: { withoutSharedWorker?: boolean } = {}) {
@@ -97,7 +82,120 @@ const serverUnseenCount = async (userId: string) =>
 
 const poll = { timeout: 10_000, interval: 50 };
 
-describe('the reference inbox in Chromium', () => {
+/** The ids of the user's graphql-ws connection records: a new socket gets a new one. */
+const socketIds = async (userId: string) =>
+  (
+    await server.app.services.database.connection.findMany({
+      where: { userId },
+      select: { id: true },
+    })
+  ).map((connection) => connection.id);
+
+const sendTo = async (userId: string, title: string) =>
+  (await send(server, { category: 'exports', recipientIds: [userId], title })).notification.id;
+
+/** What the inbox reports as received (Received in examples/inbox/src/protocol.ts). */
+interface Received {
+  hub: string;
+  seq: number;
+  from: 'snapshot' | 'event';
+  eventType?: string;
+  ids: string[];
+}
+
+/**
+ * Everything every hub of the profile reported receiving (the inbox's `inbox:received` event), in
+ * any of its tabs, across reloads; one entry per hub and count, however many tabs heard it.
+ */
+async function watchReceived(context: BrowserContext): Promise<Received[]> {
+  const log: Received[] = [];
+  const seen = new Set<string>();
+  await context.exposeBinding('reportReceived', (_source, received: Received) => {
+    const key = `${received.hub}#${received.seq}`;
+    if (!seen.has(key)) log.push(received);
+    seen.add(key);
+  });
+  await context.addInitScript(() =>
+    addEventListener('inbox:received', (event) =>
+      (window as unknown as { reportReceived(detail: unknown): void }).reportReceived(
+        (event as CustomEvent).detail,
+      ),
+    ),
+  );
+  return log;
+}
+
+const hubs = (log: Received[]) => [...new Set(log.map((received) => received.hub))];
+
+/**
+ * Every notification that arrived more than once: twice in one hub (in its snapshot and as an
+ * event, or as two events), or as a CREATED event in two hubs (one resumed from too far back).
+ */
+function repeats(log: Received[]): string[] {
+  const found: string[] = [];
+  const inHub = new Map<string, Set<string>>();
+  const createdIn = new Map<string, string>();
+  for (const { hub, from, eventType, ids } of log) {
+    if (from === 'event' && eventType !== 'CREATED') continue;
+    const arrived = inHub.get(hub) ?? new Set<string>();
+    inHub.set(hub, arrived);
+    for (const id of ids) {
+      if (arrived.has(id)) found.push(`${id} again in hub ${hub} (${from})`);
+      arrived.add(id);
+      if (from !== 'event') continue;
+      const earlier = createdIn.get(id);
+      if (earlier !== undefined && earlier !== hub)
+        found.push(`${id} CREATED in hub ${earlier} and again in ${hub}`);
+      createdIn.set(id, hub);
+    }
+  }
+  return found;
+}
+
+/**
+ * Reloads `page` and runs `during` once the old page is gone and before the new one runs any
+ * script (its scripts are held until then); resolves with what `during` gave, once the new page
+ * has loaded.
+ */
+async function whileReloading<T>(page: Page, during: () => Promise<T>): Promise<T> {
+  const script = (url: URL) => url.pathname.startsWith('/assets/') && url.pathname.endsWith('.js');
+  let newPageAsked!: () => void;
+  const result = new Promise<void>((resolve) => (newPageAsked = resolve)).then(during);
+  await page.route(script, async (route) => {
+    newPageAsked();
+    await result.catch(() => {});
+    await route.continue();
+  });
+  const reloaded = page.reload({ waitUntil: 'load' });
+  const loadedWithoutScript = reloaded.then(() => {
+    throw new Error('the reloaded page loaded without asking for its script');
+  });
+  const [value] = await Promise.all([Promise.race([result, loadedWithoutScript]), reloaded]);
+  await page.unroute(script);
+  return value;
+}
+
+describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
+  beforeAll(async () => {
+    site = await serveInbox();
+    // The inbox's origin is allowed explicitly, as production would have it.
+    server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
+    serviceUrl = `http://127.0.0.1:${proxy.port}/graphql`;
+    browser = await launchChromium();
+    await upsertCategory(server, { name: 'security', requireAck: true, priority: 'URGENT' });
+    await upsertCategory(server, { name: 'billing', priority: 'HIGH' });
+    await upsertCategory(server, { name: 'exports' });
+    await upsertCategory(server, { name: 'maintenance', priority: 'LOW' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    await server?.stop();
+    await site?.close();
+  });
+
   it('shares one WebSocket between two tabs, and both show a sent notification with the exact count', async () => {
     const context = await newBrowserProfile();
     const [first, second] = [await openTab(context, 'alice'), await openTab(context, 'alice')];
@@ -158,37 +256,50 @@ describe('the reference inbox in Chromium', () => {
     await context.close();
   });
 
-  it('misses nothing sent while a tab reloads, or while the only tab reloads', async () => {
+  it('misses nothing and repeats nothing sent while a tab reloads, or while the only tab reloads', async () => {
     const context = await newBrowserProfile();
+    const received = await watchReceived(context);
     const [first, second] = [await openTab(context, 'carol'), await openTab(context, 'carol')];
-    await send(server, { category: 'exports', recipientIds: ['carol'], title: 'one' });
+    const sent = [await sendTo('carol', 'one')];
     await expect.poll(() => cardTitles(second), poll).toEqual(['one']);
+    const socketsBefore = await socketIds('carol');
+    expect(socketsBefore).toHaveLength(1);
 
-    const reloading = second.reload();
-    await send(server, { category: 'exports', recipientIds: ['carol'], title: 'two' });
-    await reloading;
+    // Sent while the reloading tab has no page at all: its old one is gone, the new one's
+    // script is held back until the send is stored.
+    sent.push(await whileReloading(second, () => sendTo('carol', 'two')));
     await waitForStatus(second, 'live');
     for (const tab of [first, second]) {
       await expect.poll(() => cardTitles(tab), poll).toEqual(['two', 'one']);
       await expect.poll(() => badge(tab), poll).toBe('2');
     }
-    expect(await sockets('carol')).toBe(1);
+    // The other tab kept the worker, so the browser kept its one socket.
+    expect(await socketIds('carol')).toEqual(socketsBefore);
 
-    // With the other tab closed the worker goes too; the reloaded tab starts a new one.
+    // With the other tab closed the worker goes too; the reloaded tab starts a new one, which
+    // opens a new socket and resumes from a new snapshot.
     await first.close();
-    const reloadingAlone = second.reload();
-    await send(server, { category: 'exports', recipientIds: ['carol'], title: 'three' });
-    await reloadingAlone;
+    const hubsBefore = hubs(received);
+    sent.push(await whileReloading(second, () => sendTo('carol', 'three')));
+    await expect
+      .poll(async () => (await socketIds('carol')).some((id) => !socketsBefore.includes(id)), poll)
+      .toBe(true);
+    await expect.poll(() => hubs(received).length, poll).toBe(hubsBefore.length + 1);
     await waitForStatus(second, 'live');
-    await send(server, { category: 'exports', recipientIds: ['carol'], title: 'four' });
+    sent.push(await sendTo('carol', 'four'));
     await expect.poll(() => cardTitles(second), poll).toEqual(['four', 'three', 'two', 'one']);
     await expect.poll(() => badge(second), poll).toBe('4');
     await expect.poll(() => sockets('carol'), poll).toBe(1);
+
+    // What the hubs received, before the view hides repeats: every notification once.
+    expect(repeats(received)).toEqual([]);
+    expect(new Set(received.flatMap((r) => r.ids))).toEqual(new Set(sent));
     await context.close();
   });
 
   it('resumes from the last event after the network comes back, in every tab, without duplicates', async () => {
     const context = await newBrowserProfile();
+    const received = await watchReceived(context);
     const [first, second] = [await openTab(context, 'dave'), await openTab(context, 'dave')];
     await send(server, { category: 'exports', recipientIds: ['dave'], title: 'before' });
     await expect.poll(() => badge(second), poll).toBe('1');
@@ -208,6 +319,7 @@ describe('the reference inbox in Chromium', () => {
     }
     expect(await serverUnseenCount('dave')).toBe(3);
     await expect.poll(() => sockets('dave'), poll).toBe(1);
+    expect(repeats(received)).toEqual([]);
     await context.close();
   });
 

@@ -191,11 +191,17 @@ describe('in production with GRAPHIQL, INTROSPECTION and CORS_ORIGINS set', () =
   });
   afterAll(() => server.stop());
 
-  it('serves GraphiQL, with a policy that only forbids framing it', async () => {
+  it('serves GraphiQL under a policy that allows its own script and this service only', async () => {
     const response = await graphiqlPage(server);
     expect(response.headers.get('content-type')).toMatch(/text\/html/);
     expect(await response.text()).toMatch(/graphiql/i);
-    expect(response.headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
+    expect(response.headers.get('content-security-policy')).toMatch(
+      new RegExp(
+        "^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]+=*'; style-src 'unsafe-inline'; " +
+          "img-src data:; font-src data:; worker-src blob:; connect-src 'self'; " +
+          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'$",
+      ),
+    );
     expect(response.headers.get('x-frame-options')).toBe('DENY');
   });
 

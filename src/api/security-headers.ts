@@ -3,18 +3,19 @@ import type { Plugin } from 'graphql-yoga';
 
 /** JSON and event streams: they load nothing, and nothing may frame them. */
 const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
-/**
- * GraphiQL runs inline scripts, loads its bundle, styles and editor workers from unpkg and makes
- * blob: workers of them; a policy that allowed all that would protect little, so its page only
- * refuses to be framed.
- */
-const GRAPHIQL_POLICY = "frame-ancestors 'none'";
 
 /**
  * Headers for every HTTP response (health checks included). HSTS only in production, where a TLS
  * proxy is in front: sent over plain HTTP in development it would pin localhost to HTTPS.
  */
-export function createSecurityHeaders({ production }: { production: boolean }) {
+export function createSecurityHeaders({
+  production,
+  graphiqlPolicy = API_POLICY,
+}: {
+  production: boolean;
+  /** The policy of the one HTML page Yoga serves, GraphiQL (src/api/graphiql.ts). */
+  graphiqlPolicy?: string;
+}) {
   const headers: Record<string, string> = {
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
@@ -27,11 +28,11 @@ export function createSecurityHeaders({ production }: { production: boolean }) {
     apply(response: ServerResponse) {
       for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
     },
-    /** Relaxes the policy for the one HTML page Yoga serves: GraphiQL. */
+    /** Gives the one HTML page Yoga serves, GraphiQL, its own policy. */
     plugin: {
       onResponse({ response }) {
         if (response.headers.get('content-type')?.startsWith('text/html')) {
-          response.headers.set('content-security-policy', GRAPHIQL_POLICY);
+          response.headers.set('content-security-policy', graphiqlPolicy);
         }
       },
     } satisfies Plugin,

@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -9,10 +10,28 @@ import { build } from 'vite';
 
 const INBOX_ROOT = fileURLToPath(new URL('../../examples/inbox/', import.meta.url));
 
-/** Debian's chromium, as DESIGN.md says; Playwright gives it a fresh profile each launch. */
+/** Debian's chromium, as DESIGN.md says, unless CHROMIUM_PATH names another. */
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Whether there is a browser to run the browser tests in (a CHROMIUM_PATH to nothing: no). */
+export function chromiumInstalled(): boolean {
+  try {
+    accessSync(CHROMIUM_PATH, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The one line a run without a browser prints (test/helpers/browser-setup.ts). */
+export const NO_BROWSER_WARNING =
+  `*** BROWSER TESTS SKIPPED: no Chromium at ${CHROMIUM_PATH}. ` +
+  'Install one with `apt-get install chromium` (or set CHROMIUM_PATH) to run them. ***';
+
+/** Playwright gives the browser a fresh profile each launch. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: [
       '--headless',

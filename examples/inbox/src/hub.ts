@@ -10,7 +10,7 @@ import {
 } from '../../../client/graphql';
 import { CLOSE } from '../../../src/sockets/close-codes';
 import { backoff } from './backoff';
-import type { Command, InboxState, Notification, Update } from './protocol';
+import type { Command, InboxState, Notification, Received, Update } from './protocol';
 
 // The one place that talks to the server: a urql client (queries and mutations over HTTP) and a
 // graphql-ws socket (the live stream). It runs in the SharedWorker, so a browser has one socket
@@ -38,6 +38,9 @@ export class InboxHub {
   private readonly dismissed = new Set<string>();
   private readonly seenQueue = new Set<string>();
   private seenTimer?: ReturnType<typeof setTimeout>;
+  /** Names this hub in what it reports as received (not secret; works outside HTTPS too). */
+  private readonly id = Math.random().toString(36).slice(2);
+  private receivedCount = 0;
 
   connect(port: MessagePort): void {
     this.ports.add(port);
@@ -109,6 +112,10 @@ export class InboxHub {
     if (connection !== this.connection) return;
     if (!result.data) return this.retry(connection, result.error);
     const { unseenNotifications, unseenCount, eventCursor } = result.data;
+    this.received(
+      'snapshot',
+      unseenNotifications.map((n) => n.id),
+    );
     this.update({
       unseenCount,
       cursor: eventCursor,
@@ -122,13 +129,20 @@ export class InboxHub {
       .subscribe((next) => {
         if (next.data) {
           connection.failures = 0;
-          this.apply(next.data.myNotifications);
+          const event = next.data.myNotifications;
+          this.received('event', [event.notification.id], event.type);
+          this.apply(event);
         } else if (next.error) {
           // The stream ended (the token or the cursor was refused): begin again from a snapshot.
           this.ifCurrent(connection, () => this.retry(connection, next.error));
         }
       });
     connection.stopLive = () => live.unsubscribe();
+  }
+
+  private received(from: Received['from'], ids: string[], eventType?: string): void {
+    const received = { hub: this.id, seq: ++this.receivedCount, from, eventType, ids };
+    this.broadcast({ type: 'received', received });
   }
 
   private retry(connection: Connection, error: CombinedError | undefined): void {

@@ -37,6 +37,9 @@ async function main() {
   port.onmessage = (event: MessageEvent<Update>) => {
     const update = event.data;
     if (update.type === 'toast') return view.toast(update.notification);
+    if (update.type === 'received') {
+      return void dispatchEvent(new CustomEvent('inbox:received', { detail: update.received }));
+    }
     view.render(update.state);
     // Where this browser last stood in the stream (a SharedWorker cannot use localStorage). The
     // hub resumes reconnects from memory; a fresh start takes the snapshot's own cursor instead,

@@ -29,6 +29,24 @@ export type Command =
   | { type: 'dismiss'; id: string }
   | { type: 'leave' };
 
+/**
+ * What the hub got from the service, before it merges anything in (the view shows each
+ * notification once whatever arrives). Tabs pass it on as an `inbox:received` DOM event, for
+ * whoever wants to watch the stream itself: a debugging tool, or a test counting repeats.
+ */
+export interface Received {
+  /** Which hub: one per SharedWorker, or per tab where there is none. */
+  hub: string;
+  /** The hub's count: copies of one broadcast in several tabs share it; a repeat does not. */
+  seq: number;
+  /** The snapshot's unseen notifications, or one event of the stream. */
+  from: 'snapshot' | 'event';
+  eventType?: string;
+  ids: string[];
+}
+
 /** What the hub tells the tabs. */
 export type Update =
-  { type: 'state'; state: InboxState } | { type: 'toast'; notification: Notification };
+  | { type: 'state'; state: InboxState }
+  | { type: 'toast'; notification: Notification }
+  | { type: 'received'; received: Received };
