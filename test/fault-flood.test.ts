@@ -33,7 +33,9 @@ const SEND = `mutation Send($input: SendNotificationInput!) {
 const FOLLOW = `subscription Follow($after: String) {
   myNotifications(after: $after) { type cursor notification { id title body data } }
 }`;
-type Event = { myNotifications: { notification: { id: string; title: string } } };
+type Event = {
+  myNotifications: { cursor: string; notification: { id: string; title: string } };
+};
 
 let database: TestDatabase;
 let service: ServiceProcess;
@@ -69,6 +71,24 @@ afterAll(async () => {
 }, 60_000);
 
 const sql = <T>(text: string, values: unknown[] = []) => query<T>(database.url, text, values);
+
+/** The notifications of a user's own stream in the order it was stored (by seq): the order owed. */
+async function storedOrder(userId: string) {
+  const rows = await sql<{ notificationId: string }>(
+    `SELECT "notificationId" FROM "Event" WHERE stream = $1 ORDER BY seq`,
+    [`user:${userId}`],
+  );
+  return rows.map((row) => row.notificationId);
+}
+
+/** The user-stream position of a cursor ("public.user"). */
+const userSeqOf = (cursor: string) => Number(cursor.split('.')[1]);
+
+/** Each cursor one past the one before it in the user's stream: nothing skipped, nothing swapped. */
+function expectConsecutive(cursors: string[]) {
+  const seqs = cursors.map(userSeqOf);
+  expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+}
 
 /** Samples the service's resident memory until stopped; reports the peak. */
 function sampleMemory(intervalMs = 100) {
@@ -161,12 +181,16 @@ async function follow(userId: string, after?: string) {
   const cursor = after ?? inbox.data!.eventCursor;
   const client = await connectUser(service.wsUrl, userId);
   clients.push(client);
-  const received: { id: string; at: number }[] = [];
+  const received: { id: string; cursor: string; at: number }[] = [];
   const stop = client.subscribe<Event>(
     { query: FOLLOW, variables: { after: cursor } },
     {
       next: ({ data }) =>
-        received.push({ id: data!.myNotifications.notification.id, at: performance.now() }),
+        received.push({
+          id: data!.myNotifications.notification.id,
+          cursor: data!.myNotifications.cursor,
+          at: performance.now(),
+        }),
       error: () => {},
       complete: () => {},
     },
@@ -229,6 +253,9 @@ async function slowConsumer(userId: string) {
   return {
     get ids() {
       return received.map((event) => event.id);
+    },
+    get cursors() {
+      return received.map((event) => event.cursor);
     },
     lastCursor: () => received.at(-1)?.cursor ?? inbox.data!.eventCursor,
     async resumeUntilClosed() {
@@ -366,8 +393,12 @@ describe('a flood', () => {
     expect(stats.status5xx).toBe(0);
     expect((codes.get('ok') ?? 0) + (codes.get('RATE_LIMITED') ?? 0)).toBe(FLOOD_SENDS);
     expect(codes.get('ok') ?? 0).toBeGreaterThan(0);
-    // Every delivery to the watcher arrived, in order, each once.
-    expect(watcher.received.map((r) => r.id).sort()).toEqual(toWatcher.map(idOf).sort());
+    // Every delivery to the watcher arrived, each once, in the order its stream stored them
+    // (sends ran 50 at a time, so that is not the order they were sent in).
+    const watcherOrder = await storedOrder('watcher');
+    expect([...watcherOrder].sort()).toEqual(toWatcher.map(idOf).sort());
+    expect(watcher.received.map((r) => r.id)).toEqual(watcherOrder);
+    expectConsecutive(watcher.received.map((r) => r.cursor));
     // Bounds with room for a busy CI machine; a flood that queued others behind it (2,000
     // sends at ~100-200/s) would take them to 10 s and more.
     expect(during.length).toBeGreaterThan(5);
@@ -432,7 +463,10 @@ describe('a flood', () => {
     console.info('slow consumer:', JSON.stringify(stats));
     expect(slothRecords).toEqual([]);
     expect(stats.slowConsumerLogged).toBe(true);
-    expect(steady.received.map((r) => r.id).sort()).toEqual(toSteady.map(idOf).sort());
+    const steadyOrder = await storedOrder('steady');
+    expect([...steadyOrder].sort()).toEqual(toSteady.map(idOf).sort());
+    expect(steady.received.map((r) => r.id)).toEqual(steadyOrder);
+    expectConsecutive(steady.received.map((r) => r.cursor));
     expect(stats.steadyDeliveryMs.p95).toBeLessThan(2000);
     // A ceiling against runaway growth, not a measurement: RSS includes garbage not yet
     // collected, which varies with how loaded the machine is. The close above is the proof.
@@ -450,6 +484,7 @@ describe('a flood', () => {
       20_000,
     );
     const all = [...sloth.ids, ...resumed.received.map((r) => r.id)];
+    const cursors = [...sloth.cursors, ...resumed.received.map((r) => r.cursor)];
     console.info(
       'slow consumer resumed:',
       JSON.stringify({
@@ -458,6 +493,10 @@ describe('a flood', () => {
         closeCode,
       }),
     );
-    expect(all.sort()).toEqual([...(slothIds as string[])].sort());
+    // Before the close and after the resume together: each once, in stored order.
+    const slothOrder = await storedOrder('sloth');
+    expect([...slothOrder].sort()).toEqual([...(slothIds as string[])].sort());
+    expect(all).toEqual(slothOrder);
+    expectConsecutive(cursors);
   }, 120_000);
 });

@@ -1,4 +1,5 @@
 import { createClient, type Client } from 'graphql-ws';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase, query } from './helpers/database.js';
@@ -165,30 +166,36 @@ interface Send {
   outcome: Outcome;
 }
 
-async function sendOnce(n: number, target: 'A' | 'B', recipient: string): Promise<Send> {
-  const title = `s${n}`;
-  const startedAt = performance.now();
-  let outcome: Outcome;
+/** One send over HTTP, and what its sender was told. */
+async function postSend(url: string, input: Record<string, unknown>): Promise<Outcome> {
   try {
     const result = await postGraphQL<{ sendNotification: { notification: { id: string } } }>(
-      (target === 'A' ? a : b).url,
+      url,
       SEND,
-      { input: { category: 'info', recipientIds: [recipient], title } },
+      { input: { category: 'info', ...input } },
       asService,
       AbortSignal.timeout(10_000),
     );
-    outcome =
-      result.status === 200 && result.data?.sendNotification && !result.errors
-        ? { kind: 'acknowledged', id: result.data.sendNotification.notification.id }
-        : {
-            kind: 'graphql-error',
-            status: result.status,
-            codes: (result.errors ?? []).map((error) => error.extensions?.code),
-          };
+    return result.status === 200 && result.data?.sendNotification && !result.errors
+      ? { kind: 'acknowledged', id: result.data.sendNotification.notification.id }
+      : {
+          kind: 'graphql-error',
+          status: result.status,
+          codes: (result.errors ?? []).map((error) => error.extensions?.code),
+        };
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    outcome = { kind: 'network-error', message: cause?.code ?? cause?.message ?? String(error) };
+    return { kind: 'network-error', message: cause?.code ?? cause?.message ?? String(error) };
   }
+}
+
+async function sendOnce(n: number, target: 'A' | 'B', recipient: string): Promise<Send> {
+  const title = `s${n}`;
+  const startedAt = performance.now();
+  const outcome = await postSend((target === 'A' ? a : b).url, {
+    recipientIds: [recipient],
+    title,
+  });
   return { n, title, recipient, target, startedAt, endedAt: performance.now(), outcome };
 }
 
@@ -335,6 +342,138 @@ describe('an instance killed with SIGKILL under load', () => {
     expect(new Set(connections.map((row) => row.instanceId))).toEqual(new Set([instanceB]));
   }, 20_000);
 });
+
+/**
+ * The kill, made exact: a test transaction holds the head row of a user's stream, so a send's
+ * statement waits inside PostgreSQL (the send's CTE locks that row); the service is killed while
+ * it waits, and the row is released only once the user's app has resumed on B. Whatever the
+ * database does with the orphaned statement (commit it or roll it back), the outcome must be one
+ * of two: not stored and the sender got an error, or stored and delivered once. Never stored but
+ * not delivered.
+ */
+describe('a send in flight inside the database when its instance is SIGKILLed', () => {
+  const userId = 'held';
+  const follower = new Follower(userId);
+  let c: ServiceProcess;
+  let holder: pg.Client;
+
+  beforeAll(async () => {
+    c = await startServiceProcess({
+      DATABASE_URL: database.url,
+      REDIS_URL: redis.url,
+      REDIS_CHANNEL_PREFIX: 'fault-sigkill:',
+      INSTANCE_HEARTBEAT_SECONDS: '1',
+    });
+    holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+  }, 120_000);
+  afterAll(async () => {
+    await follower.stop();
+    await holder?.end();
+    c?.kill();
+    await c?.stop();
+  }, 30_000);
+
+  it('is either absent with an error to the sender, or stored and delivered exactly once', async () => {
+    await follower.start(c, 'C');
+    // The stream's head row exists, and the app is live on C.
+    const warmUp = await sendTo(c, 'warm-up');
+    expect(warmUp.kind).toBe('acknowledged');
+    await untilTrue(() => follower.received.length === 1, 'the warm-up delivered on C', 10_000);
+
+    await holder.query('BEGIN');
+    await holder.query(`SELECT seq FROM "Stream" WHERE id = $1 FOR UPDATE`, [`user:${userId}`]);
+    const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
+      .rows[0]!.pid;
+    const cutOff = sendTo(c, 'cut-off');
+    // The send's statement is in PostgreSQL, waiting for the row this test holds. (Asked on a
+    // connection of its own: inside a transaction, pg_stat_activity stays as first read.)
+    const waiting = await untilValue(
+      async () =>
+        (
+          await sql<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'
+               AND $1 = ANY(pg_blocking_pids(pid)) AND query LIKE '%INSERT INTO "IdempotencyKey"%'`,
+            [holderPid],
+          )
+        )[0]?.pid,
+      "the send's statement waiting on the held Stream row",
+    );
+
+    c.kill();
+    expect((await c.child.exited).signal).toBe('SIGKILL');
+    const sent = await cutOff;
+    expect(sent.kind).toBe('network-error');
+    // The app resumed on B from its last cursor before the row is released: the worst moment.
+    await untilTrue(() => follower.servers.includes('B'), 'the app reconnected to B', 10_000);
+    const live = await sendPublic('resumed on B');
+    await untilTrue(
+      () => follower.received.some((event) => event.id === live),
+      'the app live on B',
+      10_000,
+    );
+
+    await holder.query('ROLLBACK');
+    // The orphaned statement ends one way or the other, and its backend goes with its client.
+    await untilTrue(
+      async () =>
+        (await sql(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [waiting])).length === 0,
+      "the killed instance's backend gone",
+      10_000,
+    );
+    const stored = await sql<{ id: string }>(
+      `SELECT id FROM "Notification" WHERE title = 'cut-off'`,
+    );
+    console.info('SIGKILL in flight:', JSON.stringify({ stored: stored.length === 1 }));
+    if (stored.length === 1) {
+      await untilTrue(
+        () => follower.received.some((event) => event.id === stored[0]!.id),
+        'the cut-off send, stored, delivered to its recipient',
+        10_000,
+      );
+    }
+    // Once: a marker sent now arrives right after it, nothing in between or repeated.
+    const after = await sendTo(b, 'after');
+    expect(after.kind).toBe('acknowledged');
+    const afterId = (after as { id: string }).id;
+    await untilTrue(
+      () => follower.received.some((event) => event.id === afterId),
+      'the marker delivered on B',
+      10_000,
+    );
+    expect(follower.received.map((event) => event.title)).toEqual([
+      'warm-up',
+      'resumed on B',
+      ...(stored.length === 1 ? ['cut-off'] : []),
+      'after',
+    ]);
+  }, 90_000);
+
+  const sendTo = (server: ServiceProcess, title: string) =>
+    postSend(server.url, { recipientIds: [userId], title });
+
+  async function sendPublic(title: string) {
+    const outcome = await postSend(b.url, { public: true, title });
+    expect(outcome.kind).toBe('acknowledged');
+    return (outcome as { id: string }).id;
+  }
+});
+
+/** Waits for `read` to give a value; fails saying what it waited for. */
+async function untilValue<T>(
+  read: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const value = await until(read, (v) => v !== undefined, timeoutMs);
+  if (value === undefined) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+  return value;
+}
+
+async function untilTrue(read: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000) {
+  await untilValue(async () => ((await read()) ? true : undefined), what, timeoutMs);
+}
 
 function summarise(sends: Send[], killedAt: number) {
   const count = (filter: (send: Send) => boolean) => sends.filter(filter).length;
