@@ -48,6 +48,8 @@ const arrived = (events: unknown[], count: number) =>
   until(
     () => events.length,
     (length) => length >= count,
+    5000,
+    `${count} subscription events`,
   );
 
 describe('Apollo Client 4', () => {
@@ -113,6 +115,8 @@ describe('Apollo Client 4', () => {
     await until(
       () => watched.at(-1),
       (latest) => latest === seenAt,
+      5000,
+      'the watched query to show the new seenAt',
     );
     expect(watched.at(-1)).toBe(seenAt);
     watching.unsubscribe();
