@@ -103,31 +103,38 @@ export interface FollowOptions {
  * once this resolves is certain to arrive (replay covers the moment before the server listens).
  * A shape without `after` has no replay: see listening().
  */
-export async function follow(
+export async function follow<T extends Followed = MyNotificationsSubscription>(
   server: TestServer,
   userId: string,
   after?: string,
   { shape = AFTER_VARIABLE, transport = 'graphql-ws' }: FollowOptions = {},
-): Promise<Stream<MyNotificationsSubscription>> {
+): Promise<Stream<T>> {
   // A connection of its own, closed with the stream: a test may follow a user many times.
   const socket = transport === 'graphql-ws' ? await userSocket(server, userId) : undefined;
   const client =
     socket ?? sseClient(server.url, { authorization: `Bearer ${await server.token(userId)}` });
-  const options = { map: asTyped(shape), ignore: isProbe, onClose: () => void socket?.dispose() };
+  const options = {
+    map: asTyped<T>(shape),
+    ignore: isProbe,
+    onClose: () => void socket?.dispose(),
+  };
   if (!shape.resumes) {
     if (after !== undefined) throw new Error(`"${shape.name}" cannot resume from a cursor`);
     const { query, variables } = shape.operation();
-    return listening(server, userId, new Stream(client, query, variables, options));
+    return listening(server, userId, new Stream<T>(client, query, variables, options));
   }
   const cursor = after ?? (await ok(server, InboxDocument, {}, userId)).eventCursor;
   const { query, variables } = shape.operation(cursor);
-  return new Stream(client, query, variables, options);
+  return new Stream<T>(client, query, variables, options);
 }
+
+/** What follow() needs to read of an event, whatever else a shape selects. */
+type Followed = { myNotifications: { type: string; notification: { title: string } } };
 
 /** Title of the notifications follow() sends itself; streams set their events aside. */
 const PROBE = 'follow() probe';
 const PROBE_CATEGORY = 'follow-probe';
-const isProbe = (result: { data?: MyNotificationsSubscription | null }) =>
+const isProbe = (result: { data?: Followed | null }) =>
   result.data?.myNotifications?.notification?.title?.startsWith(PROBE) === true;
 
 /**
@@ -137,10 +144,10 @@ const isProbe = (result: { data?: MyNotificationsSubscription | null }) =>
  * ever will has too. The probes are then marked seen (their SEEN events awaited too), so that the
  * user's unseenCount and inbox are as they were; the probes' events stay in `stream.ignored`.
  */
-async function listening(
+async function listening<T extends Followed>(
   server: TestServer,
   userId: string,
-  stream: Stream<MyNotificationsSubscription>,
+  stream: Stream<T>,
 ) {
   await upsertCategory(server, { name: PROBE_CATEGORY });
   const probes: string[] = [];

@@ -1,5 +1,5 @@
 import type { FormattedExecutionResult as ExecutionResult } from 'graphql-ws';
-import { print } from 'graphql';
+import { print, type DocumentNode } from 'graphql';
 import {
   MyNotificationsDocument,
   NotificationFieldsFragmentDoc,
@@ -34,13 +34,16 @@ const written = (
   operation: (cursor) => ({ query: `${text(cursor)}\n${FRAGMENT}`, variables: variables(cursor) }),
 });
 
-/** The typed document from client/, as the helpers always used it. */
-export const AFTER_VARIABLE: Shape = {
-  name: 'the typed document, $after',
+/** A typed document from client/ whose one variable is `$after`. */
+export const typedDocument = (name: string, document: DocumentNode): Shape => ({
+  name,
   resumes: true,
   key: 'myNotifications',
-  operation: (cursor) => ({ query: print(MyNotificationsDocument), variables: { after: cursor } }),
-};
+  operation: (cursor) => ({ query: print(document), variables: { after: cursor } }),
+});
+
+/** The typed document from client/, as the helpers always used it. */
+export const AFTER_VARIABLE = typedDocument('the typed document, $after', MyNotificationsDocument);
 
 export const SHAPES: Shape[] = [
   AFTER_VARIABLE,
@@ -89,13 +92,11 @@ export const FOLLOW_CASES = TRANSPORTS.flatMap((transport) =>
 );
 
 /** The result as the typed document would have it: an alias read back under the field's name. */
-export function asTyped(
+export function asTyped<T = MyNotificationsSubscription>(
   shape: Shape,
-): (
-  result: ExecutionResult<Record<string, unknown>, unknown>,
-) => ExecutionResult<MyNotificationsSubscription, unknown> {
+): (result: ExecutionResult<Record<string, unknown>, unknown>) => ExecutionResult<T, unknown> {
   return (result) =>
     (result.data
       ? { ...result, data: { myNotifications: result.data[shape.key] } }
-      : result) as ExecutionResult<MyNotificationsSubscription, unknown>;
+      : result) as ExecutionResult<T, unknown>;
 }
