@@ -1,6 +1,6 @@
-import { createClient, type Client } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { mintUserToken } from '../src/auth/user-tokens.js';
+import { connectUser } from '../test/helpers/connect-user.js';
 
 // The load generator, a separate process commanded by bench/run.ts over IPC. It opens real
 // graphql-ws clients (or plain WebSockets for the baseline), sends through the HTTP API, and
@@ -35,13 +35,9 @@ const CONNECT_QUERY = 'query { unseenNotifications(limit: 50) { id title } event
 
 async function connectOne(wsUrl: string, secret: string, userId: string): Promise<number> {
   const started = now();
-  const token = await mintUserToken(secret, userId, { ttl: '2h' });
-  const client = createClient({
-    url: wsUrl,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: false,
-    connectionParams: { authorization: `Bearer ${token}` },
+  const client = await connectUser(wsUrl, userId, {
+    secret,
+    token: { ttl: '2h' },
     keepAlive: 0,
   });
   clients.push(client);

@@ -32,6 +32,7 @@ import {
   type Auth,
   type TestServer,
 } from './helpers/server.js';
+import { snapshotTables } from './helpers/snapshot.js';
 import type { Stream } from './helpers/stream.js';
 
 // Who may do what, for every query and mutation in schema.graphql: users read their own inbox
@@ -84,19 +85,29 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-/** What a denied mutation must leave untouched. */
-async function snapshot() {
-  const db = database();
-  const [notifications, events, idempotencyKeys, receipts, categories, templates] =
-    await Promise.all([
-      db.notification.count(),
-      db.event.count(),
-      db.idempotencyKey.count(),
-      db.receipt.findMany({ orderBy: [{ userId: 'asc' }, { notificationId: 'asc' }] }),
-      db.category.findMany({ orderBy: { name: 'asc' } }),
-      db.template.findMany({ orderBy: { key: 'asc' } }),
-    ]);
-  return { notifications, events, idempotencyKeys, receipts, categories, templates };
+/** What a denied mutation must leave untouched: every row of every table. */
+const snapshot = () => snapshotTables(server.databaseUrl);
+
+/** The user id behind a caller that is a user. */
+const USER_IDS: Partial<Record<Caller, string>> = { user: 'alice', admin: 'admin' };
+function userIdOf(caller: Caller): string {
+  const userId = USER_IDS[caller];
+  if (!userId) throw new Error(`${caller} is not a user`);
+  return userId;
+}
+
+/** Ids of the notifications `userId` may see: public ones and those sent to them. */
+async function visibleTo(userId: string): Promise<string[]> {
+  const rows = await database().notification.findMany({
+    where: { OR: [{ public: true }, { receipts: { some: { userId } } }] },
+    select: { id: true },
+  });
+  return rows.map((row) => row.id);
+}
+
+async function expectOnlyVisible(caller: Caller, ids: string[]) {
+  const visible = await visibleTo(userIdOf(caller));
+  expect(ids.filter((id) => !visible.includes(id))).toEqual([]);
 }
 
 interface Response {
@@ -115,6 +126,8 @@ interface Operation {
   kind: 'query' | 'mutation';
   request: (auth: Auth | undefined) => Promise<Response>;
   expected: Record<Caller, Outcome>;
+  /** What an allowed caller's answer must be: their own data and nothing of anyone else's. */
+  check: (data: Record<string, unknown>, caller: Caller) => Promise<void>;
 }
 
 const operation = <R extends Record<string, unknown>, V extends Record<string, unknown>>(
@@ -123,13 +136,18 @@ const operation = <R extends Record<string, unknown>, V extends Record<string, u
   document: TypedDocumentNode<R, V>,
   variables: () => V,
   expected: Record<Caller, Outcome>,
-): Operation => ({
-  field,
-  kind,
+  check: (data: R, caller: Caller, variables: V) => Promise<void>,
+): Operation => {
   // Variables are read when the case runs: the ids they use exist only after beforeAll.
-  request: (auth) => run(server, document, variables(), auth),
-  expected,
-});
+  let sent: V;
+  return {
+    field,
+    kind,
+    request: (auth) => run(server, document, (sent = variables()), auth),
+    expected,
+    check: (data, caller) => check(data as R, caller, sent),
+  };
+};
 
 //                      anonymous  user  admin  service  revokedKey  expiredToken
 const row = (
@@ -142,25 +160,105 @@ const row = (
 ) => ({ anonymous, user, admin, service, revokedKey, expiredToken });
 
 const OPERATIONS: Operation[] = [
-  operation('categories', 'query', CategoriesDocument, () => ({}), row(U, A, A, A, U, U)),
-  operation('templates', 'query', TemplatesDocument, () => ({}), row(U, F, A, A, U, U)),
+  operation(
+    'categories',
+    'query',
+    CategoriesDocument,
+    () => ({}),
+    row(U, A, A, A, U, U),
+    async (data) => {
+      const stored = await database().category.findMany({ orderBy: { name: 'asc' } });
+      expect(data.categories.map((c) => c.name).sort()).toEqual(stored.map((c) => c.name));
+    },
+  ),
+  operation(
+    'templates',
+    'query',
+    TemplatesDocument,
+    () => ({}),
+    row(U, F, A, A, U, U),
+    async (data) => {
+      const stored = await database().template.findMany({ orderBy: { key: 'asc' } });
+      expect(data.templates.map((t) => t.key).sort()).toEqual(stored.map((t) => t.key));
+    },
+  ),
   operation(
     'unseenNotifications',
     'query',
     UnseenNotificationsDocument,
+    () => ({ limit: 1000 }),
+    row(U, A, A, F, U, U),
+    async (data, caller) => {
+      const ids = data.unseenNotifications.map((n) => n.id);
+      await expectOnlyVisible(caller, ids);
+      const { unseenCount } = await ok(server, UnseenCountDocument, {}, auths[caller]);
+      expect(ids).toHaveLength(unseenCount);
+    },
+  ),
+  operation(
+    'unseenCount',
+    'query',
+    UnseenCountDocument,
     () => ({}),
     row(U, A, A, F, U, U),
+    async (data, caller) => {
+      // The caller's own count: as long as the caller's own list, which shows only theirs.
+      const own = await ok(server, UnseenNotificationsDocument, { limit: 1000 }, auths[caller]);
+      await expectOnlyVisible(
+        caller,
+        own.unseenNotifications.map((n) => n.id),
+      );
+      expect(data.unseenCount).toBe(own.unseenNotifications.length);
+    },
   ),
-  operation('unseenCount', 'query', UnseenCountDocument, () => ({}), row(U, A, A, F, U, U)),
-  operation('notifications', 'query', HistoryDocument, () => ({}), row(U, A, A, F, U, U)),
-  operation('eventCursor', 'query', EventCursorDocument, () => ({}), row(U, A, A, F, U, U)),
-  operation('viewer', 'query', ViewerDocument, () => ({}), row(A, A, A, A, U, U)),
+  operation(
+    'notifications',
+    'query',
+    HistoryDocument,
+    () => ({ first: 100 }),
+    row(U, A, A, F, U, U),
+    async (data, caller) => {
+      const ids = data.notifications.edges.map((edge) => edge.node.id);
+      expect(ids.length).toBeGreaterThan(0);
+      await expectOnlyVisible(caller, ids);
+    },
+  ),
+  operation(
+    'eventCursor',
+    'query',
+    EventCursorDocument,
+    () => ({}),
+    row(U, A, A, F, U, U),
+    async (data) => expect(data.eventCursor).toEqual(expect.any(String)),
+  ),
+  operation(
+    'viewer',
+    'query',
+    ViewerDocument,
+    () => ({}),
+    row(A, A, A, A, U, U),
+    async (data, caller) => {
+      const expected = {
+        anonymous: { kind: 'ANONYMOUS', id: null },
+        user: { kind: 'USER', id: 'alice' },
+        admin: { kind: 'USER', id: 'admin' },
+        service: { kind: 'SERVICE', id: 'env-key-1' },
+      }[caller as 'anonymous' | 'user' | 'admin' | 'service'];
+      expect(data.viewer).toMatchObject(expected);
+    },
+  ),
   operation(
     'categoryPreferences',
     'query',
     CategoryPreferencesDocument,
     () => ({}),
     row(U, A, A, F, U, U),
+    async (data, caller) => {
+      const own = await database().preference.findMany({ where: { userId: userIdOf(caller) } });
+      expect(data.categoryPreferences.map((p) => [p.category, p.muted]).sort()).toEqual(
+        own.map((p) => [p.categoryName, p.muted]).sort(),
+      );
+    },
   ),
   operation(
     'upsertCategory',
@@ -168,6 +266,7 @@ const OPERATIONS: Operation[] = [
     UpsertCategoryDocument,
     () => ({ input: { name: 'matrix-category', requireAck: true } }),
     row(U, F, A, F, U, U),
+    async (data, _caller, { input }) => expect(data.upsertCategory).toMatchObject(input),
   ),
   operation(
     'upsertTemplate',
@@ -175,6 +274,7 @@ const OPERATIONS: Operation[] = [
     UpsertTemplateDocument,
     () => ({ input: { key: 'matrix-template', title: 'Hello {{name}}' } }),
     row(U, F, A, F, U, U),
+    async (data, _caller, { input }) => expect(data.upsertTemplate).toMatchObject(input),
   ),
   operation(
     'sendNotification',
@@ -182,6 +282,13 @@ const OPERATIONS: Operation[] = [
     SendNotificationDocument,
     () => ({ input: { category: 'general', recipientIds: ['dave'], title: 'From the matrix' } }),
     row(U, F, F, A, U, U),
+    async (data) => {
+      expect(data.sendNotification.recipientCount).toBe(1);
+      const receipts = await database().receipt.findMany({
+        where: { notificationId: data.sendNotification.notification.id },
+      });
+      expect(receipts.map((r) => r.userId)).toEqual(['dave']);
+    },
   ),
   operation(
     'markSeen',
@@ -189,6 +296,18 @@ const OPERATIONS: Operation[] = [
     MarkSeenDocument,
     () => ({ ids: [ids.publicNotification] }),
     row(U, A, A, F, U, U),
+    async (data, caller, variables) => {
+      expect(data.markSeen.map((n) => n.id)).toEqual(variables.ids);
+      const receipt = await database().receipt.findUnique({
+        where: {
+          userId_notificationId: {
+            userId: userIdOf(caller),
+            notificationId: ids.publicNotification,
+          },
+        },
+      });
+      expect(receipt?.seenAt).not.toBeNull();
+    },
   ),
   operation(
     'setCategoryPreference',
@@ -196,18 +315,53 @@ const OPERATIONS: Operation[] = [
     SetCategoryPreferenceDocument,
     () => ({ category: 'general', muted: false }),
     row(U, A, A, F, U, U),
+    async (data, caller, { category, muted }) => {
+      expect(data.setCategoryPreference).toEqual({ category, muted });
+      const own = await database().preference.findMany({ where: { userId: userIdOf(caller) } });
+      expect(own.map((p) => [p.categoryName, p.muted])).toEqual([[category, muted]]);
+    },
   ),
-  operation('markAllSeen', 'mutation', MarkAllSeenDocument, () => ({}), row(U, A, A, F, U, U)),
+  operation(
+    'markAllSeen',
+    'mutation',
+    MarkAllSeenDocument,
+    () => ({}),
+    row(U, A, A, F, U, U),
+    async (data, caller) => {
+      expect(data.markAllSeen).toBeLessThanOrEqual((await visibleTo(userIdOf(caller))).length);
+    },
+  ),
   operation(
     'acknowledge',
     'mutation',
     AcknowledgeDocument,
     () => ({ id: ids.publicRequireAck }),
     row(U, A, A, F, U, U),
+    async (data, _caller, variables) => {
+      expect(data.acknowledge.id).toBe(variables.id);
+      expect(data.acknowledge.acknowledgedAt).not.toBeNull();
+    },
   ),
 ];
 
 describe('the operation list', () => {
+  it('compares every table, those a request may write among them, when a call is denied', async () => {
+    expect(Object.keys(await snapshot())).toEqual(
+      expect.arrayContaining([
+        'ApiKey',
+        'Category',
+        'Connection',
+        'Event',
+        'IdempotencyKey',
+        'Notification',
+        'Preference',
+        'Receipt',
+        'Stream',
+        'Template',
+      ]),
+    );
+  });
+
   it('covers every field of Query and Mutation in the schema', () => {
     const fields = (kind: Operation['kind']) =>
       Object.keys(
@@ -233,10 +387,12 @@ describe.each(['query', 'mutation'] as const)('%s', (kind) => {
       const before = op.kind === 'mutation' && outcome !== A ? await snapshot() : undefined;
       const result = await op.request(auths[caller]);
 
+      expect(JSON.stringify(result)).not.toMatch(LEAKS);
       if (outcome === A) {
         expect(result.errors).toBeUndefined();
         expect(result.data?.[field]).toBeDefined();
         expect(result.data?.[field]).not.toBeNull();
+        await op.check(result.data!, caller);
         return;
       }
       expect(result.errors?.map((error) => error.extensions?.code)).toEqual([outcome]);
@@ -247,7 +403,6 @@ describe.each(['query', 'mutation'] as const)('%s', (kind) => {
       } else {
         expect(result.data ?? null).toBeNull();
       }
-      expect(JSON.stringify(result)).not.toMatch(LEAKS);
       if (before) expect(await snapshot()).toEqual(before);
     },
   );

@@ -14,6 +14,7 @@ import {
 } from '../client/graphql.js';
 import { ok, send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { serverSentEvents } from './helpers/sse.js';
 import { until } from './helpers/wait.js';
 
 // Clients nobody here wrote, driven the way their documentation says, with the typed documents
@@ -48,6 +49,8 @@ const arrived = (events: unknown[], count: number) =>
   until(
     () => events.length,
     (length) => length >= count,
+    5000,
+    `${count} subscription events`,
   );
 
 describe('Apollo Client 4', () => {
@@ -113,6 +116,8 @@ describe('Apollo Client 4', () => {
     await until(
       () => watched.at(-1),
       (latest) => latest === seenAt,
+      5000,
+      'the watched query to show the new seenAt',
     );
     expect(watched.at(-1)).toBe(seenAt);
     watching.unsubscribe();
@@ -226,28 +231,3 @@ describe('Server-Sent Events', () => {
     await stream.close();
   });
 });
-
-/** Parses a `text/event-stream` body into its events; comment lines (keep-alive pings) are skipped. */
-async function* serverSentEvents(body: ReadableStream<Uint8Array>) {
-  const decoder = new TextDecoder();
-  const reader = body.getReader();
-  let buffer = '';
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    buffer += decoder.decode(chunk.value, { stream: true });
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-      }
-      if (data.length > 0) yield { event, data: data.join('\n') };
-    }
-  }
-}

@@ -30,6 +30,8 @@ describe('connection records', () => {
     const after = await until(
       () => database().connection.count({ where: { userId: 'mia' } }),
       (n) => n === 0,
+      5000,
+      "mia's connection records to be gone",
     );
     expect(after).toBe(0);
   });
@@ -47,6 +49,8 @@ describe('connection records', () => {
     await until(
       () => database().connection.count({ where: { userId: 'ned' } }),
       (n) => n === 1,
+      5000,
+      "ned's one connection record",
     );
     expect((await connectAs(server, 'ned')).closed()).toBeUndefined();
   });
@@ -71,6 +75,8 @@ describe('connection records', () => {
     const left = await until(
       () => database().connection.count({ where: { instanceId: deadInstance } }),
       (n) => n === 0,
+      5000,
+      "the dead instance's connection records to be reaped",
     );
     expect(left).toBe(0);
     expect(await database().instance.findUnique({ where: { id: deadInstance } })).toBeNull();

@@ -4,8 +4,9 @@ import {
   MyNotificationsWithDigestsDocument,
   type MyNotificationsWithDigestsSubscription,
 } from '../client/graphql.js';
-import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
+import { follow as followUser, ok, send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { typedDocument } from './helpers/shapes.js';
 import type { Stream } from './helpers/stream.js';
 
 // A category with batchWindowSeconds: its notifications are stored at once, listed one by one,
@@ -19,12 +20,12 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-async function follow(userId: string, after?: string) {
-  const cursor = after ?? (await ok(server, InboxDocument, {}, userId)).eventCursor;
-  return subscribe(await userSocket(server, userId), MyNotificationsWithDigestsDocument, {
-    after: cursor,
+/** The typed document that selects a digest's notifications too. */
+const WITH_DIGESTS = typedDocument('with digests', MyNotificationsWithDigestsDocument);
+const follow = (userId: string, after?: string) =>
+  followUser<MyNotificationsWithDigestsSubscription>(server, userId, after, {
+    shape: WITH_DIGESTS,
   });
-}
 const events = (stream: Stream<MyNotificationsWithDigestsSubscription>) =>
   stream.results.map((result) => result.data!.myNotifications);
 

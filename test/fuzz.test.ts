@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import {
+  Kind,
   buildSchema,
   getNamedType,
   getNullableType,
@@ -11,6 +12,7 @@ import {
   isObjectType,
   isScalarType,
   isUnionType,
+  parse,
   type GraphQLField,
   type GraphQLInputType,
   type GraphQLObjectType,
@@ -19,7 +21,7 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE } from '../src/sockets/close-codes.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, query, type TestDatabase } from './helpers/database.js';
 import { ROOT } from './helpers/process.js';
 import {
   asService,
@@ -83,6 +85,28 @@ beforeAll(async () => {
     credentials.admin,
   );
   expect(category.errors).toBeUndefined();
+  // What realistic cases act on: a require-ack category, a template, notifications to act on.
+  for (const setup of [
+    'mutation { upsertCategory(input: { name: "fuzz-ack", requireAck: true }) { name } }',
+    'mutation { upsertTemplate(input: { key: "fuzz-template", title: "Hi {{name}}" }) { key } }',
+  ]) {
+    expect((await postGraphQL(service.url, setup, {}, credentials.admin)).errors).toBeUndefined();
+  }
+  for (const input of [
+    { category: 'info', public: true, title: 'for everyone' },
+    { category: 'fuzz-ack', public: true, title: 'terms' },
+    { category: 'info', recipientIds: ['fuzz-user', 'fuzz-admin'], title: 'for two' },
+    { category: 'fuzz-ack', recipientIds: ['fuzz-admin'], title: 'sign this' },
+  ]) {
+    const sent = await postGraphQL<{ sendNotification: { notification: { id: string } } }>(
+      service.url,
+      'mutation ($input: SendNotificationInput!) { sendNotification(input: $input) { notification { id } } }',
+      { input },
+      asService,
+    );
+    expect(sent.errors).toBeUndefined();
+    knownIds.push(sent.data!.sendNotification.notification.id);
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -207,31 +231,108 @@ function literal(value: unknown, type?: GraphQLInputType): string {
   return `{${entries.map(([key, field]) => `${key}: ${literal(field, fields?.[key]?.type)}`).join(', ')}}`;
 }
 
+/** Users the realistic cases send to and sign in as. */
+const SANE_USERS = [
+  'fuzz-user',
+  'fuzz-admin',
+  ...Array.from({ length: 10 }, (_, i) => `fuzz-ws-user-${i}`),
+];
+/** Ids of notifications that exist (filled in beforeAll): what a realistic case acts on. */
+const knownIds: string[] = [];
+/** Strings a realistic case passes, by argument or input field name. */
+const SANE_STRINGS: Record<string, string[]> = {
+  category: ['info', 'fuzz-ack'],
+  name: ['fuzz-a', 'fuzz-b'],
+  key: ['fuzz-template'],
+  template: ['fuzz-template'],
+  actionUrl: ['/inbox', 'https://example.com/orders/1'],
+  icon: ['/icon.png'],
+  title: ['Build finished', 'Hello {{name}}'],
+  body: ['All green.', 'Details inside'],
+};
+
+/**
+ * A value for `type` as a real client would send it (existing ids and users, short text, dates
+ * ahead, small numbers), so the case gets past validation and runs a resolver to the end;
+ * undefined for an optional value left out.
+ */
+function saneValueFor(
+  g: fc.GeneratorValue,
+  type: GraphQLInputType,
+  name: string,
+  depth = 0,
+): unknown {
+  const inner = getNullableType(type);
+  // Cursors come from the server: a client does not make them up.
+  if (name === 'after') return undefined;
+  if (!isNonNullType(type) && g(fc.integer, { min: 0, max: 2 }) > 0) return undefined;
+  if (isListType(inner)) {
+    const length = g(fc.integer, { min: 1, max: 3 });
+    return Array.from({ length }, () => saneValueFor(g, inner.ofType, name, depth + 1) ?? null);
+  }
+  if (isEnumType(inner)) return g(fc.constantFrom, ...inner.getValues().map((v) => v.name));
+  if (isInputObjectType(inner)) {
+    const value: Record<string, unknown> = {};
+    for (const field of Object.values(inner.getFields())) {
+      const fieldValue = saneValueFor(g, field.type, field.name, depth + 1);
+      if (fieldValue !== undefined) value[field.name] = fieldValue;
+    }
+    return value;
+  }
+  switch (inner.name) {
+    case 'Int':
+      return g(fc.integer, { min: 1, max: 50 });
+    case 'Boolean':
+      return g(fc.boolean);
+    case 'DateTime':
+      return new Date(
+        Date.now() + g(fc.integer, { min: 3600, max: 30 * 86400 }) * 1000,
+      ).toISOString();
+    case 'JSON':
+      return g(fc.jsonValue, { maxDepth: 2 });
+    case 'ID':
+      return name === 'recipientIds'
+        ? g(fc.constantFrom, ...SANE_USERS)
+        : g(fc.constantFrom, ...knownIds);
+    default:
+      return g(fc.constantFrom, ...(SANE_STRINGS[name] ?? ['fuzz', 'a b c']));
+  }
+}
+
 /**
  * A random operation over the schema's root types, with its variables. A clean one is valid
  * GraphQL, so it reaches the resolvers (with random arguments); otherwise it also has undeclared
  * variables, unknown fields and arguments, wrong directives and wrong types.
  */
-function randomOperation(g: fc.GeneratorValue): {
+function randomOperation(
+  g: fc.GeneratorValue,
+  sane = false,
+): {
   query: string;
   variables: Record<string, unknown>;
+  /** For a sane operation, the credentials allowed to run it. */
+  as: 'admin' | 'service';
 } {
-  const clean = g(fc.boolean);
+  const clean = sane || g(fc.boolean);
   /** True one time in `n`, never when clean. */
   const flaw = (n: number) => !clean && g(fc.integer, { min: 1, max: n }) === 1;
   const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];
-  const root =
-    roots[g(fc.integer, { min: 0, max: 9 }) < 6 ? 0 : g(fc.integer, { min: 1, max: 2 })]!;
+  // A sane case is a query, or a mutation of one field (one refused field would void the rest).
+  const root = sane
+    ? roots[g(fc.integer, { min: 0, max: 9 }) < 7 ? 0 : 1]!
+    : roots[g(fc.integer, { min: 0, max: 9 }) < 6 ? 0 : g(fc.integer, { min: 1, max: 2 })]!;
   const keyword = root === roots[0] ? 'query' : root === roots[1] ? 'mutation' : 'subscription';
   const declarations: string[] = [];
   const variables: Record<string, unknown> = {};
   let aliasCount = 0;
+  let sends = false;
 
   const args = (field: GraphQLField<unknown, unknown>) => {
     const parts: string[] = [];
     for (const arg of field.args) {
-      if (!isNonNullType(arg.type) && g(fc.boolean)) continue;
-      const value = valueFor(g, arg.type, clean);
+      if (!sane && !isNonNullType(arg.type) && g(fc.boolean)) continue;
+      const value = sane ? saneValueFor(g, arg.type, arg.name) : valueFor(g, arg.type, clean);
+      if (value === undefined) continue;
       if (flaw(5)) {
         parts.push(`${arg.name}: $undeclared`);
       } else if (g(fc.integer, { min: 0, max: 2 }) === 0) {
@@ -253,7 +354,9 @@ function randomOperation(g: fc.GeneratorValue): {
     // A subscription selects exactly one root field, unconditionally.
     const rootOfSubscription = depth === 0 && keyword === 'subscription';
     const count =
-      rootOfSubscription && clean ? 1 : g(fc.integer, { min: 1, max: Math.min(4, fields.length) });
+      (rootOfSubscription && clean) || (sane && depth === 0 && keyword === 'mutation')
+        ? 1
+        : g(fc.integer, { min: 1, max: Math.min(sane ? 3 : 4, fields.length) });
     const picked: string[] = [];
     const names = new Set<string>();
     for (let i = 0; i < count; i++) {
@@ -280,12 +383,13 @@ function randomOperation(g: fc.GeneratorValue): {
       let sub = '';
       if (isObjectType(named) || isInterfaceType(named) || isUnionType(named)) {
         sub =
-          depth > 5 || !isObjectType(named)
+          depth > (sane ? 2 : 5) || !isObjectType(named)
             ? ' { __typename }'
             : ` { ${selection(named, depth + 1)} }`;
       } else if (flaw(12)) {
         sub = ' { nope }'; // a selection on a leaf
       }
+      if (field.name === 'sendNotification') sends = true;
       picked.push(`${alias}${field.name}${args(field)}${directive}${sub}`);
     }
     if (!(rootOfSubscription && clean)) {
@@ -299,7 +403,11 @@ function randomOperation(g: fc.GeneratorValue): {
 
   const body = selection(root, 0);
   const vars = declarations.length ? `(${declarations.join(', ')})` : '';
-  return { query: `${keyword} Fuzz${vars} { ${body} }`, variables };
+  return {
+    query: `${keyword} Fuzz${vars} { ${body} }`,
+    variables,
+    as: sends ? 'service' : 'admin',
+  };
 }
 
 const tokens = fc.constantFrom(
@@ -373,7 +481,7 @@ const queryText: fc.Arbitrary<{ query: unknown; variables: unknown }> = fc.oneof
 );
 
 /** An HTTP request: method, content type, body shape and credentials, all at random. */
-const httpCase = fc.record({
+const wildHttpCase = fc.record({
   text: queryText,
   as: fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom('user', 'admin', 'service') },
@@ -389,6 +497,18 @@ const httpCase = fc.record({
     fc.string({ maxLength: 8 }),
   ),
 });
+/** A request as a real client makes it: valid, with credentials allowed to run it. */
+const saneHttpCase = fc.gen().map((g) => {
+  const { query, variables, as } = randomOperation(g, true);
+  return {
+    text: { query: query as unknown, variables: variables as unknown },
+    as: as as string,
+    form: 'json' as string,
+    operationName: undefined as string | undefined,
+  };
+});
+/** Half wild, half sane: the sane half reaches the resolvers and their answers are checked. */
+const httpCase = fc.oneof(wildHttpCase, saneHttpCase);
 
 /** Cases this fuzzing found once, run first every time. */
 const HTTP_FOUND: [ValueOf<typeof httpCase>][] = [
@@ -487,18 +607,69 @@ async function sendHttp({ text, as, form, operationName }: ValueOf<typeof httpCa
   return { status: response.status, type: response.headers.get('content-type') ?? '', raw };
 }
 
-/** Every GraphQL error in `value` (a response body, or a graphql-ws payload) lacking a code. */
-function errorsWithoutCode(value: unknown): unknown[] {
+/**
+ * Every GraphQL error in `value` (a response body, or a graphql-ws payload) that shows a defect:
+ * one without a code, or INTERNAL_SERVER_ERROR (an exception nobody expected).
+ */
+function defectiveErrors(value: unknown): unknown[] {
   const results = Array.isArray(value) ? value : [value];
   return results.flatMap((result) => {
     if (typeof result !== 'object' || result === null) return [];
     const errors = (result as { errors?: unknown }).errors;
     if (!Array.isArray(errors)) return [];
-    return errors.filter(
-      (error) =>
-        typeof (error as { extensions?: { code?: unknown } })?.extensions?.code !== 'string',
-    );
+    return errors.filter((error) => {
+      const code = (error as { extensions?: { code?: unknown } })?.extensions?.code;
+      return typeof code !== 'string' || code === 'INTERNAL_SERVER_ERROR';
+    });
   });
+}
+
+/**
+ * What the service logs when a resolver throws something nobody expected (src/api/errors.ts),
+ * or a fatal line. (Yoga also logs a client's malformed request at error level, so the level
+ * alone does not tell a defect.)
+ */
+const isDefectLog = (line: Record<string, unknown>) =>
+  line.msg === 'unexpected error' || Number(line.level) >= 60;
+
+/**
+ * Defect lines logged since the last call. Lines reach this process a little after the answer,
+ * so a line may be seen one case late; the last test reads them all once more.
+ */
+let logLinesRead = 0;
+function newDefectLogs(): Record<string, unknown>[] {
+  const lines = service.child.logLines();
+  const fresh = lines.slice(logLinesRead);
+  logLinesRead = lines.length;
+  return fresh.filter(isDefectLog);
+}
+
+/** Sends the service accepted: how many answers, and the ids of those whose id was selected. */
+const accepted = { sends: 0, ids: new Set<string>() };
+
+/** Counts the sendNotification fields of `query` that `result` answered with data. */
+function recordAcceptedSends(query: unknown, result: unknown) {
+  const data = (result as { data?: Record<string, unknown> | null } | null)?.data;
+  if (typeof query !== 'string' || !data) return;
+  let document;
+  try {
+    document = parse(query);
+  } catch {
+    return;
+  }
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION || definition.operation !== 'mutation') {
+      continue;
+    }
+    for (const selection of definition.selectionSet.selections) {
+      if (selection.kind !== Kind.FIELD || selection.name.value !== 'sendNotification') continue;
+      const answer = data[(selection.alias ?? selection.name).value] as
+        { notification?: { id?: string } } | null | undefined;
+      if (!answer) continue;
+      accepted.sends += 1;
+      if (answer.notification?.id) accepted.ids.add(answer.notification.id);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- WebSocket sessions
@@ -551,7 +722,7 @@ const INIT = {
 };
 
 /** A session: usually a proper start (the right subprotocol, a signed-in init), then anything. */
-const wsSession = fc.record({
+const wildWsSession = fc.record({
   protocol: fc.oneof(
     { weight: 8, arbitrary: fc.constant('graphql-transport-ws') },
     fc.constantFrom('graphql-ws', 'none', 'bogus'),
@@ -564,7 +735,38 @@ const wsSession = fc.record({
     minLength: 1,
     maxLength: 8,
   }),
+  /** How long the session stays open after its last frame, in ms. */
+  linger: fc.constant(150),
 });
+/**
+ * A session as a real client runs it: signed in, following myNotifications (from now, or with a
+ * null cursor) and asking a query or two, then staying a while to receive what is sent.
+ */
+const saneWsSession = fc
+  .tuple(
+    fc.shuffledSubarray(['1', '2', '3'], { minLength: 1 }),
+    fc.array(
+      fc.oneof(
+        { weight: 3, arbitrary: fc.constant({ query: FOLLOW, variables: {} as unknown }) },
+        fc.constant({ query: FOLLOW, variables: { after: null } as unknown }),
+        fc.gen().map((g) => randomOperation(g, true) as { query: unknown; variables: unknown }),
+      ),
+      { minLength: 3, maxLength: 3 },
+    ),
+  )
+  .map(([ids, operations]) => ({
+    protocol: 'graphql-transport-ws',
+    start: [{ ...INIT, auth: 'user' } as WsFrame],
+    frames: ids.map((id, i): WsFrame => ({
+      kind: 'message',
+      type: 'subscribe',
+      id,
+      auth: 'user',
+      operation: operations[i]!,
+    })),
+    linger: 600,
+  }));
+const wsSession = fc.oneof(wildWsSession, saneWsSession);
 type WsSession = ValueOf<typeof wsSession>;
 
 /** Close codes a server may use on a bad client; 4500 and 1011 would be its own failure. */
@@ -584,15 +786,19 @@ interface SessionReport {
   closeCode?: number;
   /** The client refused the handshake (a subprotocol the server did not pick): no server close. */
   handshakeRefused?: boolean;
-  uncodedErrors: unknown[];
+  defects: unknown[];
   /** What the server answered, by message type. */
   received: Record<string, number>;
+  /** `next` messages that carried a myNotifications event. */
+  events: number;
 }
 
 async function runSession(session: WsSession, userTokenValue: string): Promise<SessionReport> {
   const protocol = session.protocol === 'none' ? undefined : session.protocol;
   const socket = new WebSocket(service.wsUrl, protocol);
-  const report: SessionReport = { uncodedErrors: [], received: {} };
+  const report: SessionReport = { defects: [], received: {}, events: 0 };
+  /** The query of each subscribe sent, by id: what a `next` answers. */
+  const queries = new Map<string, unknown>();
   const closed = new Promise<void>((resolve) => {
     socket.on('close', (code) => {
       report.closeCode = code;
@@ -605,11 +811,11 @@ async function runSession(session: WsSession, userTokenValue: string): Promise<S
   let onAck = () => {};
   const acknowledged = new Promise<void>((resolve) => (onAck = resolve));
   socket.on('message', (data: Buffer) => {
-    let message: { type?: string; payload?: unknown };
+    let message: { type?: string; id?: unknown; payload?: unknown };
     try {
       message = JSON.parse(data.toString()) as typeof message;
     } catch {
-      report.uncodedErrors.push({ notJson: data.toString().slice(0, 100) });
+      report.defects.push({ notJson: data.toString().slice(0, 100) });
       return;
     }
     const type = String(message.type);
@@ -617,9 +823,15 @@ async function runSession(session: WsSession, userTokenValue: string): Promise<S
     report.received[type] = (report.received[type] ?? 0) + 1;
     if (message.type === 'error') {
       const errors = Array.isArray(message.payload) ? message.payload : [message.payload];
-      report.uncodedErrors.push(...errorsWithoutCode({ errors }));
+      report.defects.push(...defectiveErrors({ errors }));
     }
-    if (message.type === 'next') report.uncodedErrors.push(...errorsWithoutCode(message.payload));
+    if (message.type === 'next') {
+      // A signed-in service may send over the socket too.
+      recordAcceptedSends(queries.get(String(message.id)), message.payload);
+      report.defects.push(...defectiveErrors(message.payload));
+      const data = (message.payload as { data?: { myNotifications?: unknown } } | null)?.data;
+      if (data?.myNotifications) report.events += 1;
+    }
   });
   const opened = await Promise.race([
     new Promise<boolean>((resolve) => socket.once('open', () => resolve(true))),
@@ -650,13 +862,14 @@ async function runSession(session: WsSession, userTokenValue: string): Promise<S
             : frame.type === 'subscribe'
               ? frame.operation
               : undefined;
+        if (frame.type === 'subscribe') queries.set(String(frame.id), frame.operation.query);
         socket.send(JSON.stringify({ type: frame.type, id: frame.id, payload }));
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
   // Long enough for answers to what was sent; a session the server did not close is closed here.
-  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 150))]);
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, session.linger))]);
   const closedByServer = report.closeCode !== undefined;
   if (!closedByServer) socket.close(1000);
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000))]);
@@ -667,8 +880,13 @@ async function runSession(session: WsSession, userTokenValue: string): Promise<S
 
 // ---------------------------------------------------------------- properties
 
+/** At least this share of the HTTP cases must come back with data: the rest only probe errors. */
+const MIN_SHARE_WITH_DATA = 0.3;
+/** At least this many myNotifications events must reach the WebSocket sessions. */
+const MIN_WS_EVENTS = 100;
+
 describe('fuzzing a real server', () => {
-  it(`answers ${HTTP_RUNS} random HTTP requests without a 5xx, every error with a code`, async () => {
+  it(`answers ${HTTP_RUNS} random HTTP requests without a 5xx or an internal error, every error with a code`, async () => {
     const statuses = new Map<number, number>();
     const codes = new Map<string, number>();
     let executed = 0;
@@ -677,18 +895,20 @@ describe('fuzzing a real server', () => {
         const { status, type, raw } = await sendHttp(input);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         expect(status, raw.slice(0, 500)).toBeLessThan(500);
+        expect(newDefectLogs(), 'unexpected errors the service logged').toEqual([]);
         if (!type.includes('json')) return;
         const body = JSON.parse(raw) as unknown;
         const results = Array.isArray(body) ? body : [body];
         if (results.some((result) => (result as { data?: unknown }).data)) executed += 1;
         for (const result of results) {
+          recordAcceptedSends(input.text.query, result);
           for (const error of (result as { errors?: { extensions?: { code?: string } }[] })
             .errors ?? []) {
             const code = String(error.extensions?.code);
             codes.set(code, (codes.get(code) ?? 0) + 1);
           }
         }
-        expect(errorsWithoutCode(body), raw.slice(0, 500)).toEqual([]);
+        expect(defectiveErrors(body), raw.slice(0, 500)).toEqual([]);
       }),
       { seed: SEED, numRuns: HTTP_RUNS, endOnFailure: true, examples: HTTP_FOUND },
     );
@@ -697,55 +917,151 @@ describe('fuzzing a real server', () => {
       JSON.stringify({
         statuses: Object.fromEntries(statuses),
         withData: executed,
+        acceptedSends: accepted.sends,
         codes: Object.fromEntries(codes),
       }),
     );
     expect(service.alive()).toBe(true);
+    // Cases that reached the resolvers and came back with data: fuzzing that only ever hits
+    // validation tests nothing behind it.
+    expect(executed).toBeGreaterThanOrEqual(MIN_SHARE_WITH_DATA * (HTTP_RUNS + HTTP_FOUND.length));
   }, 120_000);
 
-  it(`survives ${WS_BATCHES * 10} random WebSocket sessions: no internal-error closes, every error with a code`, async () => {
+  it(`survives ${WS_BATCHES * 10} random WebSocket sessions: no internal-error closes, every error with a code, events delivered`, async () => {
     // One user per concurrent session, so MAX_CONNECTIONS_PER_USER is not what closes them.
-    const tokens = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => userToken(`fuzz-ws-user-${i}`)),
-    );
+    const users = Array.from({ length: 10 }, (_, i) => `fuzz-ws-user-${i}`);
+    const tokens = await Promise.all(users.map((userId) => userToken(userId)));
     const closes = new Map<string, number>();
     const received = new Map<string, number>();
-    await fc.assert(
-      fc.asyncProperty(fc.array(wsSession, { minLength: 10, maxLength: 10 }), async (sessions) => {
-        const reports = await Promise.all(
-          sessions.map((session, i) => runSession(session, tokens[i]!)),
+    let events = 0;
+    // Sends to every session's user all along, so a session that follows receives live events.
+    let sending = true;
+    const sender = (async () => {
+      while (sending) {
+        const sent = await postGraphQL<{ sendNotification: { notification: { id: string } } }>(
+          service.url,
+          'mutation ($to: [ID!]) { sendNotification(input: { category: "info", recipientIds: $to, title: "live" }) { notification { id } } }',
+          { to: users },
+          asService,
         );
-        for (const report of reports) {
-          const code = String(report.closeCode ?? 'open');
-          closes.set(code, (closes.get(code) ?? 0) + 1);
-          for (const [type, n] of Object.entries(report.received)) {
-            received.set(type, (received.get(type) ?? 0) + n);
-          }
-        }
-        for (const report of reports) {
-          expect(report.uncodedErrors).toEqual([]);
-          if (report.closeCode !== undefined && !report.handshakeRefused) {
-            expect(EXPECTED_CLOSE_CODES, `close code ${report.closeCode}`).toContain(
-              report.closeCode,
+        expect(sent.errors).toBeUndefined();
+        accepted.sends += 1;
+        accepted.ids.add(sent.data!.sendNotification.notification.id);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(wsSession, { minLength: 10, maxLength: 10 }),
+          async (sessions) => {
+            const reports = await Promise.all(
+              sessions.map((session, i) => runSession(session, tokens[i]!)),
             );
-          }
-        }
-      }),
-      { seed: SEED, numRuns: WS_BATCHES, endOnFailure: true },
-    );
+            for (const report of reports) {
+              const code = String(report.closeCode ?? 'open');
+              closes.set(code, (closes.get(code) ?? 0) + 1);
+              events += report.events;
+              for (const [type, n] of Object.entries(report.received)) {
+                received.set(type, (received.get(type) ?? 0) + n);
+              }
+            }
+            expect(newDefectLogs(), 'unexpected errors the service logged').toEqual([]);
+            for (const report of reports) {
+              expect(report.defects).toEqual([]);
+              if (report.closeCode !== undefined && !report.handshakeRefused) {
+                expect(EXPECTED_CLOSE_CODES, `close code ${report.closeCode}`).toContain(
+                  report.closeCode,
+                );
+              }
+            }
+          },
+        ),
+        { seed: SEED, numRuns: WS_BATCHES, endOnFailure: true },
+      );
+    } finally {
+      sending = false;
+      await sender;
+    }
     console.info(
       'fuzz WebSocket:',
       JSON.stringify({
         closeCodes: Object.fromEntries(closes),
         serverMessages: Object.fromEntries(received),
+        events,
       }),
     );
     expect(service.alive()).toBe(true);
+    expect(events).toBeGreaterThanOrEqual(MIN_WS_EVENTS);
   }, 120_000);
+
+  it('leaves consistent data: counts equal lists, nobody sees what is not theirs, each accepted send stored once', async () => {
+    const rows = <T>(text: string, values: unknown[] = []) => query<T>(database.url, text, values);
+    const recipients = await rows<{ userId: string }>(
+      `SELECT DISTINCT "userId" FROM "Receipt" ORDER BY "userId" LIMIT 50`,
+    );
+    const users = [...new Set([...SANE_USERS, ...recipients.map((r) => r.userId)])];
+    for (const userId of users) {
+      const inbox = await postGraphQL<{
+        unseenCount: number;
+        unseenNotifications: { id: string }[];
+        notifications: { edges: { node: { id: string } }[] };
+      }>(
+        service.url,
+        '{ unseenCount unseenNotifications(limit: 1000) { id } notifications(first: 100) { edges { node { id } } } }',
+        {},
+        await asUser(userId),
+      );
+      expect(inbox.errors, userId).toBeUndefined();
+      const { unseenCount, unseenNotifications, notifications } = inbox.data!;
+      expect(unseenNotifications.length, `${userId}: unseenCount is the list's length`).toBe(
+        unseenCount,
+      );
+      const visible = new Set(
+        (
+          await rows<{ id: string }>(
+            `SELECT id FROM "Notification" n WHERE public OR EXISTS
+               (SELECT 1 FROM "Receipt" r WHERE r."notificationId" = n.id AND r."userId" = $1)`,
+            [userId],
+          )
+        ).map((row) => row.id),
+      );
+      const shown = [
+        ...unseenNotifications.map((n) => n.id),
+        ...notifications.edges.map((edge) => edge.node.id),
+      ];
+      expect(
+        shown.filter((id) => !visible.has(id)),
+        `${userId}: notifications not theirs`,
+      ).toEqual([]);
+    }
+
+    // Every stored notification was an accepted send, and has one CREATED event per audience.
+    const stored = await rows<{ id: string }>(`SELECT id FROM "Notification"`);
+    expect(stored.length).toBeLessThanOrEqual(accepted.sends + knownIds.length);
+    const storedIds = new Set(stored.map((row) => row.id));
+    expect(
+      [...accepted.ids].filter((id) => !storedIds.has(id)),
+      'accepted, not stored',
+    ).toEqual([]);
+    const wrongEvents = await rows<{ id: string; created: string; audience: string }>(
+      `SELECT n.id, created, audience FROM "Notification" n,
+         LATERAL (SELECT count(*) AS created FROM "Event" e
+                   WHERE e."notificationId" = n.id AND e.type = 'CREATED') c,
+         LATERAL (SELECT CASE WHEN n.public THEN 1 ELSE
+                   (SELECT count(*) FROM "Receipt" r WHERE r."notificationId" = n.id) END
+                   AS audience) a
+       WHERE created <> audience`,
+    );
+    expect(wrongEvents, 'notifications whose CREATED events do not match their audience').toEqual(
+      [],
+    );
+  });
 
   it('still serves normal traffic afterwards: a send is delivered live, /healthz and /readyz answer 200', async () => {
     expect(service.alive()).toBe(true);
     expect(service.child.stderr).not.toMatch(/Internal error occurred|uncaught|unhandled/i);
+    expect(service.child.logLines().filter(isDefectLog)).toEqual([]);
     for (const route of ['/healthz', '/readyz']) {
       expect((await fetch(new URL(route, service.origin))).status).toBe(200);
     }

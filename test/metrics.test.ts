@@ -27,6 +27,13 @@ function value(text: string, series: string): number | undefined {
 
 describe('/metrics', () => {
   it('counts sockets, subscriptions, sends, deliveries and their latency, and dependencies', async () => {
+    const sockets = 'notifications_connected_sockets';
+    const subscriptions = 'notifications_active_subscriptions{operation="myNotifications"}';
+    const before = await scrape();
+    const [socketsBefore, subscriptionsBefore] = [
+      value(before, sockets) ?? 0,
+      value(before, subscriptions) ?? 0,
+    ];
     const { eventCursor } = await ok(server, InboxDocument, {}, 'mo');
     const client = await userSocket(server, 'mo');
     const stream = subscribe(client, MyNotificationsDocument, { after: eventCursor });
@@ -34,8 +41,8 @@ describe('/metrics', () => {
     await stream.waitForCount(1);
 
     const text = await scrape();
-    expect(value(text, 'notifications_connected_sockets')).toBe(1);
-    expect(value(text, 'notifications_active_subscriptions{operation="myNotifications"}')).toBe(1);
+    expect(value(text, sockets)).toBe(socketsBefore + 1);
+    expect(value(text, subscriptions)).toBe(subscriptionsBefore + 1);
     expect(value(text, 'notifications_sent_total{category="news",audience="private"}')).toBe(1);
     expect(value(text, 'notifications_deliveries_total{type="CREATED"}')).toBe(1);
     expect(value(text, 'notifications_send_to_deliver_seconds_count')).toBe(1);
@@ -43,9 +50,21 @@ describe('/metrics', () => {
     // Yoga's own request metrics are in the same registry.
     expect(text).toMatch(/^graphql_envelop_request_duration_count/m);
 
+    // Both gauges come back to exactly where they were once the socket is gone.
     await client.dispose();
-    const after = await until(scrape, (t) => value(t, 'notifications_connected_sockets') === 0);
-    expect(value(after, 'notifications_active_subscriptions{operation="myNotifications"}')).toBe(0);
+    const gauges = async () => {
+      const now = await scrape();
+      return { sockets: value(now, sockets), subscriptions: value(now, subscriptions) };
+    };
+    const expected = { sockets: socketsBefore, subscriptions: subscriptionsBefore };
+    expect(
+      await until(
+        gauges,
+        (now) => now.sockets === expected.sockets && now.subscriptions === expected.subscriptions,
+        5000,
+        `the gauges back to ${JSON.stringify(expected)} after the socket closed`,
+      ),
+    ).toEqual(expected);
   });
 
   it('counts what the retention job deleted', async () => {
@@ -55,6 +74,7 @@ describe('/metrics', () => {
       scrape,
       (t) => (value(t, 'notifications_retention_deleted_total') ?? 0) >= 1,
       10_000,
+      'the retention job to count a deletion',
     );
     expect(value(text, 'notifications_retention_deleted_total')).toBe(1);
   });

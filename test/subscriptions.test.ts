@@ -3,7 +3,6 @@ import {
   AcknowledgeDocument,
   InboxDocument,
   MarkSeenDocument,
-  MyNotificationsDocument,
   PublicNotificationsDocument,
   UnseenCountDocument,
   type MyNotificationsSubscription,
@@ -11,6 +10,7 @@ import {
 import { sendNotification } from '../src/notifications/send.js';
 import { follow, ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { FOLLOW_CASES } from './helpers/shapes.js';
 import { Stream } from './helpers/stream.js';
 
 // Step 2 of the process, live: what a subscriber receives, and that reconnecting with the last
@@ -26,9 +26,15 @@ afterAll(() => server.stop());
 const events = (stream: Stream<MyNotificationsSubscription>) =>
   stream.results.map((result) => result.data!.myNotifications);
 
-describe('myNotifications', () => {
+describe.each(FOLLOW_CASES)('myNotifications written with $name', ({ shape, transport, tag }) => {
+  const how = { shape, transport };
+  /** Users of this case alone: cases share the server, not their users' state. */
+  const user = (name: string) => `${name}-${tag}`;
   it('delivers a public notification to every user online, and lists it for users who come later', async () => {
-    const [carol, dave] = await Promise.all([follow(server, 'carol'), follow(server, 'dave')]);
+    const [carol, dave] = await Promise.all([
+      follow(server, user('carol'), undefined, how),
+      follow(server, user('dave'), undefined, how),
+    ]);
     const sent = await send(server, { category: 'info', public: true, title: 'Maintenance' });
     for (const stream of [carol, dave]) {
       const [event] = await stream.waitForCount(1);
@@ -37,68 +43,88 @@ describe('myNotifications', () => {
         notification: { id: sent.notification.id, public: true },
       });
     }
-    const latecomer = await ok(server, InboxDocument, {}, 'erin-who-never-connected');
+    const latecomer = await ok(server, InboxDocument, {}, user('erin-who-never-connected'));
     expect(latecomer.unseenNotifications.map((n) => n.id)).toContain(sent.notification.id);
   });
 
-  it('replays exactly what was missed when a client resumes with its last cursor', async () => {
-    const first = await follow(server, 'frank');
-    const before = await send(server, { category: 'info', recipientIds: ['frank'], title: 'one' });
-    const [received] = await first.waitForCount(1);
-    const lastCursor = received!.data!.myNotifications.cursor;
-    first.close();
+  // A shape without `after` cannot resume.
+  it.skipIf(!shape.resumes)(
+    'replays exactly what was missed when a client resumes with its last cursor',
+    async () => {
+      const first = await follow(server, user('frank'), undefined, how);
+      const before = await send(server, {
+        category: 'info',
+        recipientIds: [user('frank')],
+        title: 'one',
+      });
+      const [received] = await first.waitForCount(1);
+      const lastCursor = received!.data!.myNotifications.cursor;
+      first.close();
 
-    // While frank is away: a private send, a public send, and a "seen" from another device.
-    const missedPrivate = await send(server, {
-      category: 'info',
-      recipientIds: ['frank'],
-      title: 'two',
-    });
-    const missedPublic = await send(server, { category: 'info', public: true, title: 'three' });
-    await ok(server, MarkSeenDocument, { ids: [before.notification.id] }, 'frank');
+      // While frank is away: a private send, a public send, and a "seen" from another device.
+      const missedPrivate = await send(server, {
+        category: 'info',
+        recipientIds: [user('frank')],
+        title: 'two',
+      });
+      const missedPublic = await send(server, { category: 'info', public: true, title: 'three' });
+      await ok(server, MarkSeenDocument, { ids: [before.notification.id] }, user('frank'));
 
-    const resumed = await follow(server, 'frank', lastCursor);
-    await resumed.waitForCount(3);
-    expect(events(resumed).map((e) => [e.type, e.notification.id])).toEqual([
-      ['CREATED', missedPrivate.notification.id],
-      ['CREATED', missedPublic.notification.id],
-      ['SEEN', before.notification.id],
-    ]);
-    const live = await send(server, { category: 'info', recipientIds: ['frank'], title: 'four' });
-    await resumed.waitForCount(4);
-    expect(events(resumed)[3]!.notification.id).toBe(live.notification.id);
-  });
+      const resumed = await follow(server, user('frank'), lastCursor, how);
+      await resumed.waitForCount(3);
+      expect(events(resumed).map((e) => [e.type, e.notification.id])).toEqual([
+        ['CREATED', missedPrivate.notification.id],
+        ['CREATED', missedPublic.notification.id],
+        ['SEEN', before.notification.id],
+      ]);
+      const live = await send(server, {
+        category: 'info',
+        recipientIds: [user('frank')],
+        title: 'four',
+      });
+      await resumed.waitForCount(4);
+      expect(events(resumed)[3]!.notification.id).toBe(live.notification.id);
+    },
+  );
 
-  it('joins replay and live with no gap and no duplicate while sends keep coming', async () => {
-    const { eventCursor } = await ok(server, InboxDocument, {}, 'gina');
-    const sending = (async () => {
-      const ids: string[] = [];
-      for (let i = 0; i < 40; i++) {
-        ids.push(
-          (await send(server, { category: 'info', recipientIds: ['gina'], title: `n${i}` }))
-            .notification.id,
-        );
-      }
-      return ids;
-    })();
-    // Subscribe while the sends are under way: some arrive by replay, the rest live.
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    const stream = await follow(server, 'gina', eventCursor);
-    const ids = await sending;
-    await stream.waitForCount(40);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(events(stream).map((e) => e.notification.id)).toEqual(ids);
-  });
+  // A shape without `after` cannot resume.
+  it.skipIf(!shape.resumes)(
+    'joins replay and live with no gap and no duplicate while sends keep coming',
+    async () => {
+      const { eventCursor } = await ok(server, InboxDocument, {}, user('gina'));
+      const sending = (async () => {
+        const ids: string[] = [];
+        for (let i = 0; i < 40; i++) {
+          ids.push(
+            (await send(server, { category: 'info', recipientIds: [user('gina')], title: `n${i}` }))
+              .notification.id,
+          );
+        }
+        return ids;
+      })();
+      // Subscribe while the sends are under way: some arrive by replay, the rest live.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const stream = await follow(server, user('gina'), eventCursor, how);
+      const ids = await sending;
+      await stream.waitForCount(40);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(events(stream).map((e) => e.notification.id)).toEqual(ids);
+    },
+  );
 
   it('fills a gap from the log when an event was committed but never published', async () => {
-    const stream = await follow(server, 'hank');
+    const stream = await follow(server, user('hank'), undefined, how);
     const silentBus = { ...server.app.services.bus, publish: async () => {} };
     const lost = await sendNotification({ ...server.app.services, bus: silentBus }, 'test', {
       category: 'info',
-      recipientIds: ['hank'],
+      recipientIds: [user('hank')],
       title: 'published nowhere',
     });
-    const next = await send(server, { category: 'info', recipientIds: ['hank'], title: 'next' });
+    const next = await send(server, {
+      category: 'info',
+      recipientIds: [user('hank')],
+      title: 'next',
+    });
     await stream.waitForCount(2);
     expect(events(stream).map((e) => e.notification.id)).toEqual([
       lost.notification.id,
@@ -107,23 +133,29 @@ describe('myNotifications', () => {
   });
 
   it('carries the exact unseenCount in every event', async () => {
-    const stream = await follow(server, 'ivy');
+    const stream = await follow(server, user('ivy'), undefined, how);
     for (let i = 1; i <= 3; i++) {
-      await send(server, { category: 'info', recipientIds: ['ivy'], title: `n${i}` });
+      await send(server, { category: 'info', recipientIds: [user('ivy')], title: `n${i}` });
       const event = (await stream.waitForCount(i))[i - 1]!.data!.myNotifications;
-      const { unseenCount } = await ok(server, UnseenCountDocument, {}, 'ivy');
+      const { unseenCount } = await ok(server, UnseenCountDocument, {}, user('ivy'));
       expect(event.unseenCount).toBe(unseenCount);
     }
-    await ok(server, MarkSeenDocument, { ids: [events(stream)[0]!.notification.id] }, 'ivy');
+    await ok(server, MarkSeenDocument, { ids: [events(stream)[0]!.notification.id] }, user('ivy'));
     const seen = (await stream.waitForCount(4))[3]!.data!.myNotifications;
-    expect(seen.unseenCount).toBe((await ok(server, UnseenCountDocument, {}, 'ivy')).unseenCount);
+    expect(seen.unseenCount).toBe(
+      (await ok(server, UnseenCountDocument, {}, user('ivy'))).unseenCount,
+    );
   });
 
   it('keeps unseenCount exact through public sends, expiries, require-ack and publicNotifications', async () => {
     await upsertCategory(server, { name: 'terms', requireAck: true });
-    const stream = await follow(server, 'ivo');
-    const publicOnly = subscribe(await userSocket(server, 'ivo'), PublicNotificationsDocument, {});
-    const counts = async () => (await ok(server, UnseenCountDocument, {}, 'ivo')).unseenCount;
+    const stream = await follow(server, user('ivo'), undefined, how);
+    const publicOnly = subscribe(
+      await userSocket(server, user('ivo')),
+      PublicNotificationsDocument,
+      {},
+    );
+    const counts = async () => (await ok(server, UnseenCountDocument, {}, user('ivo'))).unseenCount;
     const before = await counts();
     const expectLastCountExact = async (total: number) => {
       const [...all] = await stream.waitForCount(total);
@@ -134,12 +166,16 @@ describe('myNotifications', () => {
     const brief = new Date(briefUntil).toISOString();
     await send(server, {
       category: 'info',
-      recipientIds: ['ivo'],
+      recipientIds: [user('ivo')],
       title: 'brief',
       expiresAt: brief,
     });
     await expectLastCountExact(1);
-    const terms = await send(server, { category: 'terms', recipientIds: ['ivo'], title: 'terms' });
+    const terms = await send(server, {
+      category: 'terms',
+      recipientIds: [user('ivo')],
+      title: 'terms',
+    });
     await expectLastCountExact(2);
     await new Promise((resolve) => setTimeout(resolve, briefUntil - Date.now() + 50));
     // "brief" expired without an event; the next event's count must not include it.
@@ -149,10 +185,10 @@ describe('myNotifications', () => {
       server,
       MarkSeenDocument,
       { ids: [pub.notification.id, terms.notification.id] },
-      'ivo',
+      user('ivo'),
     );
     await expectLastCountExact(5);
-    await ok(server, AcknowledgeDocument, { id: terms.notification.id }, 'ivo');
+    await ok(server, AcknowledgeDocument, { id: terms.notification.id }, user('ivo'));
     await expectLastCountExact(6);
     // Back to where it started (public notifications of other tests may be pending for ivo).
     expect(await counts()).toBe(before);
@@ -163,49 +199,32 @@ describe('myNotifications', () => {
     ]);
   });
 
-  it('never replays a notification that has expired', async () => {
-    const { eventCursor } = await ok(server, InboxDocument, {}, 'jack');
+  // A shape without `after` cannot resume.
+  it.skipIf(!shape.resumes)('never replays a notification that has expired', async () => {
+    const { eventCursor } = await ok(server, InboxDocument, {}, user('jack'));
     const soon = new Date(Date.now() + 1000).toISOString();
     await send(server, {
       category: 'info',
-      recipientIds: ['jack'],
+      recipientIds: [user('jack')],
       title: 'brief',
       expiresAt: soon,
     });
     const lasting = await send(server, {
       category: 'info',
-      recipientIds: ['jack'],
+      recipientIds: [user('jack')],
       title: 'lasting',
     });
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const stream = await follow(server, 'jack', eventCursor);
+    const stream = await follow(server, user('jack'), eventCursor, how);
     await stream.waitForCount(1);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(events(stream).map((e) => e.notification.title)).toEqual(['lasting']);
     expect(lasting.notification.expiresAt).toBeNull();
   });
 
-  it('serves a subscription whose root field has an alias', async () => {
-    const { eventCursor } = await ok(server, InboxDocument, {}, 'alia');
-    const client = await userSocket(server, 'alia');
-    const stream = new Stream<{ mine: { type: string; notification: { id: string } } }>(
-      client,
-      'subscription ($after: String) { mine: myNotifications(after: $after) { type notification { id } } }',
-      { after: eventCursor },
-    );
-    const sent = await send(server, { category: 'info', recipientIds: ['alia'], title: 'alias' });
-    const [event] = await stream.waitForCount(1);
-    expect(event!.errors).toBeUndefined();
-    expect(event!.data!.mine).toEqual({
-      type: 'CREATED',
-      notification: { id: sent.notification.id },
-    });
-  });
-
-  it('refuses a cursor it did not issue with BAD_USER_INPUT', async () => {
-    const stream = subscribe(await userSocket(server, 'kim'), MyNotificationsDocument, {
-      after: 'not-a-cursor',
-    });
+  // A shape without `after` cannot resume.
+  it.skipIf(!shape.resumes)('refuses a cursor it did not issue with BAD_USER_INPUT', async () => {
+    const stream = await follow(server, user('kim'), 'not-a-cursor', how);
     const [result] = await stream.waitForCount(1);
     expect(result!.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(result!.data).toBeFalsy();

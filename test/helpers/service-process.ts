@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { mintUserToken } from '../../src/auth/user-tokens.js';
+import { connectUser as connectUserWith } from './connect-user.js';
 import { freePort } from './ports.js';
 import { Child, TSX, serviceEnv } from './process.js';
 import { TEST_API_KEY, TEST_JWT_SECRET } from './server.js';
@@ -152,28 +152,8 @@ export const asUser = async (userId: string, options?: { admin?: boolean }) => (
 });
 
 /** A graphql-ws client of `userId` to `wsUrl` that does not retry; resolves once acknowledged. */
-export async function connectUser(
+export const connectUser = (
   wsUrl: string,
   userId: string,
   onClose?: (event: { code: number; reason: string }) => void,
-): Promise<Client> {
-  const token = await userToken(userId);
-  return new Promise((resolve, reject) => {
-    const client = createClient({
-      url: wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      lazy: false,
-      connectionParams: { authorization: `Bearer ${token}` },
-      on: {
-        connected: () => resolve(client),
-        closed: (event) => {
-          const { code, reason } = event as { code: number; reason: string };
-          onClose?.({ code, reason });
-          reject(new Error(`closed with ${code} ${reason} before connection_ack`));
-        },
-      },
-      onNonLazyError: () => {},
-    });
-  });
-}
+): Promise<Client> => connectUserWith(wsUrl, userId, { secret: TEST_JWT_SECRET, onClose });
