@@ -20,6 +20,7 @@ import { createMetrics } from './api/metrics.js';
 import { createRateLimits } from './api/rate-limits.js';
 import { createSecurityHeaders } from './api/security-headers.js';
 import { useSseConnections } from './api/sse-connections.js';
+import { yogaLogging } from './api/yoga-logging.js';
 import { useSubscriptionRules } from './api/subscription-rules.js';
 import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
@@ -126,12 +127,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       useSseConnections(services),
       usePrometheus({ registry: services.metrics.registry, endpoint: '/metrics' }),
     ],
-    logging: {
-      debug: (...args) => logger.debug(args),
-      info: (...args) => logger.info(args),
-      warn: (...args) => logger.warn(args),
-      error: (...args) => logger.error(args),
-    },
+    logging: yogaLogging(logger),
     context: async ({ request, extra }) => ({
       services,
       // A socket was authenticated once, at connection init; a request brings its own credentials.
