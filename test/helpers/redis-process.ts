@@ -40,7 +40,8 @@ export class RedisProcess {
 
   async stop() {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    // A process killed by a signal keeps exitCode null: it has ended all the same.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
