@@ -51,6 +51,8 @@ const environmentSchema = z
     DEFAULT_DELETE_AFTER_SECONDS: seconds(30 * 24 * 3600),
     RETENTION_INTERVAL_SECONDS: seconds(60),
     EVENT_LOG_RETENTION_SECONDS: seconds(7 * 24 * 3600),
+    /** Rows the retention job deletes (or appends as DELETED events) per run, and as many again for the log prune. */
+    RETENTION_MAX_ROWS_PER_RUN: positive(100_000),
     INSTANCE_HEARTBEAT_SECONDS: seconds(10),
     SHUTDOWN_TIMEOUT_SECONDS: seconds(10),
 
@@ -80,6 +82,10 @@ const environmentSchema = z
     RATE_LIMIT_MUTATIONS_PER_USER: count(120),
     RATE_LIMIT_MUTATIONS_PER_API_KEY: count(6000),
     RATE_LIMIT_MUTATIONS_WINDOW_SECONDS: seconds(60),
+    /** Root fields of queries, and subscription starts, per window. */
+    RATE_LIMIT_QUERIES_PER_USER: count(1200),
+    RATE_LIMIT_QUERIES_PER_API_KEY: count(12_000),
+    RATE_LIMIT_QUERIES_WINDOW_SECONDS: seconds(60),
     RATE_LIMIT_CONNECTIONS_PER_USER: count(60),
     RATE_LIMIT_CONNECTIONS_PER_IP: count(600),
     RATE_LIMIT_CONNECTIONS_WINDOW_SECONDS: seconds(60),

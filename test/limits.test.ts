@@ -168,7 +168,11 @@ describe('query limits set low', () => {
 
   // [limit, a query just over it, the same kind of query just within it]
   const cases = [
-    ['depth', '{ notifications { edges { node { id } } } }', '{ notifications { nodes { id } } }'],
+    [
+      'depth',
+      '{ notifications(first: 1) { edges { node { id } } } }',
+      '{ notifications(first: 1) { nodes { id } } }',
+    ],
     [
       'aliases',
       '{ a: unseenCount b: unseenCount c: unseenCount }',

@@ -3,6 +3,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
+import { useQueryCost } from './query-cost.js';
 
 /** extensions.code of an operation over a query limit; extensions.limit names which one. */
 export const QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX';
@@ -14,16 +15,17 @@ export const TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS';
 export type QueryLimit = 'depth' | 'aliases' | 'cost' | 'tokens' | 'directives';
 
 /**
- * graphql-armor's depth, alias, cost, token and directive limits, as Envelop plugins: Yoga runs
- * them for HTTP, and graphql-ws gets them through `yoga.getEnveloped`. Its errors carry no code
- * and read "Syntax Error: …", so each rejection is re-reported with QUERY_TOO_COMPLEX.
+ * graphql-armor's depth, alias, token and directive limits, as Envelop plugins: Yoga runs them
+ * for HTTP, and graphql-ws gets them through `yoga.getEnveloped`. Its errors carry no code and
+ * read "Syntax Error: …", so each rejection is re-reported with QUERY_TOO_COMPLEX. The cost
+ * limit is our own (query-cost.ts): armor's ignores `limit` and variables.
  */
 export function useQueryLimits(config: Config): Plugin {
   const reject = { propagateOnRejection: false };
-  return EnvelopArmorPlugin({
+  const armor = EnvelopArmorPlugin({
     maxDepth: { n: config.MAX_QUERY_DEPTH, ...reject, onReject: [rejectAs('depth')] },
     maxAliases: { n: config.MAX_QUERY_ALIASES, ...reject, onReject: [rejectAs('aliases')] },
-    costLimit: { maxCost: config.MAX_QUERY_COST, ...reject, onReject: [rejectAs('cost')] },
+    costLimit: { enabled: false },
     maxTokens: { n: config.MAX_QUERY_TOKENS, ...reject, onReject: [rejectAs('tokens')] },
     maxDirectives: {
       n: config.MAX_QUERY_DIRECTIVES,
@@ -33,6 +35,13 @@ export function useQueryLimits(config: Config): Plugin {
     // "Did you mean …?" would spell out the schema that disabled introspection hides.
     blockFieldSuggestion: { enabled: !config.INTROSPECTION },
   }) as Plugin;
+  const cost = useQueryCost(config.MAX_QUERY_COST, QUERY_TOO_COMPLEX);
+  return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(armor);
+      addPlugin(cost);
+    },
+  };
 }
 
 function rejectAs(limit: QueryLimit) {

@@ -23,7 +23,10 @@ import type { Context } from '../schema/context.js';
 export const RATE_LIMITED = 'RATE_LIMITED';
 
 export interface RateLimits {
-  /** Counts mutations per user and per API key (once per root field), over HTTP and graphql-ws. */
+  /**
+   * Counts mutations, and apart from them queries and subscription starts, per user and per API
+   * key (once per root field), over HTTP and graphql-ws.
+   */
   plugin: Plugin<Context>;
   /** Counts a connection attempt from `ip`; resolves with seconds to wait when refused. */
   connectionFromIp(ip: string): Promise<number | undefined>;
@@ -67,10 +70,13 @@ export function createRateLimits(config: Config, logger: Logger): RateLimits {
     });
   };
   const mutationWindow = config.RATE_LIMIT_MUTATIONS_WINDOW_SECONDS;
+  const queryWindow = config.RATE_LIMIT_QUERIES_WINDOW_SECONDS;
   const connectionWindow = config.RATE_LIMIT_CONNECTIONS_WINDOW_SECONDS;
   const limiters = {
     userMutations: limiter('mutations:user', config.RATE_LIMIT_MUTATIONS_PER_USER, mutationWindow),
     keyMutations: limiter('mutations:key', config.RATE_LIMIT_MUTATIONS_PER_API_KEY, mutationWindow),
+    userQueries: limiter('queries:user', config.RATE_LIMIT_QUERIES_PER_USER, queryWindow),
+    keyQueries: limiter('queries:key', config.RATE_LIMIT_QUERIES_PER_API_KEY, queryWindow),
     callerConnections: limiter(
       'connections:caller',
       config.RATE_LIMIT_CONNECTIONS_PER_USER,
@@ -104,23 +110,46 @@ export function createRateLimits(config: Config, logger: Logger): RateLimits {
     }
   };
 
+  /** The result that refuses an operation over its caller's limit, or undefined. */
+  const refusal = async (args: {
+    document: DocumentNode;
+    operationName?: string | null;
+    contextValue: Context;
+  }) => {
+    const operation = getOperationAST(args.document, args.operationName);
+    if (!operation) return undefined;
+    const points = rootFields(operation.selectionSet, args.document);
+    if (points === 0) return undefined;
+    const mutation = operation.operation === 'mutation';
+    const { viewer } = args.contextValue;
+    const wait =
+      viewer.kind === 'user'
+        ? await consume(
+            mutation ? limiters.userMutations : limiters.userQueries,
+            viewer.userId,
+            points,
+          )
+        : viewer.kind === 'service'
+          ? await consume(
+              mutation ? limiters.keyMutations : limiters.keyQueries,
+              viewer.service,
+              points,
+            )
+          : undefined;
+    if (wait === undefined) return undefined;
+    const what = mutation ? 'mutations' : 'queries and subscriptions';
+    return { errors: [rateLimitedError(`too many ${what}; retry after ${wait} s`, wait)] };
+  };
+
   return {
     plugin: {
       async onExecute({ args, setResultAndStopExecution }) {
-        const points = mutationFields(args.document, args.operationName);
-        if (points === 0) return;
-        const { viewer } = args.contextValue;
-        const wait =
-          viewer.kind === 'user'
-            ? await consume(limiters.userMutations, viewer.userId, points)
-            : viewer.kind === 'service'
-              ? await consume(limiters.keyMutations, viewer.service, points)
-              : undefined;
-        if (wait !== undefined) {
-          setResultAndStopExecution({
-            errors: [rateLimitedError(`too many mutations; retry after ${wait} s`, wait)],
-          });
-        }
+        const refused = await refusal(args);
+        if (refused) setResultAndStopExecution(refused);
+      },
+      async onSubscribe({ args, setResultAndStopExecution }) {
+        const refused = await refusal(args);
+        if (refused) setResultAndStopExecution(refused);
       },
     },
     connectionFromIp: (ip) => consume(limiters.ipConnections, ip),
@@ -169,10 +198,8 @@ export function clientAddress(request: IncomingMessage, trustedHops: number): st
   return chain[Math.max(0, chain.length - 1 - trustedHops)]!;
 }
 
-/** How many root fields a mutation runs (each is one unit of the limit); 0 for other operations. */
-function mutationFields(document: DocumentNode, operationName?: string | null): number {
-  const operation = getOperationAST(document, operationName);
-  if (operation?.operation !== 'mutation') return 0;
+/** How many root fields an operation runs: each is one unit of its limit. */
+function rootFields(selectionSet: SelectionSetNode, document: DocumentNode): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) {
@@ -180,8 +207,8 @@ function mutationFields(document: DocumentNode, operationName?: string | null): 
     }
   }
   const seen = new Set<string>();
-  const count = (selectionSet: SelectionSetNode): number =>
-    selectionSet.selections.reduce((total, selection) => {
+  const count = (selections: SelectionSetNode): number =>
+    selections.selections.reduce((total, selection) => {
       if (selection.kind === Kind.FIELD) {
         return total + (selection.name.value === '__typename' ? 0 : 1);
       }
@@ -191,5 +218,5 @@ function mutationFields(document: DocumentNode, operationName?: string | null): 
       seen.add(fragment.name.value);
       return total + count(fragment.selectionSet);
     }, 0);
-  return count(operation.selectionSet);
+  return count(selectionSet);
 }
