@@ -94,7 +94,11 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
     intervalSeconds: config.RETENTION_INTERVAL_SECONDS,
     retention: services,
     logger,
-    onDeleted: (count) => services.metrics.retentionDeleted.inc(count),
+    observer: {
+      deleted: (count) => services.metrics.retentionDeleted.inc(count),
+      rows: (part, count) => services.metrics.retentionRows.inc({ part }, count),
+      failed: (part) => services.metrics.retentionFailures.inc({ part }),
+    },
   });
 
   const rateLimits = createRateLimits(config, logger);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InboxDocument, MarkSeenDocument, MyNotificationsDocument } from '../client/graphql.js';
 import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
-import { query } from './helpers/database.js';
+import { createTestDatabase, query } from './helpers/database.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { until } from './helpers/wait.js';
 
 // Step 6 of the process: the scheduled job deletes due notifications with every related row,
 // and tells the users who are online.
@@ -70,4 +71,50 @@ describe('the retention job', () => {
     );
     expect(rows).toEqual([{ name: 'delete-due-notifications', repeat_interval: '1 seconds' }]);
   });
+});
+
+describe('a changed RETENTION_INTERVAL_SECONDS', () => {
+  it('applies at the next start, not after the old interval', async () => {
+    const database = await createTestDatabase();
+    const started: TestServer[] = [];
+    const start = async (interval: string, onLog: (line: Record<string, unknown>) => void) => {
+      const instance = await startTestServer({
+        database,
+        env: { LOG_LEVEL: 'info', RETENTION_INTERVAL_SECONDS: interval },
+        onLog,
+      });
+      started.push(instance);
+      return instance;
+    };
+    const ran = (lines: Record<string, unknown>[]) =>
+      lines.filter((line) => line.msg === 'retention ran').length;
+    try {
+      // The first start runs at once and schedules the next run an hour away.
+      const hourly: Record<string, unknown>[] = [];
+      const first = await start('3600', (line) => hourly.push(line));
+      expect(
+        await until(
+          () => ran(hourly),
+          (n) => n > 0,
+          10_000,
+        ),
+        'waited for the first run',
+      ).toBe(1);
+      await first.stop();
+
+      const everySecond: Record<string, unknown>[] = [];
+      await start('1', (line) => everySecond.push(line));
+      expect(
+        await until(
+          () => ran(everySecond),
+          (n) => n > 0,
+          5000,
+        ),
+        'waited for a run within seconds of a start with a 1 s interval',
+      ).toBeGreaterThan(0);
+    } finally {
+      for (const instance of started) await instance.stop();
+      await database.drop();
+    }
+  }, 30_000);
 });

@@ -53,6 +53,18 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
       help: 'Notifications deleted by the retention job on this instance.',
       registers,
     }),
+    retentionRows: new Counter({
+      name: 'notifications_retention_rows_total',
+      help: 'Rows the retention job deleted or appended on this instance, by part (deletion, prune).',
+      labelNames: ['part'],
+      registers,
+    }),
+    retentionFailures: new Counter({
+      name: 'notifications_retention_failures_total',
+      help: 'Runs of a retention part (deletion, prune) that failed on this instance; see the log.',
+      labelNames: ['part'],
+      registers,
+    }),
     dependencyUp: new Gauge({
       name: 'notifications_dependency_up',
       help: '1 while the dependency answers, 0 while it does not (checked at each scrape).',

@@ -17,8 +17,17 @@ export interface JobsOptions {
   intervalSeconds: number;
   retention: RetentionDeps;
   logger: Logger;
-  /** Told how many notifications each run deleted. */
-  onDeleted?: (count: number) => void;
+  /** Told what each run of each part did, and of each part that failed. */
+  observer?: RetentionObserver;
+}
+
+/** The retention job's two parts, which run and fail independently. */
+export type RetentionPart = 'deletion' | 'prune';
+
+export interface RetentionObserver {
+  deleted(count: number): void;
+  rows(part: RetentionPart, count: number): void;
+  failed(part: RetentionPart): void;
 }
 
 export interface Jobs {
@@ -47,17 +56,42 @@ export function createJobs(options: JobsOptions): Jobs {
     processEvery: `${Math.min(options.intervalSeconds, 5)} seconds`,
   });
   agenda.on('error', (error) => options.logger.error({ err: error }, 'job scheduler error'));
+  const { logger, observer } = options;
+  /** Runs one part; a failure is logged and counted, and does not keep the other from running. */
+  const runPart = async <T extends { rows: number }>(
+    part: RetentionPart,
+    work: () => Promise<T>,
+  ) => {
+    try {
+      const report = await work();
+      observer?.rows(part, report.rows);
+      return report;
+    } catch (error) {
+      logger.error({ err: error, job: RETENTION_JOB, part }, 'retention part failed');
+      observer?.failed(part);
+      return 'failed' as const;
+    }
+  };
   agenda.define(RETENTION_JOB, async () => {
-    const deleted = await deleteDueNotifications(options.retention);
-    options.onDeleted?.(deleted);
-    const pruned = await pruneLogs(options.retention);
-    options.logger.info({ job: RETENTION_JOB, deleted, pruned }, 'retention ran');
+    const deletion = await runPart('deletion', () => deleteDueNotifications(options.retention));
+    if (deletion !== 'failed') observer?.deleted(deletion.deleted);
+    const prune = await runPart('prune', () => pruneLogs(options.retention));
+    logger.info({ job: RETENTION_JOB, deletion, prune }, 'retention ran');
   });
 
   return {
     async start() {
       await agenda.start();
-      await agenda.every(`${options.intervalSeconds} seconds`, RETENTION_JOB);
+      const interval = `${options.intervalSeconds} seconds`;
+      // `every` keeps a stored job's next run: after the interval changed, that run may be a
+      // whole old interval away. Bring it within the new interval first; `every` keeps it then.
+      await pool.query(
+        `UPDATE "${AGENDA_TABLE}"
+         SET next_run_at = LEAST(next_run_at, now() + make_interval(secs => $2))
+         WHERE name = $1 AND type = 'single' AND repeat_interval IS DISTINCT FROM $3`,
+        [RETENTION_JOB, options.intervalSeconds, interval],
+      );
+      await agenda.every(interval, RETENTION_JOB);
     },
     async stop() {
       await agenda.stop(true);

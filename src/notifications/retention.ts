@@ -7,55 +7,176 @@ import { PUBLIC_STREAM, userStream, type NotificationRecord } from './types.js';
 
 // Step 6 of the process: deletion time comes. Due notifications go with every row that refers
 // to them; each audience gets a DELETED event so open inboxes drop them.
+//
+// A run is bounded by the rows it touches, not by notifications: one notification may have a
+// million receipts. Each statement touches at most ROWS_PER_STEP rows (plus, for receipts, one
+// DELETED event per private recipient) and commits on its own, so no transaction runs for long
+// and whatever a run did stays done: the next run goes on where it stopped. Each step deletes
+// `= ANY(ARRAY(subquery))`, the rows found through an index, never a join that may scan a table.
 
 export interface RetentionDeps extends PublishDeps {
   database: Database;
-  config: Pick<Config, 'EVENT_LOG_RETENTION_SECONDS'>;
+  config: Pick<Config, 'EVENT_LOG_RETENTION_SECONDS' | 'RETENTION_MAX_ROWS_PER_RUN'>;
 }
 
-const BATCH = 500;
+/** Rows one statement deletes at most; a receipt step also appends up to as many events. */
+export const ROWS_PER_STEP = 1000;
+/** Due notifications taken apart together. Their rows go in steps, so this bounds only the list. */
+const NOTIFICATIONS_PER_PASS = 100;
 
-/** Deletes every notification whose deleteAt has passed; returns how many. */
-export async function deleteDueNotifications(deps: RetentionDeps): Promise<number> {
-  let deleted = 0;
-  for (;;) {
-    const { count, events } = await deps.database.$transaction(async (tx) => {
-      // SKIP LOCKED: instances that run this at once share the work instead of waiting.
-      const due = await tx.$queryRaw<NotificationRecord[]>`
-        SELECT * FROM "Notification" WHERE "deleteAt" <= now()
-        ORDER BY "deleteAt" LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`;
-      if (due.length === 0) return { count: 0, events: [] };
-      const ids = due.map((notification) => notification.id);
-      const recipients = await tx.receipt.findMany({
-        where: { notificationId: { in: ids }, notification: { public: false } },
-        select: { notificationId: true, userId: true },
-      });
-      const byId = new Map(due.map((notification) => [notification.id, notification]));
-      const drafts: EventDraft[] = [
-        ...due
-          .filter((notification) => notification.public)
-          .map((notification) => ({ stream: PUBLIC_STREAM, notification })),
-        ...recipients.map(({ notificationId, userId }) => ({
-          stream: userStream(userId),
-          notification: byId.get(notificationId)!,
-        })),
-      ].map((draft) => ({ ...draft, type: 'DELETED', tombstone: true }));
-      await tx.event.deleteMany({ where: { notificationId: { in: ids } } });
-      const events = await appendEvents(tx, drafts);
-      await tx.notification.deleteMany({ where: { id: { in: ids } } });
-      return { count: due.length, events };
-    });
-    await publishCommitted(deps, events);
-    deleted += count;
-    if (count < BATCH) return deleted;
+/** What one run did: `rows` touched in all, the most by one statement, and whether it is all done. */
+export interface RunReport {
+  rows: number;
+  largestStep: number;
+  done: boolean;
+}
+
+/** Counts rows against a run's allowance. */
+class Budget {
+  rows = 0;
+  largestStep = 0;
+  constructor(private readonly max: number) {}
+
+  get exhausted() {
+    return this.rows >= this.max;
+  }
+
+  spend(rows: number) {
+    this.rows += rows;
+    this.largestStep = Math.max(this.largestStep, rows);
+  }
+
+  report(done: boolean): RunReport {
+    return { rows: this.rows, largestStep: this.largestStep, done };
   }
 }
 
-/** Forgets what is only kept for a while: old log entries and expired idempotency keys. */
-export async function pruneLogs(deps: RetentionDeps) {
+/**
+ * Repeats `step` (which deletes up to ROWS_PER_STEP rows and says how many, and how many rows
+ * it touched in all) until it finds less than a full step to do; false when the budget ran out
+ * first.
+ */
+async function inSteps(
+  budget: Budget,
+  step: () => Promise<{ deleted: number; touched: number }>,
+): Promise<boolean> {
+  while (!budget.exhausted) {
+    const { deleted, touched } = await step();
+    budget.spend(touched);
+    if (deleted < ROWS_PER_STEP) return true;
+  }
+  return false;
+}
+
+/** Deletes due notifications, oldest deleteAt first, within RETENTION_MAX_ROWS_PER_RUN rows. */
+export async function deleteDueNotifications(
+  deps: RetentionDeps,
+): Promise<RunReport & { deleted: number }> {
+  const budget = new Budget(deps.config.RETENTION_MAX_ROWS_PER_RUN);
+  let deleted = 0;
+  while (!budget.exhausted) {
+    const due = await deps.database.$queryRaw<NotificationRecord[]>`
+      SELECT * FROM "Notification" WHERE "deleteAt" <= now()
+      ORDER BY "deleteAt" LIMIT ${NOTIFICATIONS_PER_PASS}`;
+    if (due.length === 0) return { deleted, ...budget.report(true) };
+    const ids = due.map((notification) => notification.id);
+    // Their log entries first, then the receipts (telling each private recipient), and the
+    // notifications last, so an interrupted run leaves nothing behind that points nowhere.
+    const finished =
+      (await inSteps(budget, () => deleteEventsStep(deps.database, ids))) &&
+      (await inSteps(budget, () => deleteReceiptsStep(deps, due)));
+    if (!finished) break;
+    const gone = await deleteNotifications(deps, due);
+    budget.spend(gone.touched);
+    deleted += gone.deleted;
+  }
+  return { deleted, ...budget.report(false) };
+}
+
+/** Up to ROWS_PER_STEP log entries of the notifications, except DELETED tombstones. */
+async function deleteEventsStep(database: Database, ids: string[]) {
+  const deleted = await database.$executeRaw`
+    DELETE FROM "Event" WHERE id = ANY(ARRAY(
+      SELECT id FROM "Event"
+      WHERE "notificationId" = ANY(${ids}::uuid[]) AND type <> 'DELETED'
+      LIMIT ${ROWS_PER_STEP}))`;
+  return { deleted, touched: deleted };
+}
+
+/**
+ * Up to ROWS_PER_STEP receipts of the notifications, with a DELETED event for each private
+ * recipient in the same short transaction: only the statement that deleted a receipt tells its
+ * user, so each is told once even if two runs overlap.
+ */
+async function deleteReceiptsStep(deps: RetentionDeps, due: NotificationRecord[]) {
+  const byId = new Map(due.map((notification) => [notification.id, notification]));
+  const { deleted, events } = await deps.database.$transaction(async (tx) => {
+    const gone = await tx.$queryRaw<{ notificationId: string; userId: string }[]>`
+      DELETE FROM "Receipt" WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM "Receipt"
+        WHERE "notificationId" = ANY(${[...byId.keys()]}::uuid[])
+        LIMIT ${ROWS_PER_STEP}))
+      RETURNING "notificationId"::text, "userId"`;
+    const drafts = gone
+      .map(({ notificationId, userId }) => ({ notification: byId.get(notificationId)!, userId }))
+      .filter(({ notification }) => !notification.public)
+      .map(({ notification, userId }) => tombstoneDraft(userStream(userId), notification));
+    return { deleted: gone.length, events: await appendEvents(tx, drafts) };
+  });
+  await publishCommitted(deps, events);
+  return { deleted, touched: deleted + events.length };
+}
+
+/** The notifications themselves, with the public stream's DELETED for public ones. */
+async function deleteNotifications(deps: RetentionDeps, due: NotificationRecord[]) {
+  const byId = new Map(due.map((notification) => [notification.id, notification]));
+  const { deleted, events } = await deps.database.$transaction(async (tx) => {
+    // A receipt marking a public one seen since the receipt step goes with it (cascade).
+    const gone = await tx.$queryRaw<{ id: string }[]>`
+      DELETE FROM "Notification" WHERE id = ANY(${[...byId.keys()]}::uuid[]) RETURNING id::text`;
+    const drafts = gone
+      .map(({ id }) => byId.get(id)!)
+      .filter((notification) => notification.public)
+      .map((notification) => tombstoneDraft(PUBLIC_STREAM, notification));
+    return { deleted: gone.length, events: await appendEvents(tx, drafts) };
+  });
+  await publishCommitted(deps, events);
+  return { deleted, touched: deleted + events.length };
+}
+
+const tombstoneDraft = (stream: string, notification: NotificationRecord): EventDraft => ({
+  stream,
+  notification,
+  type: 'DELETED',
+  tombstone: true,
+});
+
+/**
+ * Forgets what is only kept for a while: old log entries and expired idempotency keys, within
+ * RETENTION_MAX_ROWS_PER_RUN rows. Runs whether or not deletion did.
+ */
+export async function pruneLogs(
+  deps: RetentionDeps,
+): Promise<RunReport & { events: number; idempotencyKeys: number }> {
+  const budget = new Budget(deps.config.RETENTION_MAX_ROWS_PER_RUN);
   const cutoff = new Date(Date.now() - deps.config.EVENT_LOG_RETENTION_SECONDS * 1000);
-  const events = await deps.database.event.deleteMany({ where: { createdAt: { lt: cutoff } } });
-  const keys = await deps.database.$executeRaw`
-    DELETE FROM "IdempotencyKey" WHERE "createdAt" < now() - ${IDEMPOTENCY_WINDOW}::interval`;
-  return { events: events.count, idempotencyKeys: keys };
+  const pruned = { events: 0, idempotencyKeys: 0 };
+  const eventsDone = await inSteps(budget, async () => {
+    const deleted = await deps.database.$executeRaw`
+      DELETE FROM "Event" WHERE id = ANY(ARRAY(
+        SELECT id FROM "Event" WHERE "createdAt" < ${cutoff} LIMIT ${ROWS_PER_STEP}))`;
+    pruned.events += deleted;
+    return { deleted, touched: deleted };
+  });
+  const keysDone =
+    eventsDone &&
+    (await inSteps(budget, async () => {
+      const deleted = await deps.database.$executeRaw`
+        DELETE FROM "IdempotencyKey" WHERE ctid = ANY(ARRAY(
+          SELECT ctid FROM "IdempotencyKey"
+          WHERE "createdAt" < now() - ${IDEMPOTENCY_WINDOW}::interval LIMIT ${ROWS_PER_STEP}))`;
+      pruned.idempotencyKeys += deleted;
+      return { deleted, touched: deleted };
+    }));
+  return { ...pruned, ...budget.report(keysDone) };
 }
