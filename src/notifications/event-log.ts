@@ -178,10 +178,10 @@ async function hydrate(database: Database, userId: string, rows: Event[]): Promi
   }));
 }
 
-type Tombstone = Record<string, string | boolean | null>;
+export type Tombstone = Record<string, string | boolean | null>;
 
 /** What a DELETED event keeps: the identity and dates, none of the content. */
-function tombstoneOf(notification: NotificationRecord): Tombstone {
+export function tombstoneOf(notification: NotificationRecord): Tombstone {
   return {
     id: notification.id,
     seq: notification.seq.toString(),

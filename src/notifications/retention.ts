@@ -1,6 +1,14 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import { appendEvents, type EventDraft } from './event-log.js';
+import { Prisma } from '../generated/prisma/client.js';
+import {
+  appendEvents,
+  appendEventsSql,
+  toStreamEvents,
+  tombstoneOf,
+  type AppendedRow,
+  type EventDraft,
+} from './event-log.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
 import { IDEMPOTENCY_WINDOW } from './send.js';
 import { PUBLIC_STREAM, userStream, type NotificationRecord } from './types.js';
@@ -105,25 +113,34 @@ async function deleteEventsStep(database: Database, ids: string[]) {
 
 /**
  * Up to ROWS_PER_STEP receipts of the notifications, with a DELETED event for each private
- * recipient in the same short transaction: only the statement that deleted a receipt tells its
- * user, so each is told once even if two runs overlap.
+ * recipient, in one statement: only the statement that deleted a receipt tells its user, so
+ * each is told once even if two runs overlap, and no transaction waits on a round trip.
  */
 async function deleteReceiptsStep(deps: RetentionDeps, due: NotificationRecord[]) {
   const byId = new Map(due.map((notification) => [notification.id, notification]));
-  const { deleted, events } = await deps.database.$transaction(async (tx) => {
-    const gone = await tx.$queryRaw<{ notificationId: string; userId: string }[]>`
+  const secret = due.filter((notification) => !notification.public);
+  const [result] = await deps.database.$queryRaw<{ receipts: bigint; events: AppendedRow[] }[]>`
+    WITH gone AS (
       DELETE FROM "Receipt" WHERE ctid = ANY(ARRAY(
         SELECT ctid FROM "Receipt"
         WHERE "notificationId" = ANY(${[...byId.keys()]}::uuid[])
         LIMIT ${ROWS_PER_STEP}))
-      RETURNING "notificationId"::text, "userId"`;
-    const drafts = gone
-      .map(({ notificationId, userId }) => ({ notification: byId.get(notificationId)!, userId }))
-      .filter(({ notification }) => !notification.public)
-      .map(({ notification, userId }) => tombstoneDraft(userStream(userId), notification));
-    return { deleted: gone.length, events: await appendEvents(tx, drafts) };
-  });
+      RETURNING "notificationId", "userId"),
+    ${appendEventsSql(Prisma.sql`
+      SELECT ${userStream('')} || g."userId" AS stream, 'DELETED'::"NotificationEventType" AS type,
+             g."notificationId", t.tombstone,
+             row_number() OVER (ORDER BY g."userId", g."notificationId") AS ord
+      FROM gone g JOIN unnest(
+        ${secret.map((notification) => notification.id)}::uuid[],
+        ${secret.map((notification) => JSON.stringify(tombstoneOf(notification)))}::jsonb[]
+      ) AS t(id, tombstone) ON t.id = g."notificationId"`)}
+    SELECT (SELECT count(*) FROM gone) AS receipts,
+           COALESCE((SELECT json_agg(events) FROM events), '[]') AS events`;
+  const rows = result!.events;
+  const drafts = rows.map((row) => tombstoneDraft(row.stream, byId.get(row.notificationId)!));
+  const events = toStreamEvents(drafts, rows);
   await publishCommitted(deps, events);
+  const deleted = Number(result!.receipts);
   return { deleted, touched: deleted + events.length };
 }
 
