@@ -66,6 +66,8 @@ beforeAll(async () => {
     // Rate limits would answer most cases with RATE_LIMITED before they reach anything deeper.
     RATE_LIMIT_MUTATIONS_PER_USER: '0',
     RATE_LIMIT_MUTATIONS_PER_API_KEY: '0',
+    RATE_LIMIT_QUERIES_PER_USER: '0',
+    RATE_LIMIT_QUERIES_PER_API_KEY: '0',
     RATE_LIMIT_CONNECTIONS_PER_USER: '0',
     RATE_LIMIT_CONNECTIONS_PER_IP: '0',
   });

@@ -23,7 +23,8 @@ describe('the retention job', () => {
     const stream = subscribe(await userSocket(server, 'rita'), MyNotificationsDocument, {
       after: eventCursor,
     });
-    const deleteAt = new Date(Date.now() + 1500).toISOString();
+    // Far enough ahead for the sends and markSeen below on a loaded machine; due soon after.
+    const deleteAt = new Date(Date.now() + 4000).toISOString();
     const doomedPrivate = await send(server, {
       category: 'flash',
       recipientIds: ['rita', 'sam'],
@@ -40,7 +41,7 @@ describe('the retention job', () => {
     await ok(server, MarkSeenDocument, { ids: [doomedPublic.notification.id] }, 'rita');
     const doomedIds = [doomedPrivate.notification.id, doomedPublic.notification.id];
 
-    const events = await stream.waitForCount(6, 10_000);
+    const events = await stream.waitForCount(6, 20_000);
     const deleted = events.slice(4).map((e) => e.data!.myNotifications);
     expect(deleted.map((e) => e.type)).toEqual(['DELETED', 'DELETED']);
     expect(deleted.map((e) => e.notification.id).sort()).toEqual([...doomedIds].sort());
