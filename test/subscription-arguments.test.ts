@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventCursorDocument } from '../client/graphql.js';
+import { ok, send, upsertCategory, userSocket } from './helpers/operations.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { Stream } from './helpers/stream.js';
+
+// Subscriptions written the way users write them (GraphiQL, the README, generated clients) must
+// all behave the same: the argument's value counts, not the name of the variable that carries it.
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+  await upsertCategory(server, { name: 'info' });
+});
+afterAll(() => server.stop());
+
+interface Event {
+  type: string;
+  cursor: string;
+  notification: { id: string };
+}
+
+/** The first result's event, whatever the root field's response key. */
+async function firstEvent(stream: Stream<Record<string, Event>>): Promise<Event> {
+  const [result] = await stream.waitForCount(1);
+  expect(result!.errors).toBeUndefined();
+  return Object.values(result!.data!)[0]!;
+}
+
+describe('myNotifications(after:) replays what was missed however the argument is written', () => {
+  const shapes: [string, (cursor: string) => [string, Record<string, unknown>?]][] = [
+    [
+      'an inline literal',
+      (cursor) => [
+        `subscription { myNotifications(after: "${cursor}") { type cursor notification { id } } }`,
+      ],
+    ],
+    [
+      'a variable named $after',
+      (cursor) => [
+        'subscription Resume($after: String) { myNotifications(after: $after) { type cursor notification { id } } }',
+        { after: cursor },
+      ],
+    ],
+    [
+      'a variable named $cursor',
+      (cursor) => [
+        'subscription Resume($cursor: String) { myNotifications(after: $cursor) { notification { id } type cursor } }',
+        { cursor },
+      ],
+    ],
+    [
+      'an aliased root field with an inline literal',
+      (cursor) => [
+        `subscription { inbox: myNotifications(after: "${cursor}") { cursor type notification { id } } }`,
+      ],
+    ],
+    [
+      'an aliased root field with a variable and a fragment',
+      (cursor) => [
+        `subscription ($from: String!) { inbox: myNotifications(after: $from) { ...E } }
+         fragment E on NotificationEvent { type cursor notification { id } }`,
+        { from: cursor },
+      ],
+    ],
+  ];
+
+  for (const [shape, write] of shapes) {
+    it(`with ${shape}`, async () => {
+      const user = `resume-${shapes.findIndex(([name]) => name === shape)}`;
+      const { eventCursor } = await ok(server, EventCursorDocument, {}, user);
+      const missed = await send(server, {
+        category: 'info',
+        recipientIds: [user],
+        title: 'missed',
+      });
+      const [query, variables] = write(eventCursor);
+      const stream = new Stream<Record<string, Event>>(
+        await userSocket(server, user),
+        query,
+        variables,
+      );
+      expect(await firstEvent(stream)).toMatchObject({
+        type: 'CREATED',
+        notification: { id: missed.notification.id },
+      });
+    });
+  }
+});
+
+describe('subscriptions without after go live at once', () => {
+  it('myNotifications written inline without after receives the next send', async () => {
+    // Counting on the socket's first operation being live once a send made before it is not
+    // delivered: subscribe, then send until the subscription is certainly listening.
+    const stream = new Stream<Record<string, Event>>(
+      await userSocket(server, 'live-inline'),
+      'subscription { myNotifications { type notification { id } } }',
+    );
+    const sent = await sendUntilDelivered(server, stream, 'live-inline');
+    expect(await firstEvent(stream)).toMatchObject({
+      type: 'CREATED',
+      notification: { id: sent },
+    });
+  });
+
+  it('publicNotifications aliased, with a fragment, receives a public send', async () => {
+    const stream = new Stream<Record<string, Event>>(
+      await userSocket(server, 'live-public'),
+      `subscription Everyone { everyone: publicNotifications { ...E } }
+       fragment E on NotificationEvent { type notification { id } }`,
+    );
+    const sent = await sendUntilDelivered(server, stream, null);
+    expect(await firstEvent(stream)).toMatchObject({
+      type: 'CREATED',
+      notification: { id: sent },
+    });
+  });
+});
+
+/**
+ * A subscription without a cursor starts from "now", a moment the client cannot see: send one
+ * notification at a time until one arrives, and return the first one that did. Each send
+ * either arrives or was made before the subscription listened, so the first arrival is a send.
+ */
+async function sendUntilDelivered(
+  target: TestServer,
+  stream: Stream<Record<string, Event>>,
+  userId: string | null,
+): Promise<string> {
+  const sent: string[] = [];
+  for (let attempt = 0; attempt < 50 && stream.results.length === 0; attempt++) {
+    const result = await send(target, {
+      category: 'info',
+      title: `live ${attempt}`,
+      ...(userId ? { recipientIds: [userId] } : { public: true }),
+    });
+    sent.push(result.notification.id);
+    await stream.waitForCount(1, 100).catch(() => undefined);
+  }
+  const event = await firstEvent(stream);
+  expect(sent).toContain(event.notification.id);
+  return event.notification.id;
+}
