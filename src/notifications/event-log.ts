@@ -135,12 +135,23 @@ export async function eventsAfter(
   cursor: Cursor,
   limit: number,
 ): Promise<LoggedEvent[]> {
-  const rows = await database.event.findMany({
-    where: { OR: streams.map((stream) => ({ stream, seq: { gt: positionIn(cursor, stream) } })) },
-    orderBy: { id: 'asc' },
-    take: limit,
-  });
+  const rows = await database.$queryRaw<Event[]>(eventsAfterSql(streams, cursor, limit));
   return hydrate(database, userId, rows);
+}
+
+/**
+ * One index-ordered, limited read per stream (on its (stream, seq) index), merged by id: an
+ * `OR` of the streams under one `ORDER BY id LIMIT` walks the primary key over every stream's
+ * events. Within a stream, id order is seq order (ids are drawn under the stream's head lock).
+ */
+export function eventsAfterSql(streams: string[], cursor: Cursor, limit: number): Prisma.Sql {
+  const halves = streams.map(
+    (stream) => Prisma.sql`(
+      SELECT * FROM "Event" WHERE stream = ${stream} AND seq > ${positionIn(cursor, stream)}
+      ORDER BY seq LIMIT ${limit})`,
+  );
+  return Prisma.sql`
+    SELECT * FROM (${Prisma.join(halves, ' UNION ALL ')}) AS page ORDER BY id LIMIT ${limit}`;
 }
 
 /** Events of one stream with `from < seq < to`: the gap a live subscriber noticed. */
