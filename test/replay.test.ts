@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventCursorDocument, MarkSeenDocument } from '../client/graphql.js';
+import {
+  EventCursorDocument,
+  MarkSeenDocument,
+  MyNotificationsDocument,
+} from '../client/graphql.js';
 import {
   advance,
   eventsAfter,
@@ -8,8 +12,9 @@ import {
   type Cursor,
 } from '../src/notifications/event-log.js';
 import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
-import { follow, ok, send, upsertCategory } from './helpers/operations.js';
+import { follow, ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { until } from './helpers/wait.js';
 
 // Resuming from a cursor: the replay reads the log through each stream's index, merges the
 // public stream and the user's own in log order, and never pretends to be whole when it is not.
@@ -106,5 +111,59 @@ describe('the replay statement', () => {
     expect(replayed.map((event) => [event.type, event.notification.id])).toEqual(
       logged.map((event) => [event.type, event.notificationId]),
     );
+  });
+});
+
+describe('a subscriber that leaves during a long replay', () => {
+  /** The sum of a metric's values over its labels, as /metrics reports it. */
+  const metric = async (name: string) => {
+    const text = await (await fetch(new URL('/metrics', server.url))).text();
+    return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce(
+      (sum, [, value]) => sum + Number(value),
+      0,
+    );
+  };
+  const deliveries = () => metric('notifications_deliveries_total');
+
+  it('is replayed to no more once its socket closes', async () => {
+    const { notification } = await send(server, {
+      category: 'info',
+      recipientIds: ['pia'],
+      title: 'seen on many devices',
+    });
+    const start = await cursorOf('pia');
+    // 20,000 SEEN events in pia's stream after that cursor: a long catch-up.
+    const stream = userStream('pia');
+    await database().$executeRaw`
+      WITH head AS (
+        UPDATE "Stream" SET seq = seq + 20000 WHERE id = ${stream} RETURNING seq - 20000 AS seq)
+      INSERT INTO "Event" (stream, seq, type, "notificationId")
+      SELECT ${stream}, head.seq + g, 'SEEN', ${notification.id}::uuid
+      FROM head, generate_series(1, 20000) AS g`;
+    const before = await deliveries();
+
+    const socket = await userSocket(server, 'pia');
+    const replay = subscribe(socket, MyNotificationsDocument, {
+      after: `${start.public}.${start.user}`,
+    });
+    await replay.waitForCount(10);
+    const sockets = await metric('notifications_connected_sockets');
+    const atDispose = await deliveries();
+    await socket.dispose();
+    // The server takes the socket as closed once the subscription's work has ended.
+    expect(
+      await until(
+        () => metric('notifications_connected_sockets'),
+        (open) => open < sockets,
+        60_000,
+      ),
+      'the server to let the closed socket go',
+    ).toBe(sockets - 1);
+    const atClose = await deliveries();
+    // Only what was on its way when the client left (socket buffers: about a page was seen),
+    // not the rest of the 20,000 (19,500 were delivered to nobody before the fix).
+    expect(atClose - atDispose, `deliveries after the client left`).toBeLessThan(5_000);
+    expect(await deliveries(), 'deliveries once the server let the socket go').toBe(atClose);
+    expect(atClose - before).toBeLessThan(20_000);
   });
 });

@@ -55,6 +55,9 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
   const streams = [PUBLIC_STREAM, userStream(userId)];
   const counter = new UnseenCounter(database, userId);
   return new Repeater<Delivery>(async (push, stop) => {
+    // The subscriber may leave in the middle of a long replay: stop reading and delivering then.
+    let stopped = false;
+    void stop.then(() => (stopped = true));
     let cursor: Cursor;
     const view = new SubscriberView(
       counter,
@@ -66,12 +69,13 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
       (task) => run(task),
     );
     const deliver = async (event: LoggedEvent) => {
+      if (stopped) return;
       const before = cursor;
       cursor = advance(cursor, event);
       if (deliverable(event)) await view.accept(event, before, cursor);
     };
     const catchUp = async () => {
-      for (;;) {
+      while (!stopped) {
         const page = await eventsAfter(database, userId, streams, cursor, REPLAY_PAGE);
         for (const logged of page) await deliver(logged);
         if (page.length < REPLAY_PAGE) return;
