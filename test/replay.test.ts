@@ -11,6 +11,7 @@ import {
   parseCursor,
   type Cursor,
 } from '../src/notifications/event-log.js';
+import { deleteDueNotifications, pruneLogs } from '../src/notifications/retention.js';
 import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
 import { follow, ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -165,5 +166,72 @@ describe('a subscriber that leaves during a long replay', () => {
     expect(atClose - atDispose, `deliveries after the client left`).toBeLessThan(5_000);
     expect(await deliveries(), 'deliveries once the server let the socket go').toBe(atClose);
     expect(atClose - before).toBeLessThan(20_000);
+  });
+});
+
+describe('a cursor older than the retained log', () => {
+  const services = () => server.app.services;
+  /** Makes a stream's events up to now older than the retention, then runs the prune. */
+  const ageAndPrune = async (stream: string) => {
+    await database().$executeRaw`
+      UPDATE "Event" SET "createdAt" = now() - interval '400 days' WHERE stream = ${stream}`;
+    await pruneLogs(services());
+  };
+  const resume = async (userId: string, cursor: Cursor) =>
+    subscribe(await userSocket(server, userId), MyNotificationsDocument, {
+      after: `${cursor.public}.${cursor.user}`,
+    });
+
+  it('is answered with CURSOR_EXPIRED, not a replay with the pruned events missing', async () => {
+    const old = await cursorOf('quin');
+    await send(server, { category: 'info', recipientIds: ['quin'], title: 'pruned 1' });
+    await send(server, { category: 'info', recipientIds: ['quin'], title: 'pruned 2' });
+    await ageAndPrune(userStream('quin'));
+    const kept = await send(server, { category: 'info', recipientIds: ['quin'], title: 'kept' });
+
+    const expired = await resume('quin', old);
+    const error = (await expired.waitForError()) as { extensions?: { code?: string } }[];
+    expect(error[0]?.extensions?.code).toBe('CURSOR_EXPIRED');
+    expect(expired.results).toEqual([]);
+
+    // A cursor from after the pruned events is whole: it resumes.
+    const fresh = await resume('quin', { ...old, user: old.user + 2n });
+    const [result] = await fresh.waitForCount(1);
+    expect(result!.data!.myNotifications.notification.id).toBe(kept.notification.id);
+  });
+
+  it('resumes across a deleted notification with its DELETED event, not CURSOR_EXPIRED', async () => {
+    const start = await cursorOf('rosa');
+    const gone = await send(server, { category: 'info', recipientIds: ['rosa'], title: 'gone' });
+    const stays = await send(server, { category: 'info', recipientIds: ['rosa'], title: 'stays' });
+    // Deletion time comes for "gone": its events go with it, a DELETED event is appended.
+    await database().notification.update({
+      where: { id: gone.notification.id },
+      data: { deleteAt: new Date(Date.now() - 1000) },
+    });
+    await deleteDueNotifications(services());
+    // And the prune runs (nothing of rosa's is old enough).
+    await pruneLogs(services());
+
+    const resumed = await resume('rosa', start);
+    const results = await resumed.waitForCount(2);
+    expect(
+      results.map((r) => [r.data!.myNotifications.type, r.data!.myNotifications.notification.id]),
+    ).toEqual([
+      ['CREATED', stays.notification.id],
+      ['DELETED', gone.notification.id],
+    ]);
+    expect(resumed.error).toBeUndefined();
+  });
+
+  it('is answered with CURSOR_EXPIRED when the public stream was pruned past it', async () => {
+    const old = await cursorOf('sam');
+    await send(server, { category: 'info', public: true, title: 'pruned for everyone' });
+    await ageAndPrune(PUBLIC_STREAM);
+    await send(server, { category: 'info', public: true, title: 'kept for everyone' });
+
+    const expired = await resume('sam', old);
+    const error = (await expired.waitForError()) as { extensions?: { code?: string } }[];
+    expect(error[0]?.extensions?.code).toBe('CURSOR_EXPIRED');
   });
 });

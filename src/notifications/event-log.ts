@@ -136,6 +136,10 @@ export async function eventsAfter(
   limit: number,
 ): Promise<LoggedEvent[]> {
   const rows = await database.$queryRaw<Event[]>(eventsAfterSql(streams, cursor, limit));
+  await ensureRetained(
+    database,
+    streams.map((stream) => [stream, positionIn(cursor, stream)]),
+  );
   return hydrate(database, userId, rows);
 }
 
@@ -166,7 +170,46 @@ export async function eventsBetween(
     where: { stream, seq: { gt: from, lt: to } },
     orderBy: { seq: 'asc' },
   });
+  await ensureRetained(database, [[stream, from]]);
   return hydrate(database, userId, rows);
+}
+
+/**
+ * Refuses to pass off a read as whole when the prune removed events after a position (events
+ * of deleted notifications are gone too, but their DELETED events follow: nothing is missed).
+ * Checked after the read: a prune that committed before it shows here; one that committed
+ * since took nothing from it, though the check may then refuse a read that was whole.
+ */
+async function ensureRetained(database: Database, positions: [string, bigint][]) {
+  const heads = await database.stream.findMany({
+    where: { id: { in: positions.map(([stream]) => stream) } },
+    select: { id: true, prunedThrough: true },
+  });
+  const pruned = new Map(heads.map((head) => [head.id, head.prunedThrough]));
+  if (positions.some(([stream, after]) => (pruned.get(stream) ?? 0n) > after)) {
+    throw new DomainError(
+      'CURSOR_EXPIRED',
+      'events after this cursor are no longer kept: reload unseenNotifications and eventCursor, then subscribe from that cursor',
+    );
+  }
+}
+
+/**
+ * Removes the events logged before `cutoff` and raises each stream's prunedThrough past them,
+ * in one statement, so a reader sees both or neither. Head rows are locked in sorted order, as
+ * appenders lock them, so the two cannot deadlock.
+ */
+export async function pruneEventsBefore(database: Database, cutoff: Date): Promise<number> {
+  const [{ count }] = await database.$queryRaw<[{ count: number }]>`
+    WITH pruned AS (DELETE FROM "Event" WHERE "createdAt" < ${cutoff} RETURNING stream, seq),
+    marks AS (SELECT stream, max(seq) AS seq FROM pruned GROUP BY stream),
+    locked AS (
+      SELECT s.id FROM "Stream" s JOIN marks m ON m.stream = s.id ORDER BY s.id FOR UPDATE OF s),
+    raised AS (
+      UPDATE "Stream" s SET "prunedThrough" = greatest(s."prunedThrough", m.seq)
+      FROM marks m WHERE s.id = m.stream AND s.id IN (SELECT id FROM locked))
+    SELECT count(*)::int AS count FROM pruned`;
+  return count;
 }
 
 async function hydrate(database: Database, userId: string, rows: Event[]): Promise<LoggedEvent[]> {

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import { appendEvents, type EventDraft } from './event-log.js';
+import { appendEvents, pruneEventsBefore, type EventDraft } from './event-log.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
 import { IDEMPOTENCY_WINDOW } from './send.js';
 import { PUBLIC_STREAM, userStream, type NotificationRecord } from './types.js';
@@ -54,8 +54,8 @@ export async function deleteDueNotifications(deps: RetentionDeps): Promise<numbe
 /** Forgets what is only kept for a while: old log entries and expired idempotency keys. */
 export async function pruneLogs(deps: RetentionDeps) {
   const cutoff = new Date(Date.now() - deps.config.EVENT_LOG_RETENTION_SECONDS * 1000);
-  const events = await deps.database.event.deleteMany({ where: { createdAt: { lt: cutoff } } });
+  const events = await pruneEventsBefore(deps.database, cutoff);
   const keys = await deps.database.$executeRaw`
     DELETE FROM "IdempotencyKey" WHERE "createdAt" < now() - ${IDEMPOTENCY_WINDOW}::interval`;
-  return { events: events.count, idempotencyKeys: keys };
+  return { events, idempotencyKeys: keys };
 }
