@@ -54,15 +54,30 @@ describe('the replay statement', () => {
     const streams = [PUBLIC_STREAM, userStream('nora')];
     // From the start of both streams, and from their heads (nothing to return: the worst case
     // for a walk of the primary key, which then reads every event to find none).
-    for (const cursor of [{ public: 0n, user: 0n }, await cursorOf('nora')]) {
-      const [{ 'QUERY PLAN': plan }] = await database().$queryRaw<[{ 'QUERY PLAN': unknown }]>`
-        EXPLAIN (FORMAT JSON) ${eventsAfterSql(streams, cursor, 500)}`;
+    const cursors = [{ public: 0n, user: 0n }, await cursorOf('nora')];
+    // Planned for these values, and as the generic plan a prepared statement ends up with.
+    for (const [cursor, planMode] of cursors.flatMap((c) => [
+      [c, 'auto'] as const,
+      [c, 'force_generic_plan'] as const,
+    ])) {
+      const [, [{ 'QUERY PLAN': plan }]] = await database().$transaction([
+        database().$executeRawUnsafe(`SET LOCAL plan_cache_mode = ${planMode}`),
+        database().$queryRaw<[{ 'QUERY PLAN': unknown }]>`
+          EXPLAIN (FORMAT JSON) ${eventsAfterSql(streams, cursor, 500)}`,
+      ]);
       const nodes = nodesOf((plan as [{ Plan: PlanNode }])[0].Plan);
+      const where = `${planMode} plan from ${cursor.public}.${cursor.user}`;
       // Each stream's half is one scan of Event driven by the (stream, seq) index (in order, or
       // as a bitmap when the planner expects a few rows); no sequential scan, no primary key.
-      expect(nodes.filter((node) => node['Relation Name'] === 'Event')).toHaveLength(2);
-      expect(nodes.map((node) => node['Node Type'])).not.toContain('Seq Scan');
-      expect(new Set(nodes.flatMap((node) => node['Index Name'] ?? []))).toEqual(
+      expect(
+        nodes.filter((node) => node['Relation Name'] === 'Event'),
+        where,
+      ).toHaveLength(2);
+      expect(
+        nodes.map((node) => node['Node Type']),
+        where,
+      ).not.toContain('Seq Scan');
+      expect(new Set(nodes.flatMap((node) => node['Index Name'] ?? [])), where).toEqual(
         new Set(['Event_stream_seq_key']),
       );
     }
