@@ -90,54 +90,55 @@ describe('myNotifications(after:) replays what was missed however the argument i
 
 describe('subscriptions without after go live at once', () => {
   it('myNotifications written inline without after receives the next send', async () => {
-    // Counting on the socket's first operation being live once a send made before it is not
-    // delivered: subscribe, then send until the subscription is certainly listening.
+    const joined = joinOf('live-inline');
     const stream = new Stream<Record<string, Event>>(
       await userSocket(server, 'live-inline'),
       'subscription { myNotifications { type notification { id } } }',
     );
-    const sent = await sendUntilDelivered(server, stream, 'live-inline');
+    await joined;
+    const sent = await send(server, {
+      category: 'info',
+      recipientIds: ['live-inline'],
+      title: 'x',
+    });
     expect(await firstEvent(stream)).toMatchObject({
       type: 'CREATED',
-      notification: { id: sent },
+      notification: { id: sent.notification.id },
     });
   });
 
   it('publicNotifications aliased, with a fragment, receives a public send', async () => {
+    const joined = joinOf('live-public');
     const stream = new Stream<Record<string, Event>>(
       await userSocket(server, 'live-public'),
       `subscription Everyone { everyone: publicNotifications { ...E } }
        fragment E on NotificationEvent { type notification { id } }`,
     );
-    const sent = await sendUntilDelivered(server, stream, null);
+    await joined;
+    const sent = await send(server, { category: 'info', public: true, title: 'for all' });
     expect(await firstEvent(stream)).toMatchObject({
       type: 'CREATED',
-      notification: { id: sent },
+      notification: { id: sent.notification.id },
     });
   });
 });
 
 /**
- * A subscription without a cursor starts from "now", a moment the client cannot see: send one
- * notification at a time until one arrives, and return the first one that did. Each send
- * either arrives or was made before the subscription listened, so the first arrival is a send.
+ * Resolves once a subscription of `userId` has joined replay and live: whatever is sent from
+ * then on is certain to be delivered (it is queued until the stream goes live). Fails after 5 s.
  */
-async function sendUntilDelivered(
-  target: TestServer,
-  stream: Stream<Record<string, Event>>,
-  userId: string | null,
-): Promise<string> {
-  const sent: string[] = [];
-  for (let attempt = 0; attempt < 50 && stream.results.length === 0; attempt++) {
-    const result = await send(target, {
-      category: 'info',
-      title: `live ${attempt}`,
-      ...(userId ? { recipientIds: [userId] } : { public: true }),
-    });
-    sent.push(result.notification.id);
-    await stream.waitForCount(1, 100).catch(() => undefined);
-  }
-  const event = await firstEvent(stream);
-  expect(sent).toContain(event.notification.id);
-  return event.notification.id;
+function joinOf(userId: string): Promise<void> {
+  const hooks = server.app.services.streamHooks;
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      delete hooks.onStage;
+      reject(new Error(`waited 5000 ms for a subscription of ${userId} to join`));
+    }, 5000);
+    hooks.onStage = (stage, who) => {
+      if (stage !== 'replayed' || who !== userId) return;
+      clearTimeout(timer);
+      delete hooks.onStage;
+      resolve();
+    };
+  });
 }
