@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventCursorDocument } from '../client/graphql.js';
 import { ok, send, upsertCategory, userSocket } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { sseClient } from './helpers/sse.js';
 import { Stream } from './helpers/stream.js';
 
 // Subscriptions written the way users write them (GraphiQL, the README, generated clients) must
@@ -27,7 +28,7 @@ async function firstEvent(stream: Stream<Record<string, Event>>): Promise<Event>
   return Object.values(result!.data!)[0]!;
 }
 
-describe('myNotifications(after:) replays what was missed however the argument is written', () => {
+describe('myNotifications(after:) replays what was missed however the argument is written, over graphql-ws and SSE', () => {
   const shapes: [string, (cursor: string) => [string, Record<string, unknown>?]][] = [
     [
       'an inline literal',
@@ -84,6 +85,17 @@ describe('myNotifications(after:) replays what was missed however the argument i
         type: 'CREATED',
         notification: { id: missed.notification.id },
       });
+      // The same over Server-Sent Events.
+      const overSse = new Stream<Record<string, Event>>(
+        sseClient(server.url, { authorization: `Bearer ${await server.token(user)}` }),
+        query,
+        variables,
+      );
+      expect(await firstEvent(overSse)).toMatchObject({
+        type: 'CREATED',
+        notification: { id: missed.notification.id },
+      });
+      overSse.close();
     });
   }
 });
