@@ -29,8 +29,11 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 
 // Compiled execution (graphql-jit, through the plugin and its enableIf as the app uses them)
 // must be indistinguishable from graphql-js: over random documents against the real schema and
-// a real database, every resolver gets the same arguments and every result is the same. Fixed
-// seed (JIT_SEED to change it); on failure fast-check prints the seed, path and document.
+// a real database, every resolver gets the same arguments and every result is the same.
+// Documents are queries (fields in any order, aliases, inline arguments or variables of any
+// name, fragments, @include/@skip) and subscriptions; mutations are left out (they change the
+// data, and are not compiled). Fixed seed (JIT_SEED to change it); on failure fast-check
+// prints the seed and path, and the assertion the document and its variables.
 
 const SEED = Number(process.env.JIT_SEED ?? 20261130);
 const RUNS = Number(process.env.JIT_RUNS ?? 200);
@@ -55,6 +58,8 @@ afterAll(() => server.stop());
 
 /** Each resolver call of one execution: where, which field, with which arguments. */
 let calls: string[] | undefined;
+// The app's own schema object, its resolvers wrapped to record their calls: this test file's
+// process runs only this test's executions, and the server it started only to seed data.
 recordResolverCalls();
 
 function recordResolverCalls() {
