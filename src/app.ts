@@ -86,6 +86,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       }),
       createApiKeyVerifier(database, config.SERVICE_API_KEYS),
     ),
+    streamHooks: {},
   };
 
   const jobs = createJobs({

@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'UNKNOWN_CATEGORY'
   | 'SERVICE_UNAVAILABLE'
   /** Over MAX_CONNECTIONS_PER_USER (sockets and SSE subscriptions together). */
-  | 'TOO_MANY_CONNECTIONS';
+  | 'TOO_MANY_CONNECTIONS'
+  /** The cursor is older than the kept event log: reload the snapshot. */
+  | 'CURSOR_EXPIRED';
 
 export class DomainError extends Error {
   constructor(

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Logger } from './logger.js';
 import type { EventBus } from './realtime/bus.js';
+import type { StreamHooks } from './realtime/notification-stream.js';
 import type { ConnectionRegistry } from './sockets/connections.js';
 
 /** The parts of one running app, built once in buildApp and handed to resolvers in context. */
@@ -16,4 +17,6 @@ export interface Services {
   connections: ConnectionRegistry;
   instanceId: string;
   metrics: Metrics;
+  /** Empty in the service; tests set hooks here to act at exact steps of a subscription. */
+  streamHooks: StreamHooks;
 }

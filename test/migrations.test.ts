@@ -301,7 +301,11 @@ describe('the migrated database', () => {
       };
     },
     Stream: async () => {
-      const stream = { id: 'user:alice', seq: 9_007_199_254_740_999n };
+      const stream = {
+        id: 'user:alice',
+        seq: 9_007_199_254_740_999n,
+        prunedThrough: 9_007_199_254_740_000n,
+      };
       await database.stream.create({ data: stream });
       return {
         written: stream,

@@ -135,12 +135,27 @@ export async function eventsAfter(
   cursor: Cursor,
   limit: number,
 ): Promise<LoggedEvent[]> {
-  const rows = await database.event.findMany({
-    where: { OR: streams.map((stream) => ({ stream, seq: { gt: positionIn(cursor, stream) } })) },
-    orderBy: { id: 'asc' },
-    take: limit,
-  });
+  const rows = await database.$queryRaw<Event[]>(eventsAfterSql(streams, cursor, limit));
+  await ensureRetained(
+    database,
+    streams.map((stream) => [stream, positionIn(cursor, stream)]),
+  );
   return hydrate(database, userId, rows);
+}
+
+/**
+ * One index-ordered, limited read per stream (on its (stream, seq) index), merged by id: an
+ * `OR` of the streams under one `ORDER BY id LIMIT` walks the primary key over every stream's
+ * events. Within a stream, id order is seq order (ids are drawn under the stream's head lock).
+ */
+export function eventsAfterSql(streams: string[], cursor: Cursor, limit: number): Prisma.Sql {
+  const halves = streams.map(
+    (stream) => Prisma.sql`(
+      SELECT * FROM "Event" WHERE stream = ${stream} AND seq > ${positionIn(cursor, stream)}
+      ORDER BY seq LIMIT ${limit})`,
+  );
+  return Prisma.sql`
+    SELECT * FROM (${Prisma.join(halves, ' UNION ALL ')}) AS page ORDER BY id LIMIT ${limit}`;
 }
 
 /** Events of one stream with `from < seq < to`: the gap a live subscriber noticed. */
@@ -155,7 +170,53 @@ export async function eventsBetween(
     where: { stream, seq: { gt: from, lt: to } },
     orderBy: { seq: 'asc' },
   });
+  await ensureRetained(database, [[stream, from]]);
   return hydrate(database, userId, rows);
+}
+
+/**
+ * Refuses to pass off a read as whole when the prune removed events after a position (events
+ * of deleted notifications are gone too, but their DELETED events follow: nothing is missed).
+ * Checked after the read: a prune that committed before it shows here; one that committed
+ * since took nothing from it, though the check may then refuse a read that was whole.
+ */
+async function ensureRetained(database: Database, positions: [string, bigint][]) {
+  const heads = await database.stream.findMany({
+    where: { id: { in: positions.map(([stream]) => stream) } },
+    select: { id: true, prunedThrough: true },
+  });
+  const pruned = new Map(heads.map((head) => [head.id, head.prunedThrough]));
+  if (positions.some(([stream, after]) => (pruned.get(stream) ?? 0n) > after)) {
+    throw new DomainError(
+      'CURSOR_EXPIRED',
+      'events after this cursor are no longer kept: reload unseenNotifications and eventCursor, then subscribe from that cursor',
+    );
+  }
+}
+
+/**
+ * Removes up to `limit` of the events logged before `cutoff` and raises each stream's prunedThrough past them,
+ * in one statement, so a reader sees both or neither. Head rows are locked in sorted order, as
+ * appenders lock them, so the two cannot deadlock.
+ */
+export async function pruneEventsBefore(
+  database: Database,
+  cutoff: Date,
+  limit: number,
+): Promise<number> {
+  const [{ count }] = await database.$queryRaw<[{ count: number }]>`
+    WITH pruned AS (
+      DELETE FROM "Event" WHERE id = ANY(ARRAY(
+        SELECT id FROM "Event" WHERE "createdAt" < ${cutoff} LIMIT ${limit}))
+      RETURNING stream, seq),
+    marks AS (SELECT stream, max(seq) AS seq FROM pruned GROUP BY stream),
+    locked AS (
+      SELECT s.id FROM "Stream" s JOIN marks m ON m.stream = s.id ORDER BY s.id FOR UPDATE OF s),
+    raised AS (
+      UPDATE "Stream" s SET "prunedThrough" = greatest(s."prunedThrough", m.seq)
+      FROM marks m WHERE s.id = m.stream AND s.id IN (SELECT id FROM locked))
+    SELECT count(*)::int AS count FROM pruned`;
+  return count;
 }
 
 async function hydrate(database: Database, userId: string, rows: Event[]): Promise<LoggedEvent[]> {

@@ -4,6 +4,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import {
   appendEvents,
   appendEventsSql,
+  pruneEventsBefore,
   toStreamEvents,
   tombstoneOf,
   type AppendedRow,
@@ -179,9 +180,7 @@ export async function pruneLogs(
   const cutoff = new Date(Date.now() - deps.config.EVENT_LOG_RETENTION_SECONDS * 1000);
   const pruned = { events: 0, idempotencyKeys: 0 };
   const eventsDone = await inSteps(budget, async () => {
-    const deleted = await deps.database.$executeRaw`
-      DELETE FROM "Event" WHERE id = ANY(ARRAY(
-        SELECT id FROM "Event" WHERE "createdAt" < ${cutoff} LIMIT ${ROWS_PER_STEP}))`;
+    const deleted = await pruneEventsBefore(deps.database, cutoff, ROWS_PER_STEP);
     pruned.events += deleted;
     return { deleted, touched: deleted };
   });

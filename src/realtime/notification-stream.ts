@@ -32,6 +32,19 @@ export interface StreamOptions {
   deliver: 'all' | 'public';
   /** Told of each delivery, as it is handed over (for metrics). */
   onDelivery?: (delivery: Delivery) => void;
+  /** Awaited at each step of joining replay and live; see StreamHooks. */
+  hooks?: StreamHooks;
+}
+
+/** The steps of joining: listening on the bus (replay not read yet), replay done (not live yet). */
+export type JoinStage = 'listening' | 'replayed';
+
+/**
+ * A seam for tests: awaited at each stage, so a test can send exactly between listening and
+ * replay, or between replay and live, instead of hoping a sleep lands there.
+ */
+export interface StreamHooks {
+  onStage?: (stage: JoinStage, userId: string) => Promise<void> | void;
 }
 
 const REPLAY_PAGE = 500;
@@ -42,6 +55,9 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
   const streams = [PUBLIC_STREAM, userStream(userId)];
   const counter = new UnseenCounter(database, userId);
   return new Repeater<Delivery>(async (push, stop) => {
+    // The subscriber may leave in the middle of a long replay: stop reading and delivering then.
+    let stopped = false;
+    void stop.then(() => (stopped = true));
     let cursor: Cursor;
     const view = new SubscriberView(
       counter,
@@ -53,12 +69,13 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
       (task) => run(task),
     );
     const deliver = async (event: LoggedEvent) => {
+      if (stopped) return;
       const before = cursor;
       cursor = advance(cursor, event);
       if (deliverable(event)) await view.accept(event, before, cursor);
     };
     const catchUp = async () => {
-      for (;;) {
+      while (!stopped) {
         const page = await eventsAfter(database, userId, streams, cursor, REPLAY_PAGE);
         for (const logged of page) await deliver(logged);
         if (page.length < REPLAY_PAGE) return;
@@ -98,7 +115,9 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
       // Counting first gives the count and the current position from one snapshot.
       const now = await counter.recount();
       cursor = options.after ?? now;
+      await options.hooks?.onStage?.('listening', userId);
       if (options.after) await catchUp();
+      await options.hooks?.onStage?.('replayed', userId);
       live = true;
       for (const task of waiting.splice(0)) run(task);
     } catch (error) {

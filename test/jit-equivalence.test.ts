@@ -1,0 +1,323 @@
+import fc from 'fast-check';
+import {
+  getNamedType,
+  getOperationAST,
+  GraphQLBoolean,
+  GraphQLNonNull,
+  isEnumType,
+  isLeafType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLObjectType,
+} from 'graphql';
+import { createYoga, isAsyncIterable } from 'graphql-yoga';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventCursorDocument, MarkSeenDocument } from '../client/graphql.js';
+import { useCompiledExecution } from '../src/api/jit.js';
+import { schema } from '../src/schema/index.js';
+import type { Context } from '../src/schema/context.js';
+import { ok, send, upsertCategory } from './helpers/operations.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+// Compiled execution (graphql-jit, through the plugin and its enableIf as the app uses them)
+// must be indistinguishable from graphql-js: over random documents against the real schema and
+// a real database, every resolver gets the same arguments and every result is the same.
+// Documents are queries (fields in any order, aliases, inline arguments or variables of any
+// name, fragments, @include/@skip) and subscriptions; mutations are left out (they change the
+// data, and are not compiled). Fixed seed (JIT_SEED to change it); on failure fast-check
+// prints the seed and path, and the assertion the document and its variables.
+
+const SEED = Number(process.env.JIT_SEED ?? 20261130);
+const RUNS = Number(process.env.JIT_RUNS ?? 200);
+const USER = 'pat';
+
+let server: TestServer;
+/** Valid cursors of this database, so replays have something to read. */
+let cursors: string[];
+beforeAll(async () => {
+  server = await startTestServer();
+  await upsertCategory(server, { name: 'info' });
+  await upsertCategory(server, { name: 'terms', requireAck: true });
+  cursors = [(await ok(server, EventCursorDocument, {}, USER)).eventCursor];
+  for (let i = 0; i < 3; i++) {
+    const sent = await send(server, { category: 'info', recipientIds: [USER], title: `n${i}` });
+    await send(server, { category: 'terms', public: true, title: `p${i}`, body: 'b' });
+    if (i === 1) await ok(server, MarkSeenDocument, { ids: [sent.notification.id] }, USER);
+    cursors.push((await ok(server, EventCursorDocument, {}, USER)).eventCursor);
+  }
+});
+afterAll(() => server.stop());
+
+/** Each resolver call of one execution: where, which field, with which arguments. */
+let calls: string[] | undefined;
+// The app's own schema object, its resolvers wrapped to record their calls: this test file's
+// process runs only this test's executions, and the server it started only to seed data.
+recordResolverCalls();
+
+function recordResolverCalls() {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      for (const key of ['resolve', 'subscribe'] as const) {
+        const resolver = field[key];
+        if (!resolver) continue;
+        field[key] = (source, args, context, info) => {
+          const path: (string | number)[] = [];
+          for (let at: typeof info.path | undefined = info.path; at; at = at.prev) {
+            path.unshift(at.key);
+          }
+          calls?.push(`${key} ${type.name}.${field.name} at ${path.join('.')} ${sortedJson(args)}`);
+          return resolver(source, args, context, info);
+        };
+      }
+    }
+  }
+}
+
+/** JSON with keys sorted: the order in which arguments were written does not matter. */
+const sortedJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : inner,
+  );
+
+/**
+ * The app's execution pipeline with compiled execution, and the same without it (graphql-js's
+ * execute and subscribe): only the compiling differs, not how errors are caught around it.
+ */
+const executors = {
+  compiled: createYoga<Record<string, never>, Context>({
+    schema,
+    plugins: [useCompiledExecution()],
+    maskedErrors: false,
+    logging: false,
+  }),
+  'graphql-js': createYoga<Record<string, never>, Context>({
+    schema,
+    maskedErrors: false,
+    logging: false,
+  }),
+};
+
+/** What a client would see: the result as the app serializes it, or "a stream". */
+async function outcome(result: unknown): Promise<unknown> {
+  if (isAsyncIterable(result)) {
+    await (result as AsyncIterableIterator<unknown>).return?.();
+    return 'stream';
+  }
+  const { stringify } = result as ExecutionResult & { stringify?: (r: unknown) => string };
+  return JSON.parse((stringify ?? JSON.stringify)(result)) as unknown;
+}
+
+async function run(how: keyof typeof executors, args: ExecutionArgs) {
+  calls = [];
+  const subscription =
+    getOperationAST(args.document, args.operationName)?.operation === 'subscription';
+  const enveloped = executors[how].getEnveloped({});
+  const start = () => (subscription ? enveloped.subscribe(args) : enveloped.execute(args));
+  // A throw is an outcome too (graphql-js throws on a subscription whose root field is skipped).
+  const result = await Promise.resolve()
+    .then(start)
+    .then(outcome, (error: unknown) => ({ threw: String(error) }));
+  const seen = { calls: [...calls].sort(), result };
+  calls = undefined;
+  return seen;
+}
+
+// ---- random documents over the schema ----
+
+type Draw = fc.GeneratorValue;
+
+interface Writing {
+  aliases: number;
+  variables: Map<string, { type: string; value: unknown }>;
+  fragments: string[];
+}
+
+function literal(draw: Draw, type: GraphQLInputType): { text: string; value: unknown } {
+  if (isNonNullType(type)) return literal(draw, type.ofType);
+  if (isListType(type)) {
+    const items = Array.from({ length: draw(fc.integer, { min: 0, max: 2 }) }, () =>
+      literal(draw, type.ofType),
+    );
+    return { text: `[${items.map((i) => i.text).join(', ')}]`, value: items.map((i) => i.value) };
+  }
+  const named = getNamedType(type);
+  if (isEnumType(named)) {
+    const value = draw(fc.constantFrom, ...named.getValues().map((v) => v.name));
+    return { text: value, value };
+  }
+  switch (named.name) {
+    case 'Int': {
+      const value = draw(fc.constantFrom, 0, 1, 2, 5, 20, 100, 101, 1000, -1);
+      return { text: String(value), value };
+    }
+    case 'Boolean': {
+      const value = draw(fc.boolean);
+      return { text: String(value), value };
+    }
+    default: {
+      // Strings and IDs: cursors (this database's, and ones it did not issue) and names.
+      const value = draw(fc.constantFrom, ...cursors, '0.0', 'nope', '', 'info');
+      return { text: JSON.stringify(value), value };
+    }
+  }
+}
+
+/** `name: value` for an argument, inline or through a variable with a random name. */
+function argument(draw: Draw, writing: Writing, name: string, type: GraphQLInputType): string {
+  const { text, value } = literal(draw, type);
+  if (draw(fc.boolean)) return `${name}: ${text}`;
+  const variable = `${draw(fc.constantFrom, 'v', 'after', 'cursor', 'x', 'first', 'limit')}${writing.variables.size}`;
+  writing.variables.set(variable, { type: String(type), value });
+  return `${name}: $${variable}`;
+}
+
+function directive(draw: Draw, writing: Writing): string {
+  if (draw(fc.integer, { min: 0, max: 9 }) > 1) return '';
+  const name = draw(fc.constantFrom, 'include', 'skip');
+  return ` @${name}(${argument(draw, writing, 'if', new GraphQLNonNull(GraphQLBoolean))})`;
+}
+
+function field(
+  draw: Draw,
+  writing: Writing,
+  owner: GraphQLField<unknown, unknown>,
+  depth: number,
+): string {
+  // Numbered, so two aliases never ask for different fields under one name.
+  const alias = draw(fc.boolean)
+    ? `${draw(fc.constantFrom, 'a', 'b', 'item', 'x')}${writing.aliases++}: `
+    : '';
+  const args = owner.args
+    .filter((arg) => isNonNullType(arg.type) || draw(fc.boolean))
+    .map((arg) => argument(draw, writing, arg.name, arg.type));
+  const argsText = args.length ? `(${args.join(', ')})` : '';
+  const named = getNamedType(owner.type);
+  const selection = isLeafType(named)
+    ? ''
+    : ` ${selectionSet(draw, writing, named as GraphQLObjectType, depth + 1)}`;
+  return `${alias}${owner.name}${argsText}${directive(draw, writing)}${selection}`;
+}
+
+function selectionSet(
+  draw: Draw,
+  writing: Writing,
+  type: GraphQLObjectType,
+  depth: number,
+): string {
+  const fields = Object.values(type.getFields()).filter(
+    (candidate) => depth < 4 || isLeafType(getNamedType(candidate.type)),
+  );
+  // Drawn by name: fast-check compares drawn values, and schema objects are cyclic.
+  const names = draw(
+    fc.shuffledSubarray,
+    fields.map((candidate) => candidate.name),
+    { minLength: 1, maxLength: Math.min(4, fields.length) },
+  );
+  const chosen = names.map((name) => type.getFields()[name]!);
+  const selections = chosen.map((owner) => field(draw, writing, owner, depth));
+  if (draw(fc.boolean)) selections.push('__typename');
+  // Some of them inside a fragment: named, inline with a type condition, or inline without.
+  const way = draw(fc.integer, { min: 0, max: 5 });
+  if (way > 2 || selections.length < 2) return `{ ${selections.join(' ')} }`;
+  const inner = selections.splice(0, draw(fc.integer, { min: 1, max: selections.length - 1 }));
+  if (way === 0) {
+    const name = `F${writing.fragments.length}`;
+    writing.fragments.push(`fragment ${name} on ${type.name} { ${inner.join(' ')} }`);
+    selections.push(`...${name}`);
+  } else {
+    selections.push(`...${way === 1 ? ` on ${type.name}` : ''} { ${inner.join(' ')} }`);
+  }
+  return `{ ${draw(fc.shuffledSubarray, selections, { minLength: selections.length }).join(' ')} }`;
+}
+
+function randomOperation(draw: Draw) {
+  const writing: Writing = { aliases: 0, variables: new Map(), fragments: [] };
+  const root = draw(fc.constantFrom, 'query', 'query', 'query', 'subscription') as
+    'query' | 'subscription';
+  const type = (root === 'query' ? schema.getQueryType() : schema.getSubscriptionType())!;
+  const selection =
+    root === 'subscription'
+      ? `{ ${field(draw, writing, type.getFields()[draw(fc.constantFrom, ...Object.keys(type.getFields()))]!, 1)} }`
+      : selectionSet(draw, writing, type, 1);
+  const name = draw(fc.constantFrom, '', 'Op');
+  const declared = [...writing.variables].map(([variable, { type: t }]) => `$${variable}: ${t}`);
+  const header = `${root}${name ? ` ${name}` : ''}${declared.length ? `(${declared.join(', ')})` : ''}`;
+  // A second operation beside a named one: operationName picks.
+  const others = name && draw(fc.boolean) ? ['query Other { eventCursor }'] : [];
+  return {
+    source: [`${header} ${selection}`, ...others, ...writing.fragments].join('\n'),
+    variables: Object.fromEntries(
+      [...writing.variables].map(([variable, { value }]) => [variable, value]),
+    ),
+    operationName: others.length ? name || undefined : undefined,
+  };
+}
+
+const hasErrors = (result: unknown) =>
+  typeof result === 'object' && result !== null && ('errors' in result || 'threw' in result);
+
+const isValid = (document: DocumentNode) => {
+  try {
+    return validate(schema, document).length === 0;
+  } catch {
+    return false;
+  }
+};
+
+const explain = (written: string) => (error: unknown) => {
+  throw new Error(`${written}\nthrew: ${String(error)}`);
+};
+
+describe('compiled execution', () => {
+  it('gives every resolver the same arguments and every document the same result as graphql-js', async () => {
+    let valid = 0;
+    let answered = 0;
+    const contextValue: Context = {
+      services: server.app.services,
+      viewer: { kind: 'user', userId: USER, admin: false },
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.gen(), async (draw) => {
+        const { source, variables, operationName } = randomOperation(draw);
+        const document = parse(source);
+        // Only valid documents reach execution in the app; an anonymous operation beside a
+        // named one, or a field merge conflict, is refused before (graphql-js's validation
+        // may even throw, on a directive with a variable on a subscription's root field).
+        if (!isValid(document)) return;
+        valid++;
+        const args = { schema, document, variableValues: variables, operationName, contextValue };
+        const written = `${source}\nvariables: ${JSON.stringify(variables)}`;
+        const expected = await run('graphql-js', args).catch(explain(written));
+        const actual = await run('compiled', args).catch(explain(written));
+        expect(actual.result, written).toEqual(expected.result);
+        if (!hasErrors(expected.result)) answered++;
+        if (hasErrors(expected.result)) {
+          // Once an error has nulled the response, graphql-js stops resolving and graphql-jit
+          // goes on (some fields twice): the same response, more calls, each as graphql-js would.
+          expect(new Set(actual.calls), written).toEqual(
+            new Set([...actual.calls, ...expected.calls]),
+          );
+        } else {
+          expect(actual.calls, written).toEqual(expected.calls);
+        }
+      }),
+      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+    );
+    // Enough of them were executed for the property to mean something.
+    expect({ valid, answered }).toEqual({
+      valid: expect.toSatisfy((n: number) => n > RUNS * 0.8) as number,
+      answered: expect.toSatisfy((n: number) => n > RUNS * 0.4) as number,
+    });
+  });
+});
