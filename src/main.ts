@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { applyMigrations } from './db/migrate.js';
 import { withDevSecrets } from './dev-secrets.js';
+import { pino } from 'pino';
 import { createLogger, type Logger } from './logger.js';
 import { StartFailure, errorCode, isUnreachable, messageOf, whereOf } from './start-failure.js';
 
@@ -20,7 +21,10 @@ async function main() {
     console.error(error.message);
     process.exit(1);
   }
-  const logger = createLogger(config.LOG_LEVEL);
+  // The welcome goes through the log's own stream, after the log lines written before it: pino
+  // writes asynchronously, so a plain stdout write could overtake them.
+  const stdout = pino.destination({ dest: 1, sync: false });
+  const logger = createLogger(config.LOG_LEVEL, stdout);
 
   let embedded: EmbeddedDatabase | undefined;
   if (!config.DATABASE_URL) {
@@ -58,11 +62,7 @@ async function main() {
     throw error;
   }
   logger.info({ url }, 'listening');
-  if (devHeaders) {
-    // The log line first: pino writes asynchronously, the welcome goes straight to stdout.
-    await new Promise<void>((resolve) => logger.flush(() => resolve()));
-    printDevWelcome(devHeaders, url);
-  }
+  if (devHeaders) stdout.write(devWelcome(devHeaders, url));
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -99,7 +99,7 @@ async function developmentHeaders(config: Config): Promise<DevelopmentHeaders> {
   };
 }
 
-function printDevWelcome(headers: DevelopmentHeaders, url: string) {
+function devWelcome(headers: DevelopmentHeaders, url: string): string {
   const lines = [`GraphiQL: ${url}`];
   if (headers.authorization) {
     lines.push(
@@ -114,7 +114,7 @@ function printDevWelcome(headers: DevelopmentHeaders, url: string) {
     );
   }
   // Printed plainly rather than logged: these are for the person at the terminal, never for logs.
-  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+  return `\n${lines.join('\n')}\n\n`;
 }
 
 /** The database cannot be reached or refuses us, as a StartFailure; undefined for other errors. */
