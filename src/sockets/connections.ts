@@ -26,8 +26,16 @@ export interface ConnectionRegistryOptions {
 export interface ConnectionRegistry {
   /** Records the instance and starts its heartbeat. */
   start(): Promise<void>;
-  /** Records a connection, or throws ConnectionLimitError when the user has too many. */
-  open(connectionId: string, userId: string, sessionId: string | undefined): Promise<void>;
+  /**
+   * Records a connection, or throws ConnectionLimitError when the user has too many. Resolves
+   * false, recording nothing, when `abandoned()` says so by the time its turn comes.
+   */
+  open(
+    connectionId: string,
+    userId: string,
+    sessionId: string | undefined,
+    abandoned?: () => boolean,
+  ): Promise<boolean>;
   close(connectionId: string): Promise<void>;
   /** Stops the heartbeat and removes the instance with its connections. */
   stop(): Promise<void>;
@@ -97,21 +105,25 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
       timer.unref();
     },
 
-    async open(connectionId, userId, sessionId) {
+    async open(connectionId, userId, sessionId, abandoned = () => false) {
       // One connect per user at a time from here, so a flood of one user's attempts waits in
       // this process and holds one pooled connection, not the whole pool. The statement locks,
       // counts and inserts inside the server (see the open_connection migration): one round
       // trip, and the user's lock is never held across the network.
       const recorded = await connects.run(userId, async () => {
+        // A socket that closed while queued needs no record: skip the round trip.
+        if (abandoned()) return undefined;
         const [row] = await database.$queryRaw<[{ recorded: boolean }]>`
           SELECT open_connection(${connectionId}::uuid, ${userId}::text, ${sessionId ?? null}::text,
             ${instanceId}::uuid, ${maxPerUser}::integer) AS recorded`;
         return row.recorded;
       });
+      if (recorded === undefined) return false;
       if (!recorded) {
         throw new ConnectionLimitError(maxPerUser);
       }
       open.set(connectionId, { userId, sessionId: sessionId ?? null });
+      return true;
     },
 
     async close(connectionId) {
