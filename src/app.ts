@@ -51,7 +51,7 @@ export interface App {
 export const GRAPHQL_PATH = '/graphql';
 
 export function buildApp({ config, logger, databaseUrl, developmentHeaders }: AppOptions): App {
-  const database = createDatabase(databaseUrl);
+  const database = createDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
   const instanceId = randomUUID();
   const bus = config.REDIS_URL
     ? createRedisBus({

@@ -5,6 +5,7 @@ export type Database = PrismaClient;
 /** The client or a transaction: what read helpers take, so they work inside either. */
 export type Queryable = Prisma.TransactionClient;
 
-export function createDatabase(url: string): Database {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+/** `poolSize` unset: node-postgres's default. */
+export function createDatabase(url: string, poolSize?: number): Database {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
 }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Database } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { createKeyedQueue } from './keyed-queue.js';
 
 // Steps 2 and 5 of the process, as records: each connection of a user (a graphql-ws socket or an
 // SSE subscription) is a row, removed when it closes; an instance that stops heartbeating has its
@@ -25,8 +26,16 @@ export interface ConnectionRegistryOptions {
 export interface ConnectionRegistry {
   /** Records the instance and starts its heartbeat. */
   start(): Promise<void>;
-  /** Records a connection, or throws ConnectionLimitError when the user has too many. */
-  open(connectionId: string, userId: string, sessionId: string | undefined): Promise<void>;
+  /**
+   * Records a connection, or throws ConnectionLimitError when the user has too many. Resolves
+   * false, recording nothing, when `abandoned()` says so by the time its turn comes.
+   */
+  open(
+    connectionId: string,
+    userId: string,
+    sessionId: string | undefined,
+    abandoned?: () => boolean,
+  ): Promise<boolean>;
   close(connectionId: string): Promise<void>;
   /** Stops the heartbeat and removes the instance with its connections. */
   stop(): Promise<void>;
@@ -42,6 +51,7 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
   // The connections open here, so the instance can record them again if it was reaped.
   const open = new Map<string, { userId: string; sessionId: string | null }>();
   let lastBeatFailed = false;
+  const connects = createKeyedQueue();
 
   /** Records the instance and its open connections again, after others reaped it. */
   const register = async () => {
@@ -95,20 +105,25 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
       timer.unref();
     },
 
-    async open(connectionId, userId, sessionId) {
-      // The lock serialises one user's connects across every instance, so the limit holds
-      // cluster-wide; the insert, a statement of its own, counts after the lock is held.
-      const [, inserted] = await database.$transaction([
-        database.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`connections:${userId}`}))`,
-        database.$executeRaw`
-          INSERT INTO "Connection" (id, "userId", "sessionId", "instanceId")
-          SELECT ${connectionId}::uuid, ${userId}, ${sessionId ?? null}, ${instanceId}::uuid
-          WHERE (SELECT count(*) FROM "Connection" WHERE "userId" = ${userId}) < ${maxPerUser}`,
-      ]);
-      if (inserted === 0) {
+    async open(connectionId, userId, sessionId, abandoned = () => false) {
+      // One connect per user at a time from here, so a flood of one user's attempts waits in
+      // this process and holds one pooled connection, not the whole pool. The statement locks,
+      // counts and inserts inside the server (see the open_connection migration): one round
+      // trip, and the user's lock is never held across the network.
+      const recorded = await connects.run(userId, async () => {
+        // A socket that closed while queued needs no record: skip the round trip.
+        if (abandoned()) return undefined;
+        const [row] = await database.$queryRaw<[{ recorded: boolean }]>`
+          SELECT open_connection(${connectionId}::uuid, ${userId}::text, ${sessionId ?? null}::text,
+            ${instanceId}::uuid, ${maxPerUser}::integer) AS recorded`;
+        return row.recorded;
+      });
+      if (recorded === undefined) return false;
+      if (!recorded) {
         throw new ConnectionLimitError(maxPerUser);
       }
       open.set(connectionId, { userId, sessionId: sessionId ?? null });
+      return true;
     },
 
     async close(connectionId) {

@@ -112,7 +112,14 @@ export class SocketSession {
     let connectionId: string | undefined;
     if (viewer.kind === 'user') {
       connectionId = randomUUID();
-      await this.deps.connections.open(connectionId, viewer.userId, viewer.sessionId);
+      const recorded = await this.deps.connections.open(
+        connectionId,
+        viewer.userId,
+        viewer.sessionId,
+        () => this.ended,
+      );
+      // The socket closed while its connect was queued: nothing was written.
+      if (!recorded) return;
     }
     if (this.ended) {
       // The socket closed while the record was being written.
