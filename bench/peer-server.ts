@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ExecutionArgs } from 'graphql';
@@ -31,7 +32,10 @@ interface Published {
   notification: Notification;
 }
 
-const pubSub = createPubSub<{ public: [Published]; user: [string, Published] }>();
+// Every subscriber listens on the public topic: Node would warn past 10 listeners.
+const eventTarget = new EventTarget();
+setMaxListeners(0, eventTarget);
+const pubSub = createPubSub<{ public: [Published]; user: [string, Published] }>({ eventTarget });
 let publicSeq = 0;
 const userSeq = new Map<string, number>();
 const unseen = new Map<string, number>();

@@ -25,7 +25,12 @@ export interface Metric {
 /** A figure: one measurement, or several rounds (summarised as their median and spread). */
 export type Measurement = number | number[];
 
-export interface MetricInput extends Omit<Metric, Figure | 'ratios' | 'rounds' | 'spread'> {
+export interface MetricInput {
+  id: string;
+  name: string;
+  unit: string;
+  goal: string;
+  note?: string;
   value: Measurement;
   baseline?: Measurement;
   peer?: Measurement;
@@ -44,33 +49,41 @@ const median = (values: number[]) => percentile(values, 50);
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
 export function toMetric({
+  id,
+  name,
+  unit,
   value,
   baseline,
   peer,
   limit,
+  goal,
+  note,
   digits = 1,
-  ...rest
 }: MetricInput): Metric {
+  const metric: Omit<Metric, 'goal'> = { id, name, unit, value: 0 };
+  const spread: Metric['spread'] = {};
+  let rounds = 1;
   const figures = { value, baseline, peer, limit };
-  const metric: Metric = { ...rest, value: 0 };
   for (const [figure, measurement] of Object.entries(figures) as [Figure, Measurement?][]) {
     if (measurement === undefined) continue;
-    const rounds = typeof measurement === 'number' ? [measurement] : measurement;
-    metric[figure] = round(median(rounds), digits);
-    if (rounds.length > 1) {
-      metric.rounds = Math.max(metric.rounds ?? 0, rounds.length);
-      metric.spread = {
-        ...metric.spread,
-        [figure]: [round(Math.min(...rounds), digits), round(Math.max(...rounds), digits)],
-      };
-    }
+    const values = typeof measurement === 'number' ? [measurement] : measurement;
+    metric[figure] = round(median(values), digits);
+    if (values.length === 1) continue;
+    rounds = Math.max(rounds, values.length);
+    spread[figure] = [round(Math.min(...values), digits), round(Math.max(...values), digits)];
   }
+  const ratios: Metric['ratios'] = {};
   for (const reference of ['baseline', 'peer', 'limit'] as const) {
     const against = metric[reference];
-    if (against)
-      metric.ratios = { ...metric.ratios, [reference]: round(metric.value / against, 2) };
+    if (against) ratios[reference] = round(metric.value / against, 2);
   }
-  return metric;
+  return {
+    ...metric,
+    ...(Object.keys(ratios).length > 0 && { ratios }),
+    ...(rounds > 1 && { rounds, spread }),
+    goal,
+    ...(note !== undefined && { note }),
+  };
 }
 
 function cell(metric: Metric, figure: Figure) {
