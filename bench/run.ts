@@ -153,14 +153,11 @@ async function memoryPerConnection(child: ChildProcess, connect: () => Promise<u
 const connectSubscribers = (load: Load, wsUrl: string) => () =>
   load.call('connect', { wsUrl, secret: SECRET, users: users(SIZE.sockets), concurrency: 100 });
 
-async function singleInstance(databaseUrl: string, load: Load) {
-  const service = await startService(await serviceEnv(databaseUrl));
-  await createBenchCategory(service);
-  const wsUrl = service.url.replace('http', 'ws');
-  await settle(1000);
-
-  // Connect + authenticate + subscribe + unseenNotifications, as many clients at once as a
-  // busy reconnect wave would bring.
+/**
+ * Connect + authenticate + subscribe + unseenNotifications, as many clients at once as a busy
+ * reconnect wave would bring.
+ */
+async function connectWave(load: Load, wsUrl: string) {
   const ramp = await load.call<{ durations: number[]; retries: number; seconds: number }>(
     'connect',
     {
@@ -189,8 +186,16 @@ async function singleInstance(databaseUrl: string, load: Load) {
     note: `from the first attempt; ${retried}`,
   });
   await load.call('disconnect');
-  await settle(2000);
+}
 
+async function singleInstance(databaseUrl: string, load: Load) {
+  const service = await startService(await serviceEnv(databaseUrl));
+  await createBenchCategory(service);
+  const wsUrl = service.url.replace('http', 'ws');
+  await settle(1000);
+
+  // Memory first, in a process no earlier connections have grown: the RSS they leave behind
+  // is given back to the system later, or not, and would blur the figure.
   const memory = await memoryPerConnection(service.child, connectSubscribers(load, wsUrl));
   const fanOut = await fanOutRounds(load, { httpUrl: service.url, apiKey: API_KEY }, 'service');
 
@@ -237,6 +242,8 @@ async function singleInstance(databaseUrl: string, load: Load) {
     note: `p50 ${round(percentile(latency.latencies, 50))} ms; ${latency.delivered} of ${latency.sent} delivered`,
   });
   await load.call('disconnect');
+  await settle(2000);
+  await connectWave(load, wsUrl);
   await service.stop();
   return { fanOut, memory, sends, sendNotes: notes };
 }
