@@ -3,7 +3,7 @@ import pg from 'pg';
 import { Prisma } from '../src/generated/prisma/client.js';
 import { appendEventsSql } from '../src/notifications/event-log.js';
 import { IDEMPOTENCY_WINDOW } from '../src/notifications/send.js';
-import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
+import { userStream } from '../src/notifications/types.js';
 
 // The database limit, a separate process: what a one-recipient send costs PostgreSQL alone. The
 // service's own two statements (the category lookup, then the one CTE that claims the key and
@@ -35,13 +35,13 @@ interface CategoryRow {
 }
 
 /**
- * send.ts's statement, kept in step by hand (it is inline there); the event CTEs are the
- * service's own. Only the text is used: the values are bound per send.
+ * send.ts's statement for a private send without an idempotency key, kept in step by hand (it
+ * is inline there); the event CTEs are the service's own.
  */
-function sendStatement(category: CategoryRow, recipients: string[] | 'public', title: string) {
+function sendStatement(category: CategoryRow, recipients: string[], title: string) {
   const id = randomUUID();
   const key: string | null = null;
-  const streams = recipients === 'public' ? [PUBLIC_STREAM] : recipients.map(userStream);
+  const streams = recipients.map(userStream);
   const storedResult = { notificationId: id, recipientCount: recipients.length };
   const deleteAt = new Date(Date.now() + (category.deleteAfterSeconds ?? 30 * 86_400) * 1000);
   return Prisma.sql`
@@ -57,14 +57,14 @@ function sendStatement(category: CategoryRow, recipients: string[] | 'public', t
         "batchWindowSeconds", public, sender,
         title, body, data, icon, "actionUrl", "templateKey", "expiresAt", "deleteAt")
       SELECT ${id}::uuid, ${category.name}, ${category.priority}::"NotificationPriority",
-        ${category.requireAck}, ${category.batchWindowSeconds}::int, ${recipients === 'public'},
+        ${category.requireAck}, ${category.batchWindowSeconds}::int, ${false},
         ${'bench'}, ${title}, ${null}, ${null}::jsonb, ${null}, ${null}, ${null},
         ${null}::timestamptz, ${deleteAt}::timestamptz
       FROM go
       RETURNING *),
     receipts AS (
       INSERT INTO "Receipt" ("notificationId", "userId")
-      SELECT ${id}::uuid, recipient FROM go, unnest(${recipients === 'public' ? [] : recipients}::text[]) recipient),
+      SELECT ${id}::uuid, recipient FROM go, unnest(${recipients}::text[]) recipient),
     ${appendEventsSql(Prisma.sql`
       SELECT stream, 'CREATED'::"NotificationEventType" AS type, ${id}::uuid AS "notificationId",
         NULL::jsonb AS tombstone, ord
