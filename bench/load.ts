@@ -33,29 +33,63 @@ const SUBSCRIBE =
   'subscription($after: String) { myNotifications(after: $after) { type cursor unseenCount notification { id title body createdAt } } }';
 const CONNECT_QUERY = 'query { unseenNotifications(limit: 50) { id title } eventCursor }';
 
-async function connectOne(wsUrl: string, secret: string, userId: string): Promise<number> {
-  const started = now();
+/** A connection the server closed before accepting it, with the close code it gave. */
+class Refused extends Error {
+  constructor(
+    readonly code: number | undefined,
+    cause: unknown,
+  ) {
+    super(`connection refused: ${describe(cause)}`, { cause });
+  }
+}
+
+async function connectOne(wsUrl: string, secret: string, userId: string) {
+  let closeCode: number | undefined;
   const client = await connectUser(wsUrl, userId, {
     secret,
     token: { ttl: '2h' },
     keepAlive: 0,
+    onClose: ({ code }) => (closeCode ??= code),
+  }).catch((error: unknown) => {
+    throw new Refused(closeCode, error);
   });
-  clients.push(client);
   const inbox = await new Promise<{ eventCursor: string }>((resolve, reject) => {
     client.subscribe<{ eventCursor: string }>(
       { query: CONNECT_QUERY },
       { next: (result) => resolve(result.data!), error: reject, complete: () => {} },
     );
+  }).catch(async (error: unknown) => {
+    await client.dispose();
+    throw error;
   });
+  clients.push(client);
   client.subscribe<{ myNotifications: { notification: { title: string } } }>(
     { query: SUBSCRIBE, variables: { after: inbox.eventCursor } },
     {
       next: (result) => arrive(result.data!.myNotifications.notification.title),
-      error: (error) => console.error('subscription error', error),
+      error: (error) => console.error(`subscription error: ${describe(error)}`),
       complete: () => {},
     },
   );
-  return now() - started;
+}
+
+/** Close code of a server that cannot serve now and asks to be retried (graphql-ws retries it). */
+const TRY_AGAIN_LATER = 1013;
+const CONNECT_ATTEMPTS = 5;
+
+/** Connects as a real client would, retrying "try again later"; ms from first attempt. */
+async function connectRetrying(wsUrl: string, secret: string, userId: string) {
+  const started = now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await connectOne(wsUrl, secret, userId);
+      return { ms: now() - started, retries: attempt - 1 };
+    } catch (error) {
+      const retry = error instanceof Refused && error.code === TRY_AGAIN_LATER;
+      if (!retry || attempt === CONNECT_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
 }
 
 async function connect(args: {
@@ -65,17 +99,20 @@ async function connect(args: {
   concurrency: number;
 }) {
   const durations: number[] = [];
+  let retries = 0;
   const started = now();
   let next = 0;
   await Promise.all(
     Array.from({ length: args.concurrency }, async () => {
       while (next < args.users.length) {
         const userId = args.users[next++]!;
-        durations.push(await connectOne(args.wsUrl, args.secret, userId));
+        const result = await connectRetrying(args.wsUrl, args.secret, userId);
+        durations.push(result.ms);
+        retries += result.retries;
       }
     }),
   );
-  return { durations, seconds: (now() - started) / 1000 };
+  return { durations, retries, seconds: (now() - started) / 1000 };
 }
 
 async function connectBaseline(args: { wsUrl: string; count: number; concurrency: number }) {
@@ -212,10 +249,17 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
   disconnect,
 };
 
+/** graphql-ws rejects with the socket's CloseEvent, which String() turns into "[object Object]". */
+function describe(error: unknown): string {
+  if (error instanceof Error) return String(error);
+  const { code, reason } = (error ?? {}) as { code?: unknown; reason?: unknown };
+  return code === undefined ? String(error) : `socket closed ${code}: ${reason}`;
+}
+
 process.on('message', (message: { id: number; command: string; args: unknown }) => {
   commands[message.command]!(message.args as never).then(
     (result) => process.send!({ id: message.id, result }),
-    (error: unknown) => process.send!({ id: message.id, error: String(error) }),
+    (error: unknown) => process.send!({ id: message.id, error: describe(error) }),
   );
 });
 process.send!({ ready: true });

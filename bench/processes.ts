@@ -1,19 +1,33 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
+import type { MemorySample } from './memory-probe.js';
 
 export { freePort };
+export type { MemorySample };
 
-// Child processes of the benchmark: the service as a user starts it, the baseline server, and
-// the load generator. Each is a separate Node process, so they are measured separately.
+// Child processes of the benchmark: the service as a user starts it, the baseline server, the
+// peer server, the database limit and the load generator. Each is a separate Node process, so
+// they are measured separately.
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Resident memory of a process, in bytes, from /proc. */
-export async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+/** Node flags of a process whose memory is measured: see bench/memory-probe.ts. */
+const measured = ['--expose-gc', '--import', 'tsx', '--import', `${root}/bench/memory-probe.ts`];
+
+/** Heap after a forced GC, and RSS, of a process started with `measured` flags. */
+export function memoryOf(child: ChildProcess): Promise<MemorySample> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no memory sample in 30 s')), 30_000);
+    const listen = (message: { type?: string; sample?: MemorySample }) => {
+      if (message?.type !== 'bench:memory') return;
+      clearTimeout(timer);
+      child.off('message', listen);
+      resolve(message.sample!);
+    };
+    child.on('message', listen);
+    child.send({ type: 'bench:memory' });
+  });
 }
 
 export interface ServiceProcess {
@@ -29,11 +43,12 @@ export async function startService(env: Record<string, string>): Promise<Service
   const profile = process.env.BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
     : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...profile, ...measured, 'src/main.ts'], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), ...env },
-    // Its log (warnings and errors only) goes to the benchmark's stderr.
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // Its log (warnings and errors only) goes to the benchmark's stderr; the IPC channel is
+    // the memory probe's.
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('service did not start in 60 s')), 60_000);
@@ -56,16 +71,57 @@ export async function startService(env: Record<string, string>): Promise<Service
   return { child, url: `http://127.0.0.1:${port}/graphql`, stop: () => stopChild(child) };
 }
 
-export async function startBaseline(): Promise<{
+export interface ReferenceServer {
   child: ChildProcess;
   port: number;
   stop(): Promise<void>;
-}> {
-  const child = fork(`${root}/bench/baseline-server.ts`, { execArgv: ['--import', 'tsx'] });
-  const port = await new Promise<number>((resolve) =>
-    child.once('message', (message: { port: number }) => resolve(message.port)),
-  );
+}
+
+/** The bare `ws` baseline (bench/baseline-server.ts). */
+export const startBaseline = () => startReference('baseline-server.ts', {});
+
+/** The plain graphql-yoga + graphql-ws peer (bench/peer-server.ts). */
+export const startPeer = (secret: string, apiKey: string) =>
+  startReference('peer-server.ts', { BENCH_SECRET: secret, BENCH_API_KEY: apiKey });
+
+async function startReference(file: string, env: Record<string, string>): Promise<ReferenceServer> {
+  const child = fork(`${root}/bench/${file}`, {
+    execArgv: measured,
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
+    const listen = (message: { port?: number }) => {
+      if (message?.port === undefined) return;
+      child.off('message', listen);
+      resolve(message.port);
+    };
+    child.on('message', listen);
+  });
   return { child, port, stop: () => stopChild(child) };
+}
+
+/** Sends/s of each round of bench/database-limit.ts, run in its own process. */
+export async function measureDatabaseLimit(args: {
+  databaseUrl: string;
+  connections: number;
+  seconds: number;
+  rounds: number;
+  users: number;
+}): Promise<number[]> {
+  const child = fork(`${root}/bench/database-limit.ts`, { execArgv: ['--import', 'tsx'] });
+  try {
+    return await new Promise<number[]>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`database limit exited with ${code}`)));
+      child.on('message', (message: { ready?: boolean; perRound?: number[]; error?: string }) => {
+        if (message.ready) child.send(args);
+        else if (message.error) reject(new Error(message.error));
+        else if (message.perRound) resolve(message.perRound);
+      });
+    });
+  } finally {
+    await stopChild(child);
+  }
 }
 
 /** The load generator: `call(command, args)` runs one of bench/load.ts's commands. */
