@@ -1,6 +1,7 @@
 import { ConfigError, loadMigrationConfig } from './config.js';
 import { applyMigrations } from './db/migrate.js';
 import { createLogger } from './logger.js';
+import { messageOf, whereOf } from './start-failure.js';
 
 // Release-step entry (`npm run migrate`, `node dist/migrate.js`): applies pending migrations to
 // DATABASE_URL and exits, so a deploy can migrate before new instances start. Instances still
@@ -22,23 +23,10 @@ async function migrate(): Promise<number> {
     return 0;
   } catch (error) {
     process.stderr.write(
-      `Migrations not applied to ${databaseOf(config.DATABASE_URL)}: ${describe(error)}\n`,
+      `Migrations not applied to the database at ${whereOf(config.DATABASE_URL)}: ${messageOf(error)}\n`,
     );
     return 1;
   }
-}
-
-/** host:port/database, without the credentials a URL may carry. */
-function databaseOf(url: string): string {
-  const { host, pathname } = new URL(url);
-  return `${host}${pathname}`;
-}
-
-/** A connection refused on every address of a host comes as an AggregateError with no message. */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const { code } = error as { code?: unknown };
-  return error.message || (typeof code === 'string' ? code : error.name);
 }
 
 process.exitCode = await migrate();

