@@ -25,15 +25,18 @@ const commaList = z
       .filter(Boolean),
   );
 
+const logLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/ });
+
 const environmentSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     HOST: z.string().default('0.0.0.0'),
     PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-    LOG_LEVEL: z
-      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info'),
-    DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    LOG_LEVEL: logLevel,
+    DATABASE_URL: optionalString.pipe(postgresUrl.optional()),
     /** Connections each instance keeps to PostgreSQL (node-postgres's default is 10). */
     DATABASE_POOL_SIZE: positive(10),
     DATA_DIR: z.string().default('.data'),
@@ -133,11 +136,32 @@ export class ConfigError extends Error {
   }
 }
 
+/** What `npm run migrate` reads: a release step needs the database and nothing else. */
+const migrationSchema = z.object({
+  LOG_LEVEL: logLevel,
+  DATABASE_URL: z
+    .string({
+      error:
+        'required: the PostgreSQL database to migrate, postgresql://user:password@host:5432/database',
+    })
+    .pipe(postgresUrl),
+});
+
+export type MigrationConfig = z.infer<typeof migrationSchema>;
+
 /** Parses the environment; throws a ConfigError naming each wrong variable and why. */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  return parseEnvironment(environmentSchema, environment);
+}
+
+export function loadMigrationConfig(environment: NodeJS.ProcessEnv = process.env): MigrationConfig {
+  return parseEnvironment(migrationSchema, environment);
+}
+
+function parseEnvironment<T>(schema: z.ZodType<T>, environment: NodeJS.ProcessEnv): T {
   // `PORT=` in an .env file means "not set", not "port 0".
   const set = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
-  const result = environmentSchema.safeParse(set);
+  const result = schema.safeParse(set);
   if (result.success) return result.data;
   throw new ConfigError(
     result.error.issues.map(

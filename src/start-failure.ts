@@ -45,5 +45,6 @@ export function whereOf(url: string): string {
   }
 }
 
+/** A connection refused on every address of a host is an AggregateError with no message. */
 export const messageOf = (error: unknown) =>
-  error instanceof Error ? error.message || error.name : String(error);
+  error instanceof Error ? error.message || errorCode(error) || error.name : String(error);

