@@ -52,7 +52,7 @@ function newestVisible(userId: string, condition: Prisma.Sql, limit: number) {
  * Not expired and not seen, plus seen-but-unacknowledged require-ack ones, leaving out muted
  * categories; newest first.
  */
-export function unseenNotifications(database: Database, userId: string, limit: number) {
+export function unseenNotifications(database: Queryable, userId: string, limit: number) {
   return database.$queryRaw<NotificationView[]>`${newestVisible(userId, unseen(userId), limit)}`;
 }
 
