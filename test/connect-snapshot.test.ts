@@ -132,7 +132,7 @@ describe('the connect query', () => {
       );
     });
     expect(wrong.map(({ shape }) => SHAPES[shape]!.query)).toEqual([]);
-  });
+  }, 180_000);
 
   it('ends the snapshot with the request, also when a field fails, over HTTP and graphql-ws', async () => {
     const bad = await server.request(
