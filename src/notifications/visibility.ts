@@ -161,7 +161,8 @@ export function newestCoveredSql(userId: string, newestSeq: bigint) {
 /** One row: everything a live counter starts from (see CountState), in one snapshot. */
 export interface CountRow {
   count: bigint;
-  privateNextExpiry: Date | null;
+  /** The counted private notifications that will expire. */
+  privateExpiring: { id: string; expiresAt: string }[] | null;
   muted: string[] | null;
   position: bigint;
   /** Public notifications the position misjudges (see CountState.publicExceptions). */
@@ -178,7 +179,8 @@ export function countSql(userId: string) {
     SELECT
       (SELECT count(*) FROM (${privatePart}) p) + (SELECT count(*) FROM (${publicPart}) p)
         + (SELECT count(*) FROM (${acknowledgeBelow}) p) AS count,
-      (SELECT min("expiresAt") FROM (${privatePart}) p) AS "privateNextExpiry",
+      (SELECT json_agg(json_build_object('id', id, 'expiresAt', "expiresAt"))
+        FROM (${privatePart}) p WHERE "expiresAt" IS NOT NULL) AS "privateExpiring",
       (SELECT array_agg("categoryName") FROM "Preference" WHERE "userId" = ${userId} AND muted)
         AS muted,
       ${publicPosition(userId)} AS position,
@@ -204,8 +206,8 @@ export interface CountState {
    * and acknowledged if asked), or at or below it yet counted (awaiting an acknowledgement).
    */
   publicExceptions: Set<string>;
-  /** When a counted private notification next expires: only the database can recount then. */
-  privateNextExpiry: Date | null;
+  /** The counted private notifications that will expire, and when: the user's own unseen. */
+  privateExpiries: Map<string, Date>;
 }
 
 export function stateFromRow(row: CountRow): CountState {
@@ -214,7 +216,9 @@ export function stateFromRow(row: CountRow): CountState {
     muted: new Set(row.muted ?? []),
     position: row.position,
     publicExceptions: new Set(row.exceptions ?? []),
-    privateNextExpiry: row.privateNextExpiry,
+    privateExpiries: new Map(
+      (row.privateExpiring ?? []).map(({ id, expiresAt }) => [id, new Date(expiresAt)]),
+    ),
   };
 }
 
@@ -224,6 +228,15 @@ type Counted = Pick<NotificationRecord, 'id' | 'seq' | 'categoryName'>;
 export function countsPublic(state: CountState, notification: Counted): boolean {
   if (state.muted.has(notification.categoryName)) return false;
   return notification.seq > state.position !== state.publicExceptions.has(notification.id);
+}
+
+/** The counted private notifications that expired by `now` stop counting. */
+export function applyPrivateExpiries(state: CountState, now: Date) {
+  for (const [id, expiresAt] of state.privateExpiries) {
+    if (expiresAt > now) continue;
+    state.count -= 1;
+    state.privateExpiries.delete(id);
+  }
 }
 
 /** A counted public notification expired. */
@@ -253,24 +266,28 @@ export function applyEvent(state: CountState, event: StreamEvent, now: Date): 'r
       if (!shown) return;
       state.count += 1;
       if (!isPublic && notification.expiresAt) {
-        const next = state.privateNextExpiry;
-        if (!next || notification.expiresAt < next)
-          state.privateNextExpiry = notification.expiresAt;
+        state.privateExpiries.set(notification.id, notification.expiresAt);
       }
       return;
     case 'SEEN':
       // Seen: no longer needs attention, unless it still waits for an acknowledgement.
       if (notification.requireAck) return;
-      if (shown) state.count -= 1;
+      uncount(state, notification, shown);
       if (isPublic && notification.seq > state.position) markException(state, notification, true);
       return;
     case 'ACKNOWLEDGED':
-      if (shown) state.count -= 1;
+      uncount(state, notification, shown);
       if (isPublic) markException(state, notification, notification.seq > state.position);
       return;
     case 'DIGEST':
       return;
   }
+}
+
+/** It no longer needs attention: it stops counting (and will not expire from the count). */
+function uncount(state: CountState, notification: Counted, shown: boolean) {
+  if (shown) state.count -= 1;
+  state.privateExpiries.delete(notification.id);
 }
 
 function markException(state: CountState, notification: Counted, exception: boolean) {

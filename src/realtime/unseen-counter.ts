@@ -2,7 +2,12 @@ import type { Database } from '../db/client.js';
 import { positionIn, type Cursor } from '../notifications/event-log.js';
 import { unseenSummary } from '../notifications/inbox.js';
 import { PUBLIC_STREAM, type StreamEvent } from '../notifications/types.js';
-import { applyEvent, applyPublicExpiry, type CountState } from '../notifications/visibility.js';
+import {
+  applyEvent,
+  applyPrivateExpiries,
+  applyPublicExpiry,
+  type CountState,
+} from '../notifications/visibility.js';
 import { publicExpiriesOf, type ExpiryReader, type PublicExpiries } from './public-expiries.js';
 
 /**
@@ -11,8 +16,9 @@ import { publicExpiriesOf, type ExpiryReader, type PublicExpiries } from './publ
  * the rules in visibility.ts. Public deletions and expiries are subtracted arithmetically (the
  * latter from the instance's shared list of expiring public notifications), so a public event
  * never makes every subscriber query the database. Only the user's own events that the
- * arithmetic cannot judge (a private deletion, markAllSeen, changed mutes) and the expiry of a
- * counted private notification recount, for this user alone.
+ * arithmetic cannot judge (a private deletion, markAllSeen, changed mutes) recount, for this
+ * user alone. Counted private notifications expire by the same arithmetic, from the user's own
+ * list of them (bounded by what they have unseen).
  */
 export class UnseenCounter implements ExpiryReader {
   private state: CountState | undefined;
@@ -33,13 +39,13 @@ export class UnseenCounter implements ExpiryReader {
   /** The count once `event` has happened. */
   async after(event: StreamEvent): Promise<number> {
     const now = new Date();
-    if (!this.state || !this.countedAt || this.privateExpired(now)) await this.recount();
+    if (!this.state || !this.countedAt) await this.recount();
+    this.expire(now);
     if (event.seq <= positionIn(this.countedAt!, event.stream)) return this.current;
     if (event.stream === PUBLIC_STREAM) {
       await this.expiries.reach(event.seq - 1n);
       this.expiries.absorb(event);
     }
-    this.expire(now);
     const outcome = applyEvent(this.state!, event, now);
     if (event.stream === PUBLIC_STREAM) this.publicAccounted = event.seq;
     if (outcome === 'recount') await this.recount();
@@ -72,13 +78,9 @@ export class UnseenCounter implements ExpiryReader {
     this.expiries.unregister(this);
   }
 
-  private privateExpired(now: Date) {
-    const next = this.state?.privateNextExpiry;
-    return next != null && next <= now;
-  }
-
-  /** Subtracts the counted public notifications that expired since the last look. */
+  /** Subtracts the counted notifications that expired since the last look. */
   private expire(now: Date) {
+    applyPrivateExpiries(this.state!, now);
     if (now <= this.checkedUntil) return;
     for (const expired of this.expiries.expiring(this.checkedUntil, now)) {
       // Ones created after the count and not taken in yet were never counted.
