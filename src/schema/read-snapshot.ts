@@ -38,7 +38,9 @@ function open({ services }: Context): Snapshot {
           resolve(tx);
           await released;
         },
-        { isolationLevel: 'RepeatableRead', timeout: SNAPSHOT_TIMEOUT_MS },
+        // A burst of connecting clients may wait for a pooled connection longer than the 2 s
+        // Prisma allows by default; the wait holds nothing.
+        { isolationLevel: 'RepeatableRead', timeout: SNAPSHOT_TIMEOUT_MS, maxWait: 10_000 },
       )
       // A failure after the reads began reaches them as their own errors.
       .catch(reject);
