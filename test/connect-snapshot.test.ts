@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send, upsertCategory, userSocket } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { until } from './helpers/wait.js';
 
 // Step 2: the connect query. Whatever a client asks of unseenNotifications, unseenCount and
 // eventCursor in one request, and however it writes it, the answers stand at one moment: the
@@ -151,10 +152,11 @@ describe('the connect query', () => {
       );
     });
     expect(overSocket).toMatchObject({ data: { n: expect.any(Number), c: expect.any(String) } });
+    // The commit follows the response by a moment; it must come, not hang until a timeout.
     const database = server.app.services.database;
-    const open = await database.$queryRaw<{ state: string }[]>`
+    const open = () => database.$queryRaw<{ state: string }[]>`
       SELECT state FROM pg_stat_activity
       WHERE datname = current_database() AND state LIKE 'idle in transaction%'`;
-    expect(open).toEqual([]);
+    expect(await until(open, (sessions) => sessions.length === 0, 2000)).toEqual([]);
   });
 });
