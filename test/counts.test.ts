@@ -19,7 +19,9 @@ let server: TestServer;
 const database = () => server.app.services.database;
 
 beforeAll(async () => {
-  server = await startTestServer({ env: { RATE_LIMIT_MUTATIONS_PER_USER: '100000' } });
+  server = await startTestServer({
+    env: { RATE_LIMIT_MUTATIONS_PER_USER: '0', RATE_LIMIT_QUERIES_PER_USER: '0' },
+  });
   await upsertCategory(server, { name: 'info' });
   await upsertCategory(server, { name: 'terms', requireAck: true });
 });
