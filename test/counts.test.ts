@@ -32,7 +32,16 @@ const lastEvent = (stream: Followed) => stream.results.at(-1)!.data!.myNotificat
 
 /** The user's unseenCount, checked against the list (which must not be truncated). */
 async function countAndList(userId: string) {
-  const inbox = await ok(server, InboxDocument, { limit: 1000 }, userId);
+  const { data, errors } = await server.request<{
+    unseenCount: number;
+    unseenNotifications: { id: string }[];
+  }>(
+    `query ($max: Int) { unseenNotifications(limit: $max) { id } unseenCount }`,
+    { max: 1000 },
+    userId,
+  );
+  expect(errors).toBeUndefined();
+  const inbox = data!;
   if (inbox.unseenNotifications.length < 1000) {
     expect(inbox.unseenCount).toBe(inbox.unseenNotifications.length);
   }
@@ -60,7 +69,9 @@ async function readsDuring(during: () => Promise<void>) {
   client.$queryRaw = (...args: unknown[]) => {
     const [strings, ...values] = args as [TemplateStringsArray, ...unknown[]];
     const text = Prisma.sql(strings, ...values).text;
-    if (!/INSERT INTO|"deleteAt" <= now\(\)/.test(text)) reads.push(text.trim().slice(0, 80));
+    if (!/INSERT INTO|DELETE FROM|"deleteAt" <= now\(\)/.test(text)) {
+      reads.push(text.trim().slice(0, 80));
+    }
     return original.apply(client, args);
   };
   try {
