@@ -15,6 +15,7 @@ export type CategoryInput = {
 
 export type NotificationEventType =
   | 'ACKNOWLEDGED'
+  | 'ALL_SEEN'
   | 'CREATED'
   | 'DELETED'
   | 'DIGEST'

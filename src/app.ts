@@ -28,6 +28,7 @@ import { createLocalBus } from './realtime/bus.js';
 import { createConnectionRegistry } from './sockets/connections.js';
 import { createRedisBus } from './realtime/redis-bus.js';
 import { schema } from './schema/index.js';
+import { useReadSnapshots } from './schema/read-snapshot.js';
 import type { Context } from './schema/context.js';
 import type { Services } from './services.js';
 
@@ -127,6 +128,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       useIntrospection(config.INTROSPECTION),
       useSubscriptionRules(),
       useCompiledExecution(),
+      useReadSnapshots(),
       rateLimits.plugin,
       securityHeaders.plugin,
       useSseConnections(services),

@@ -259,9 +259,16 @@ describe('markAllSeen', () => {
 
     expect((await ok(server, MarkAllSeenDocument, {}, 'alice')).markAllSeen).toBe(2);
     expect(await unseen('alice')).toEqual([]);
+    // Private ones by their receipts; public ones by alice's position, without a receipt each.
     const alices = await database().receipt.findMany({ where: { userId: 'alice' } });
-    expect(alices.map((r) => r.notificationId).sort()).toEqual([first, second, everyone].sort());
+    expect(alices.map((r) => r.notificationId).sort()).toEqual([first, second].sort());
     expect(alices.every((r) => r.seenAt !== null)).toBe(true);
+    const seen = (await ok(server, HistoryDocument, {}, 'alice')).notifications.edges;
+    expect(seen.map((edge) => [edge.node.id, edge.node.seenAt !== null])).toEqual([
+      [everyone, true],
+      [second, true],
+      [first, true],
+    ]);
     // Bob's receipts are untouched.
     const bobs = await database().receipt.findMany({ where: { userId: 'bob' } });
     expect(bobs.map((r) => r.seenAt)).toEqual([null, null]);

@@ -273,6 +273,8 @@ describe('the migrated database', () => {
         userId: 'alice',
         seenAt: at('2030-01-02T03:05:00.100Z'),
         acknowledgedAt: at('2030-01-02T03:06:00.200Z'),
+        requireAck: true,
+        public: true,
       };
       await database.receipt.create({ data: receipt });
       return {
@@ -280,6 +282,18 @@ describe('the migrated database', () => {
         read: await database.receipt.findUniqueOrThrow({
           where: { userId_notificationId: { userId: 'alice', notificationId: notification.id } },
         }),
+      };
+    },
+    InboxState: async () => {
+      const state = {
+        userId: 'alice',
+        publicSeenSeq: 9_007_199_254_740_993n,
+        publicSeenAt: at('2030-01-05T00:00:00.555Z'),
+      };
+      await database.inboxState.create({ data: state });
+      return {
+        written: state,
+        read: await database.inboxState.findUniqueOrThrow({ where: { userId: 'alice' } }),
       };
     },
     Event: async () => {

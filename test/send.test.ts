@@ -101,6 +101,9 @@ describe('persisting a send', () => {
         userId: 'offline-olga',
         seenAt: null,
         acknowledgedAt: null,
+        // Copied from the notification, for the partial indexes that counting walks.
+        requireAck: true,
+        public: false,
       },
     ]);
     const events = await database().event.findMany({ where: { notificationId: row.id } });

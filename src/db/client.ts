@@ -7,5 +7,8 @@ export type Queryable = Prisma.TransactionClient;
 
 /** `poolSize` unset: node-postgres's default. */
 export function createDatabase(url: string, poolSize?: number): Database {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
+  // JIT compiling costs hundreds of ms per statement and only pays off for analytics; the
+  // planner's cost guesses for a user with a long history would trigger it on hot queries.
+  const adapter = new PrismaPg({ connectionString: url, max: poolSize, options: '-c jit=off' });
+  return new PrismaClient({ adapter });
 }

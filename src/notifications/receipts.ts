@@ -1,23 +1,34 @@
-import type { Database } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import { appendEvents } from './event-log.js';
 import { visibleByIds } from './inbox.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
 import { userStream, type NotificationView, type ReceiptTimes } from './types.js';
 import { checkIds, isNotificationId } from './validation.js';
+import { holdPublicSendsSql, markAllSeenSql, newestCoveredSql } from './visibility.js';
 
-// Steps 3 and 4 of the process: a user sees a notification, and acknowledges it.
+// Steps 3 and 4 of the process: a user sees a notification, and acknowledges it. Each change
+// is one transaction that holds the notifications against deletion (so a receipt never points
+// at a deleted one: NOT_FOUND instead) and runs alone among the user's own changes (so every
+// event moves a live count by exactly what it says).
 
 type Deps = PublishDeps & { database: Database };
 
-/** All of `ids` as the user sees them, or NOT_FOUND naming the first that is not theirs. */
-async function requireVisible(database: Database, userId: string, ids: string[]) {
+/** One user's receipt changes, one at a time: an event is judged against the state it changed. */
+const lockInbox = (tx: Queryable, userId: string) =>
+  tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`inbox:${userId}`}, 0))`;
+
+/**
+ * All of `ids` as the user sees them, held against deletion until commit, or NOT_FOUND naming
+ * the first that is not theirs (or is gone).
+ */
+async function requireVisible(tx: Queryable, userId: string, ids: string[]) {
   const unique = [...new Set(ids)];
   const malformed = unique.find((id) => !isNotificationId(id));
   if (malformed) throw notFound(malformed);
-  const found = new Map(
-    (await visibleByIds(database, userId, unique)).map((view) => [view.id, view]),
-  );
+  await tx.$queryRaw`
+    SELECT id FROM "Notification" WHERE id = ANY(${unique}::uuid[]) FOR KEY SHARE`;
+  const found = new Map((await visibleByIds(tx, userId, unique)).map((view) => [view.id, view]));
   const missing = unique.find((id) => !found.has(id));
   if (missing) throw notFound(missing);
   return found;
@@ -32,15 +43,20 @@ export async function markSeen(
   ids: string[],
 ): Promise<NotificationView[]> {
   checkIds(ids);
-  const views = await requireVisible(deps.database, userId, ids);
-  const events = await deps.database.$transaction(async (tx) => {
+  const { views, events } = await deps.database.$transaction(async (tx) => {
+    await lockInbox(tx, userId);
+    const views = await requireVisible(tx, userId, ids);
+    const unseen = [...views.values()].filter((view) => view.seenAt === null);
+    if (unseen.length === 0) return { views, events: [] };
     const newlySeen = await tx.$queryRaw<(ReceiptTimes & { notificationId: string })[]>`
-      INSERT INTO "Receipt" ("notificationId", "userId", "seenAt")
-      SELECT unnest(${[...views.keys()]}::uuid[]), ${userId}, now()
-      ON CONFLICT ("userId", "notificationId") DO UPDATE SET "seenAt" = EXCLUDED."seenAt"
+      INSERT INTO "Receipt" ("notificationId", "userId", "seenAt", "requireAck", public)
+      SELECT id, ${userId}, now(), "requireAck", public FROM "Notification"
+        WHERE id = ANY(${unseen.map((view) => view.id)}::uuid[])
+      ON CONFLICT ("userId", "notificationId") DO UPDATE
+        SET "seenAt" = EXCLUDED."seenAt", "requireAck" = EXCLUDED."requireAck"
         WHERE "Receipt"."seenAt" IS NULL
       RETURNING "notificationId", "seenAt", "acknowledgedAt"`;
-    return appendEvents(
+    const events = await appendEvents(
       tx,
       newlySeen.map((receipt) => {
         const view = views.get(receipt.notificationId)!;
@@ -48,27 +64,39 @@ export async function markSeen(
         return { stream: userStream(userId), type: 'SEEN', notification: stored(view), receipt };
       }),
     );
+    return { views, events };
   });
   await publishCommitted(deps, events);
   return ids.map((id) => views.get(id)!);
 }
 
-/** Marks everything the user has not seen yet as seen; returns how many. */
+/**
+ * Marks everything the user has not seen yet as seen, at once: their public position moves to
+ * the newest public notification, their unseen private receipts are updated in one statement,
+ * and one ALL_SEEN event tells their subscribers. Returns how many it marked.
+ */
 export async function markAllSeen(deps: Deps, userId: string): Promise<number> {
-  const unseen = await deps.database.$queryRaw<{ id: string }[]>`
-    SELECT n.id FROM "Receipt" r JOIN "Notification" n ON n.id = r."notificationId"
-      WHERE r."userId" = ${userId} AND NOT n.public AND r."seenAt" IS NULL
-        AND (n."expiresAt" IS NULL OR n."expiresAt" > now())
-    UNION ALL
-    SELECT n.id FROM "Notification" n
-      LEFT JOIN "Receipt" r ON r."notificationId" = n.id AND r."userId" = ${userId}
-      WHERE n.public AND r."seenAt" IS NULL
-        AND (n."expiresAt" IS NULL OR n."expiresAt" > now())`;
-  let marked = 0;
-  for (let start = 0; start < unseen.length; start += 500) {
-    const ids = unseen.slice(start, start + 500).map((row) => row.id);
-    marked += (await markSeen(deps, userId, ids)).length;
-  }
+  const { marked, events } = await deps.database.$transaction(async (tx) => {
+    await lockInbox(tx, userId);
+    await tx.$queryRaw`${holdPublicSendsSql()}`;
+    const [result] = await tx.$queryRaw<{ marked: bigint; newestSeq: bigint | null }[]>`
+      ${markAllSeenSql(userId)}`;
+    const marked = Number(result!.marked);
+    if (marked === 0 || result!.newestSeq === null) return { marked, events: [] };
+    const [newest] = await tx.$queryRaw<NotificationView[]>`
+      ${newestCoveredSql(userId, result!.newestSeq)}`;
+    if (!newest) return { marked, events: [] };
+    const events = await appendEvents(tx, [
+      {
+        stream: userStream(userId),
+        type: 'ALL_SEEN',
+        notification: stored(newest),
+        receipt: { seenAt: newest.seenAt, acknowledgedAt: newest.acknowledgedAt },
+      },
+    ]);
+    return { marked, events };
+  });
+  await publishCommitted(deps, events);
   return marked;
 }
 
@@ -78,24 +106,29 @@ export async function acknowledge(
   userId: string,
   id: string,
 ): Promise<NotificationView> {
-  const view = (await requireVisible(deps.database, userId, [id])).get(id)!;
-  if (!view.requireAck) {
-    throw new DomainError('BAD_USER_INPUT', 'this notification does not ask to be acknowledged');
-  }
-  const events = await deps.database.$transaction(async (tx) => {
+  const { view, events } = await deps.database.$transaction(async (tx) => {
+    await lockInbox(tx, userId);
+    const view = (await requireVisible(tx, userId, [id])).get(id)!;
+    if (!view.requireAck) {
+      throw new DomainError('BAD_USER_INPUT', 'this notification does not ask to be acknowledged');
+    }
+    if (view.acknowledgedAt) return { view, events: [] };
     const [receipt] = await tx.$queryRaw<ReceiptTimes[]>`
-      INSERT INTO "Receipt" ("notificationId", "userId", "seenAt", "acknowledgedAt")
-      VALUES (${id}::uuid, ${userId}, now(), now())
+      INSERT INTO "Receipt"
+        ("notificationId", "userId", "seenAt", "acknowledgedAt", "requireAck", public)
+      VALUES (${id}::uuid, ${userId}, COALESCE(${view.seenAt}::timestamptz, now()), now(), true,
+        ${view.public})
       ON CONFLICT ("userId", "notificationId") DO UPDATE
-        SET "acknowledgedAt" = EXCLUDED."acknowledgedAt",
+        SET "acknowledgedAt" = EXCLUDED."acknowledgedAt", "requireAck" = true,
             "seenAt" = COALESCE("Receipt"."seenAt", EXCLUDED."seenAt")
         WHERE "Receipt"."acknowledgedAt" IS NULL
       RETURNING "seenAt", "acknowledgedAt"`;
-    if (!receipt) return [];
+    if (!receipt) return { view, events: [] };
     Object.assign(view, receipt);
-    return appendEvents(tx, [
+    const events = await appendEvents(tx, [
       { stream: userStream(userId), type: 'ACKNOWLEDGED', notification: stored(view), receipt },
     ]);
+    return { view, events };
   });
   await publishCommitted(deps, events);
   return view;

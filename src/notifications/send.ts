@@ -82,8 +82,8 @@ export async function sendNotification(
       FROM go
       RETURNING *),
     receipts AS (
-      INSERT INTO "Receipt" ("notificationId", "userId")
-      SELECT ${id}::uuid, recipient FROM go, unnest(${recipients === 'public' ? [] : recipients}::text[]) recipient),
+      INSERT INTO "Receipt" ("notificationId", "userId", "requireAck")
+      SELECT ${id}::uuid, recipient, ${category.requireAck} FROM go, unnest(${recipients === 'public' ? [] : recipients}::text[]) recipient),
     ${appendEventsSql(Prisma.sql`
       SELECT stream, 'CREATED'::"NotificationEventType" AS type, ${id}::uuid AS "notificationId",
         NULL::jsonb AS tombstone, ord

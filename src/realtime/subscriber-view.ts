@@ -65,6 +65,7 @@ export class SubscriberView {
   /** Stops the digest timers: the subscriber is gone. */
   close() {
     for (const timer of this.timers) clearTimeout(timer);
+    this.counter.close();
   }
 
   private gather(event: StreamEvent, before: Cursor, windowSeconds: number) {

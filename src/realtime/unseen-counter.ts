@@ -1,68 +1,91 @@
 import type { Database } from '../db/client.js';
 import { positionIn, type Cursor } from '../notifications/event-log.js';
 import { unseenSummary } from '../notifications/inbox.js';
-import { isExpired, type StreamEvent } from '../notifications/types.js';
+import { PUBLIC_STREAM, type StreamEvent } from '../notifications/types.js';
+import {
+  applyEvent,
+  applyPrivateExpiries,
+  applyPublicExpiry,
+  type CountState,
+} from '../notifications/visibility.js';
+import { publicExpiriesOf, type ExpiryReader, type PublicExpiries } from './public-expiries.js';
 
 /**
  * One subscriber's unseenCount, kept exact without a query per event: counted once from the
- * database (with the log position that count stands at), then moved by each later event.
- * Deletions, and expiries, which happen without an event, are counted afresh. Muted categories
- * are not counted; the user's mutes are read with each count.
+ * database (with the log position that count stands at), then moved by each later event with
+ * the rules in visibility.ts. Public deletions and expiries are subtracted arithmetically (the
+ * latter from the instance's shared list of expiring public notifications), so a public event
+ * never makes every subscriber query the database. Only the user's own events that the
+ * arithmetic cannot judge (a private deletion, markAllSeen, changed mutes) recount, for this
+ * user alone. Counted private notifications expire by the same arithmetic, from the user's own
+ * list of them (bounded by what they have unseen).
  */
-export class UnseenCounter {
-  private count = 0;
+export class UnseenCounter implements ExpiryReader {
+  private state: CountState | undefined;
   private countedAt: Cursor | undefined;
-  private nextExpiry: Date | null = null;
-  private muted = new Set<string>();
+  /** Expiries of public notifications are applied up to this time. */
+  checkedUntil = new Date(0);
+  /** The public stream position the count reflects. */
+  private publicAccounted = 0n;
+  private readonly expiries: PublicExpiries;
 
   constructor(
     private readonly database: Database,
     private readonly userId: string,
-  ) {}
+  ) {
+    this.expiries = publicExpiriesOf(database);
+  }
 
   /** The count once `event` has happened. */
   async after(event: StreamEvent): Promise<number> {
     const now = new Date();
-    const stale = !this.countedAt || (this.nextExpiry !== null && this.nextExpiry <= now);
-    if (stale || event.type === 'DELETED') {
-      // A DELETED event does not say whether this user had seen it: count afresh.
-      if (stale || event.seq > positionIn(this.countedAt!, event.stream)) await this.recount();
-      return this.count;
+    if (!this.state || !this.countedAt) await this.recount();
+    this.expire(now);
+    if (event.seq <= positionIn(this.countedAt!, event.stream)) return this.current;
+    if (event.stream === PUBLIC_STREAM) {
+      await this.expiries.reach(event.seq - 1n);
+      this.expiries.absorb(event);
     }
-    if (event.seq <= positionIn(this.countedAt!, event.stream)) return this.count;
-    const { notification } = event;
-    if (isExpired(notification, now) || this.isMuted(notification.categoryName)) return this.count;
-    if (event.type === 'CREATED') {
-      this.count += 1;
-      if (
-        notification.expiresAt &&
-        (!this.nextExpiry || notification.expiresAt < this.nextExpiry)
-      ) {
-        this.nextExpiry = notification.expiresAt;
-      }
-    }
-    // Seen: no longer needs attention, unless it still waits for an acknowledgement.
-    if (event.type === 'SEEN' && !notification.requireAck) this.count -= 1;
-    if (event.type === 'ACKNOWLEDGED') this.count -= 1;
-    return this.count;
+    const outcome = applyEvent(this.state!, event, now);
+    if (event.stream === PUBLIC_STREAM) this.publicAccounted = event.seq;
+    if (outcome === 'recount') await this.recount();
+    return this.current;
   }
 
   /** Whether the user muted this category (as of the last count). */
   isMuted(category: string): boolean {
-    return this.muted.has(category);
+    return this.state?.muted.has(category) ?? false;
   }
 
   get current(): number {
-    return this.count;
+    return this.state?.count ?? 0;
   }
 
   /** Counts from the database; returns the log position the count stands at. */
   async recount(): Promise<Cursor> {
     const summary = await unseenSummary(this.database, this.userId);
-    this.count = summary.count;
-    this.muted = new Set(summary.muted);
-    this.nextExpiry = summary.nextExpiry;
+    await this.expiries.reach(summary.cursor.public);
+    this.state = summary.state;
     this.countedAt = summary.cursor;
+    this.checkedUntil = summary.countedAt;
+    this.publicAccounted = summary.cursor.public;
+    this.expiries.register(this);
     return summary.cursor;
+  }
+
+  /** The subscriber is gone: its expiries need not be kept for it. */
+  close() {
+    this.expiries.unregister(this);
+  }
+
+  /** Subtracts the counted notifications that expired since the last look. */
+  private expire(now: Date) {
+    applyPrivateExpiries(this.state!, now);
+    if (now <= this.checkedUntil) return;
+    for (const expired of this.expiries.expiring(this.checkedUntil, now)) {
+      // Ones created after the count and not taken in yet were never counted.
+      if (expired.eventSeq <= this.publicAccounted) applyPublicExpiry(this.state!, expired);
+    }
+    this.checkedUntil = now;
   }
 }

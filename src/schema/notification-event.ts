@@ -55,7 +55,7 @@ builder.subscriptionFields((t) => ({
   myNotifications: t.field({
     type: NotificationEvent,
     description:
-      'Your events: CREATED (private or public), SEEN and ACKNOWLEDGED (from any of your devices), DELETED. With after, first replays everything since that cursor.',
+      'Your events: CREATED (private or public), SEEN and ACKNOWLEDGED (from any of your devices), ALL_SEEN (markAllSeen: everything up to its notification is seen; require-ack ones still await acknowledgement), DELETED. With after, first replays everything since that cursor.',
     authScopes: { user: true },
     args: { after: t.arg.string() },
     subscribe: (_root, { after }, context) =>

@@ -5,6 +5,7 @@ import { acknowledge, markAllSeen, markSeen } from '../notifications/receipts.js
 import type { NotificationView } from '../notifications/types.js';
 import { builder } from './builder.js';
 import { NotificationPriorityEnum } from './category.js';
+import { readSnapshot } from './read-snapshot.js';
 import { userOf } from './viewer-of.js';
 
 export const NotificationRef = builder.objectRef<NotificationView>('Notification').implement({
@@ -75,13 +76,14 @@ builder.queryFields((t) => ({
       'Not expired and not seen, plus seen but unacknowledged require-ack ones; newest first. Ask for it when connecting.',
     authScopes: { user: true },
     args: { limit: t.arg.int({ defaultValue: 200, description: 'At most 1000.' }) },
-    resolve: (_root, { limit }, context) =>
-      unseenNotifications(context.services.database, userOf(context), limitArg(1000, 200, limit)),
+    resolve: async (_root, { limit }, context) =>
+      unseenNotifications(await readSnapshot(context), userOf(context), limitArg(1000, 200, limit)),
   }),
   unseenCount: t.int({
     description: 'How many unseenNotifications there are.',
     authScopes: { user: true },
-    resolve: (_root, _args, context) => unseenCount(context.services.database, userOf(context)),
+    resolve: async (_root, _args, context) =>
+      unseenCount(await readSnapshot(context), userOf(context)),
   }),
   notifications: t.field({
     type: NotificationConnection,
@@ -110,7 +112,7 @@ builder.queryFields((t) => ({
       'Where the event stream stands now. Read it with unseenNotifications, then subscribe to myNotifications(after:) with it to miss nothing in between.',
     authScopes: { user: true },
     resolve: async (_root, _args, context) =>
-      encodeCursor(await currentCursor(context.services.database, userOf(context))),
+      encodeCursor(await currentCursor(await readSnapshot(context), userOf(context))),
   }),
 }));
 

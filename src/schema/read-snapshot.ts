@@ -1,0 +1,60 @@
+import type { Plugin } from 'graphql-yoga';
+import type { Queryable } from '../db/client.js';
+import type { Context } from './context.js';
+
+// A client's snapshot (list, count, cursor) must come from one moment however the request is
+// written: the resolvers that read it share one REPEATABLE READ, read-only transaction per
+// request, opened by the first of them and committed when the execution is done (before the
+// response goes out, so it never waits on the network).
+
+/** Rolled back (and its reads fail) if a request's execution holds it longer than this. */
+const SNAPSHOT_TIMEOUT_MS = 5_000;
+
+interface Snapshot {
+  reader: Promise<Queryable>;
+  release: () => void;
+}
+
+const snapshots = new WeakMap<object, Snapshot>();
+
+/** The request's snapshot to read from, opened on first use. */
+export function readSnapshot(context: Context): Promise<Queryable> {
+  let snapshot = snapshots.get(context);
+  if (!snapshot) {
+    snapshot = open(context);
+    snapshots.set(context, snapshot);
+  }
+  return snapshot.reader;
+}
+
+function open({ services }: Context): Snapshot {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const reader = new Promise<Queryable>((resolve, reject) => {
+    services.database
+      .$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SET TRANSACTION READ ONLY`;
+          resolve(tx);
+          await released;
+        },
+        // A burst of connecting clients may wait for a pooled connection longer than the 2 s
+        // Prisma allows by default; the wait holds nothing.
+        { isolationLevel: 'RepeatableRead', timeout: SNAPSHOT_TIMEOUT_MS, maxWait: 10_000 },
+      )
+      // A failure after the reads began reaches them as their own errors.
+      .catch(reject);
+  });
+  return { reader, release };
+}
+
+/** Ends each request's snapshot when its execution is done, whatever happened. */
+export const useReadSnapshots = (): Plugin => ({
+  onExecute: ({ args }) => ({
+    onExecuteDone: () => {
+      const context = args.contextValue as object;
+      snapshots.get(context)?.release();
+      snapshots.delete(context);
+    },
+  }),
+});

@@ -1,0 +1,171 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { advance, eventsAfter, type Cursor } from '../src/notifications/event-log.js';
+import { unseenCount, unseenNotifications } from '../src/notifications/inbox.js';
+import { acknowledge, markAllSeen, markSeen } from '../src/notifications/receipts.js';
+import { deleteDueNotifications } from '../src/notifications/retention.js';
+import { sendNotification } from '../src/notifications/send.js';
+import { PUBLIC_STREAM, isExpired, userStream } from '../src/notifications/types.js';
+import { UnseenCounter } from '../src/realtime/unseen-counter.js';
+import { upsertCategory } from './helpers/operations.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+// The rules of what a user counts live in notifications/visibility.ts twice over: as SQL and as
+// the arithmetic a live counter applies to events. Random sequences of sends, seen, acknowledged,
+// markAllSeen and deletions are fed to real counters from the event log, and after every step
+// each counter must agree with the database's count and with the length of the list.
+
+let server: TestServer;
+const services = () => server.app.services;
+const USERS = ['ada', 'bo'];
+
+beforeAll(async () => {
+  server = await startTestServer();
+  await upsertCategory(server, { name: 'info' });
+  await upsertCategory(server, { name: 'terms', requireAck: true });
+  await upsertCategory(server, { name: 'muted-by-ada' });
+  await services().database.preference.create({
+    data: { userId: 'ada', categoryName: 'muted-by-ada', muted: true },
+  });
+});
+afterAll(() => server.stop());
+
+type Step =
+  | { kind: 'send'; to: 'public' | number[]; category: string }
+  | { kind: 'seen'; user: number; pick: number }
+  | { kind: 'ack'; user: number; pick: number }
+  | { kind: 'allSeen'; user: number }
+  | { kind: 'delete'; pick: number };
+
+const user = fc.integer({ min: 0, max: USERS.length - 1 });
+const pick = fc.nat();
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({
+    kind: fc.constant('send' as const),
+    to: fc.oneof(
+      fc.constant('public' as const),
+      fc.uniqueArray(user, { minLength: 1, maxLength: USERS.length }),
+    ),
+    category: fc.constantFrom('info', 'terms', 'muted-by-ada'),
+  }),
+  fc.record({ kind: fc.constant('seen' as const), user, pick }),
+  fc.record({ kind: fc.constant('ack' as const), user, pick }),
+  fc.record({ kind: fc.constant('allSeen' as const), user }),
+  fc.record({ kind: fc.constant('delete' as const), pick }),
+);
+
+/** A counter fed from the log, as a subscriber's stream feeds it. */
+class FedCounter {
+  readonly counter: UnseenCounter;
+  private cursor: Cursor = { public: 0n, user: 0n };
+
+  constructor(readonly userId: string) {
+    this.counter = new UnseenCounter(services().database, userId);
+  }
+
+  async start() {
+    this.cursor = await this.counter.recount();
+  }
+
+  async catchUp() {
+    const streams = [PUBLIC_STREAM, userStream(this.userId)];
+    const events = await eventsAfter(services().database, this.userId, streams, this.cursor, 1000);
+    for (const event of events) {
+      this.cursor = advance(this.cursor, event);
+      // What a stream delivers: not deleted since, and no CREATED of an expired one.
+      if (!event.notification) continue;
+      if (event.type === 'CREATED' && isExpired(event.notification)) continue;
+      await this.counter.after({ ...event, notification: event.notification });
+    }
+    return this.counter.current;
+  }
+}
+
+async function apply(step: Step, sent: { id: string; to: 'public' | number[] }[]) {
+  const deps = services();
+  const chosen = sent.length ? sent[('pick' in step ? step.pick : 0) % sent.length] : undefined;
+  const visibleTo = (index: number) =>
+    chosen && (chosen.to === 'public' || chosen.to.includes(index));
+  switch (step.kind) {
+    case 'send': {
+      const { notification } = await sendNotification(deps, 'test', {
+        category: step.category,
+        title: 'x',
+        ...(step.to === 'public'
+          ? { public: true }
+          : { recipientIds: step.to.map((i) => USERS[i]!) }),
+      });
+      sent.push({ id: notification.id, to: step.to });
+      return;
+    }
+    case 'seen':
+      if (visibleTo(step.user)) await markSeen(deps, USERS[step.user]!, [chosen!.id]);
+      return;
+    case 'ack':
+      if (!visibleTo(step.user)) return;
+      await acknowledge(deps, USERS[step.user]!, chosen!.id).catch((error: { code?: string }) => {
+        if (error.code !== 'BAD_USER_INPUT') throw error;
+      });
+      return;
+    case 'allSeen':
+      await markAllSeen(deps, USERS[step.user]!);
+      return;
+    case 'delete':
+      if (!chosen) return;
+      await deps.database.$executeRaw`
+        UPDATE "Notification" SET "deleteAt" = now() WHERE id = ${chosen.id}::uuid`;
+      await deleteDueNotifications(deps);
+      sent.splice(sent.indexOf(chosen), 1);
+      return;
+  }
+}
+
+describe('live counting rules', () => {
+  it('keep every counter equal to the database count and the list, over random sequences', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 8, maxLength: 20 }), async (steps) => {
+        await services().database
+          .$executeRaw`TRUNCATE "Notification", "Receipt", "Event", "Stream", "InboxState" CASCADE`;
+        const counters = USERS.map((id) => new FedCounter(id));
+        for (const counter of counters) await counter.start();
+        const sent: { id: string; to: 'public' | number[] }[] = [];
+        for (const [index, next] of steps.entries()) {
+          await apply(next, sent);
+          for (const fed of counters) {
+            const live = await fed.catchUp();
+            const counted = await unseenCount(services().database, fed.userId);
+            const listed = await unseenNotifications(services().database, fed.userId, 1000);
+            expect({ step: index, user: fed.userId, live }).toEqual({
+              step: index,
+              user: fed.userId,
+              live: counted,
+            });
+            expect(listed).toHaveLength(counted);
+          }
+        }
+        for (const fed of counters) fed.counter.close();
+      }),
+      {
+        numRuns: 15,
+        // The sequences that break naive arithmetic, tried first every time.
+        examples: [
+          [
+            [
+              { kind: 'send', to: 'public', category: 'info' },
+              { kind: 'send', to: 'public', category: 'terms' },
+              { kind: 'seen', user: 0, pick: 0 },
+              { kind: 'seen', user: 1, pick: 1 },
+              { kind: 'delete', pick: 0 },
+              { kind: 'allSeen', user: 1 },
+              { kind: 'send', to: 'public', category: 'info' },
+              { kind: 'ack', user: 1, pick: 0 },
+              { kind: 'delete', pick: 0 },
+              { kind: 'seen', user: 0, pick: 0 },
+              { kind: 'delete', pick: 0 },
+            ],
+          ],
+        ],
+      },
+    );
+  }, 300_000);
+});
