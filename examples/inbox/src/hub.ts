@@ -9,7 +9,7 @@ import {
   type MyNotificationsSubscription,
 } from '../../../client/graphql';
 import { CLOSE } from '../../../src/sockets/close-codes';
-import { backoff } from './backoff';
+import { backoff } from '../../../packages/client/src/backoff';
 import type { Command, InboxState, Notification, Received, Update } from './protocol';
 
 // The one place that talks to the server: a urql client (queries and mutations over HTTP) and a
