@@ -279,7 +279,7 @@ export function createInbox(options: InboxOptions): Inbox {
   /** The token was refused: stop everything and wait for reconnect() rather than retry. */
   function expire(): void {
     stop();
-    update({ status: 'expired', problem: 'the token was refused: reconnect() with a new one' });
+    update({ status: 'expired', problem: null });
   }
 
   function fail(problem: string): void {
