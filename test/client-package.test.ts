@@ -26,6 +26,7 @@ beforeAll(async () => {
   server = await startTestServer();
   await upsertCategory(server, { name: 'info' });
   await upsertCategory(server, { name: 'security', requireAck: true });
+  await upsertCategory(server, { name: 'likes', batchWindowSeconds: 1 });
   proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
 });
 afterEach(async () => {
@@ -194,9 +195,22 @@ describe('createInbox', () => {
     expect(opened.snapshots).toBe(2);
   });
 
+  it('takes each notification of a DIGEST into the list, with a toast each', async () => {
+    const { inbox, events, toasts } = open('gus');
+    await state(inbox, (s) => s.status === 'live', 'live');
+    const likes = [await sendTo('gus', 'like 1', 'likes'), await sendTo('gus', 'like 2', 'likes')];
+    await state(inbox, (s) => s.unseenCount === 2, 'the digest counted');
+    expect(events.map((e) => e.type)).toEqual(['DIGEST']);
+    expect(inbox.getState().notifications.map((n) => n.id)).toEqual([...likes].reverse());
+    expect(toasts.sort()).toEqual([...likes].sort());
+  });
+
   it('reloads the snapshot when its cursor has expired (CURSOR_EXPIRED)', async () => {
     const opened = open('eve');
     const { inbox, events } = opened;
+    // A reload is the expected answer to CURSOR_EXPIRED, not a failure to show the user.
+    const problems: string[] = [];
+    inbox.subscribe((s) => s.problem && problems.push(s.problem));
     await state(inbox, (s) => s.status === 'live', 'live');
     const first = await sendTo('eve', 'first');
     await until(
@@ -223,6 +237,7 @@ describe('createInbox', () => {
     const later = await sendTo('eve', 'later');
     await state(inbox, (s) => s.unseenCount === 4, 'a live event from the new cursor');
     expect(createdIds(events)).toEqual([first, later]);
+    expect(problems).toEqual([]);
   });
 
   it('ships the service close-code table unchanged', () => {
