@@ -240,6 +240,31 @@ describe('createInbox', () => {
     expect(problems).toEqual([]);
   });
 
+  it('stops on a close the table calls final (1009), saying why, instead of retrying', async () => {
+    // A service that takes smaller messages than the store's subscribe: it closes with 1009.
+    const strict = await startTestServer({ env: { WS_MAX_PAYLOAD_BYTES: '500' } });
+    try {
+      let calls = 0;
+      const inbox = createInbox({
+        url: strict.url,
+        getToken: () => (calls++, strict.token('hal')),
+        webSocketImpl: WebSocket,
+        retryDelay: () => 20,
+      });
+      opened.push(inbox);
+      const failed = await state(inbox, (s) => s.status === 'failed', 'failed on 1009');
+      expect(failed.problem).toContain(`(${CLIENT_CLOSE.messageTooBig.code})`);
+      // A client that retried would connect, and ask for a token, every 20 ms here.
+      const callsAtFailure = calls;
+      await sleep(300);
+      expect(calls).toBe(callsAtFailure);
+      expect(inbox.getState().status).toBe('failed');
+      await inbox.close();
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it('ships the service close-code table unchanged', () => {
     expect(CLIENT_CLOSE).toEqual(SERVICE_CLOSE);
   });
