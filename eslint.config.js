@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'src/generated', 'client', '.data', 'examples/*/dist', 'dist'] },
+  {
+    ignores: [
+      'node_modules',
+      'src/generated',
+      'client',
+      '.data',
+      'examples/*/dist',
+      'dist',
+      'packages/*/dist',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

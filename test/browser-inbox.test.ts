@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backoff } from '../examples/inbox/src/backoff.js';
+import { backoff } from '../packages/client/src/backoff.js';
 import { InboxDocument, UnseenCountDocument } from '../client/graphql.js';
 import {
   chromiumInstalled,

@@ -1,7 +1,7 @@
 // Every close code a client of the socket may see: what it means and what the client should do.
-// The README's table and examples/inbox read from here. Codes 4400-4499 and 4500 that graphql-ws
-// defines keep graphql-ws's meaning; ours are numbers it does not use. No imports: the inbox
-// example bundles this file for the browser.
+// The README's table reads from here; packages/client ships a copy, which
+// test/client-package.test.ts keeps equal. Codes 4400-4499 and 4500 that graphql-ws defines keep
+// graphql-ws's meaning; ours are numbers it does not use.
 
 export interface CloseCode {
   code: number;

@@ -1,11 +1,12 @@
-import type { NotificationFieldsFragment } from '../../../client/graphql';
+import type { InboxStatus, Notification } from '../../../packages/client/src';
 
 // What the tabs and the hub (in the SharedWorker, or in the tab without one) say to each other
 // over a MessagePort. Plain data only: it is copied between threads.
 
-export type Notification = NotificationFieldsFragment;
+export type { Notification };
 
-export type Status = 'signed-out' | 'connecting' | 'live' | 'reconnecting' | 'expired';
+/** The store's status, or no token yet. */
+export type Status = InboxStatus | 'signed-out';
 
 /** Everything a tab draws; the hub sends a fresh copy to every tab after each change. */
 export interface InboxState {

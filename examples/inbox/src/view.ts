@@ -18,6 +18,8 @@ const STATUS_TEXT: Record<Status, string> = {
   live: 'Live',
   reconnecting: 'Reconnecting…',
   expired: 'Session expired',
+  failed: 'Disconnected',
+  closed: 'Signed out',
 };
 
 const BELL_SVG =

@@ -1,0 +1,399 @@
+import { createClient, type Client } from 'graphql-ws';
+import { backoff } from './backoff.js';
+import { CLOSE, type CloseCode } from './close-codes.js';
+import { Emitter, reportLater } from './emitter.js';
+import { InboxError, postGraphQL } from './http.js';
+import {
+  ACKNOWLEDGE,
+  EVENTS,
+  HISTORY,
+  MARK_ALL_SEEN,
+  MARK_SEEN,
+  SET_MUTED,
+  SNAPSHOT,
+} from './operations.js';
+import type {
+  CategoryPreference,
+  InboxEvents,
+  InboxState,
+  Notification,
+  NotificationEvent,
+} from './types.js';
+
+// The store: loads the snapshot, follows myNotifications from its cursor, resumes from the latest
+// cursor after every reconnect, and keeps the state an app draws. One socket per store.
+
+export interface InboxOptions {
+  /** The service's GraphQL endpoint over HTTP(S), e.g. https://notifications.example/graphql. */
+  url: string;
+  /** Called before every request and every socket connection: return a token that is valid now. */
+  getToken: () => string | Promise<string>;
+  /** The socket's URL; by default `url` with ws: or wss:. */
+  wsUrl?: string;
+  /** A WebSocket class where there is no global one (Node before 22: the `ws` package). */
+  webSocketImpl?: unknown;
+  fetch?: typeof fetch;
+  /** How many unseen notifications the snapshot loads (the service allows at most 1000). */
+  snapshotLimit?: number;
+  /** Milliseconds before retry number `retries` (0 for the first); exponential with jitter. */
+  retryDelay?: (retries: number) => number;
+}
+
+export interface Inbox {
+  getState(): InboxState;
+  /** Called after every change with the new state; returns the unsubscribe. */
+  subscribe(listener: (state: InboxState) => void): () => void;
+  on<K extends keyof InboxEvents>(name: K, listener: (value: InboxEvents[K]) => void): () => void;
+  /** The SEEN events that follow bring the new unseenCount. */
+  markSeen(ids: string[]): Promise<void>;
+  /** Returns how many were marked. */
+  markAllSeen(): Promise<number>;
+  acknowledge(id: string): Promise<void>;
+  /** Loads the next page of the whole history into `history`. */
+  loadMore(first?: number): Promise<void>;
+  setMuted(category: string, muted: boolean): Promise<CategoryPreference>;
+  /** Starts again from a snapshot, with a token from `getToken`: after `expired` or `failed`. */
+  reconnect(): void;
+  close(): Promise<void>;
+}
+
+interface SnapshotData {
+  unseenNotifications: Notification[];
+  unseenCount: number;
+  eventCursor: string;
+}
+
+interface HistoryData {
+  notifications: {
+    nodes: Notification[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}
+
+/** One start: a socket and the stream on it. A reconnect() or close() leaves it behind. */
+interface Session {
+  socket: Client;
+  stopLive?: () => void;
+  /** Snapshot and stream failures in a row, for the back-off; an event resets it. */
+  failures: number;
+  lastClose?: { code: number; reason: string };
+  retryTimer?: ReturnType<typeof setTimeout>;
+}
+
+const CLOSE_BY_CODE = new Map<number, CloseCode>(Object.values(CLOSE).map((c) => [c.code, c]));
+
+export function createInbox(options: InboxOptions): Inbox {
+  const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  const retryDelay = options.retryDelay ?? ((retries: number) => backoff(retries));
+  const wsUrl = options.wsUrl ?? options.url.replace(/^http/, 'ws');
+  const listeners = new Set<(state: InboxState) => void>();
+  const events = new Emitter<InboxEvents>();
+  let state: InboxState = {
+    status: 'connecting',
+    notifications: [],
+    unseenCount: 0,
+    cursor: null,
+    history: [],
+    hasMore: true,
+    problem: null,
+  };
+  let session: Session | undefined;
+  let historyCursor: string | null = null;
+  let historyStarted = false;
+  let loadingMore: Promise<void> | undefined;
+
+  function update(change: Partial<InboxState>): void {
+    state = { ...state, ...change };
+    for (const listener of listeners) {
+      try {
+        listener(state);
+      } catch (error) {
+        reportLater(error);
+      }
+    }
+  }
+
+  async function request<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
+    const token = await options.getToken();
+    try {
+      return await postGraphQL<T>(fetchImpl, options.url, token, query, variables);
+    } catch (error) {
+      if (error instanceof InboxError && error.code === 'UNAUTHENTICATED') expire();
+      throw error;
+    }
+  }
+
+  function start(): void {
+    stop();
+    const current: Session = {
+      failures: 0,
+      socket: openSocket({
+        connected: () => ifCurrent(current, () => update({ status: 'live', problem: null })),
+        closed: (close) => {
+          current.lastClose = close;
+          ifCurrent(current, () => update({ status: 'reconnecting' }));
+        },
+        lastClose: () => current.lastClose,
+      }),
+    };
+    session = current;
+    update({ status: 'connecting', problem: null });
+    void load(current);
+  }
+
+  function openSocket(on: {
+    connected: () => void;
+    closed: (close: { code: number; reason: string }) => void;
+    lastClose: () => { code: number; reason: string } | undefined;
+  }): Client {
+    return createClient({
+      url: wsUrl,
+      webSocketImpl: options.webSocketImpl,
+      // Asked on every connection, so a reconnect never presents a token that has expired since.
+      connectionParams: async () => ({ authorization: `Bearer ${await options.getToken()}` }),
+      // Keep trying while the network or the service is away, waiting longer each time...
+      retryAttempts: Infinity,
+      retryWait: (retries) => wait(delayBefore(retries, on.lastClose())),
+      // ...but not after a close the service means as final (a refused token above all).
+      shouldRetry: (event) => {
+        const code = closeCode(event);
+        return code === undefined || (CLOSE_BY_CODE.get(code)?.clientRetries ?? true);
+      },
+      on: {
+        connected: () => on.connected(),
+        closed: (event) => {
+          const code = closeCode(event);
+          if (code !== undefined) on.closed({ code, reason: reasonOf(event) });
+        },
+      },
+    });
+  }
+
+  /** The back-off, or longer when the service said how long to wait (4430 "retry after <n> s"). */
+  function delayBefore(retries: number, lastClose: { code: number; reason: string } | undefined) {
+    const delay = retryDelay(retries);
+    if (lastClose?.code !== CLOSE.rateLimited.code) return delay;
+    const seconds = Number(/retry after (\d+) s/.exec(lastClose.reason)?.[1] ?? 0);
+    return Math.max(delay, seconds * 1000);
+  }
+
+  /** Loads the unseen list and the cursor it stands at, then follows events from that cursor. */
+  async function load(current: Session): Promise<void> {
+    if (current !== session) return;
+    let snapshot: SnapshotData;
+    try {
+      snapshot = await request<SnapshotData>(SNAPSHOT, { limit: options.snapshotLimit });
+    } catch (error) {
+      ifCurrent(current, () => retryLater(current, error));
+      return;
+    }
+    if (current !== session) return;
+    const { unseenNotifications, unseenCount, eventCursor } = snapshot;
+    update({ notifications: unseenNotifications, unseenCount, cursor: eventCursor, problem: null });
+    events.emit('snapshot', { notifications: unseenNotifications, unseenCount, cursor: eventCursor });
+    follow(current, eventCursor);
+  }
+
+  /**
+   * From the snapshot's own cursor: whatever happened since the query is replayed, not lost.
+   * myNotifications carries public notifications too, so publicNotifications would double them.
+   */
+  function follow(current: Session, cursor: string): void {
+    const payload = { query: EVENTS, variables: { after: cursor } };
+    let stopped = false;
+    // graphql-ws ends the sink itself when unsubscribed: only an end we did not ask for counts.
+    const live = (run: () => void) => !stopped && ifCurrent(current, run);
+    const unsubscribe = current.socket.subscribe<{ myNotifications: NotificationEvent }>(payload, {
+      next: (result) =>
+        live(() => {
+          const event = result.data?.myNotifications;
+          if (!event) return streamFailed(current, result.errors);
+          // graphql-ws sends this same payload again after each reconnect: keeping `after` at the
+          // newest cursor makes it resume where the stream stopped.
+          payload.variables = { after: event.cursor };
+          current.failures = 0;
+          apply(event);
+        }),
+      error: (error) => live(() => streamFailed(current, error)),
+      complete: () =>
+        live(() => retryLater(current, new InboxError('STREAM_ENDED', 'the event stream ended'))),
+    });
+    current.stopLive = () => {
+      stopped = true;
+      unsubscribe();
+    };
+  }
+
+  function streamFailed(current: Session, error: unknown): void {
+    const code = closeCode(error);
+    if (code === CLOSE.unauthorized.code) return expire();
+    if (code !== undefined) {
+      // graphql-ws gave up on this close: the table says it is final for a client.
+      const meaning = CLOSE_BY_CODE.get(code)?.meaning ?? reasonOf(error);
+      return fail(`the service closed the connection (${code}): ${meaning}`);
+    }
+    switch (graphQLErrorCode(error)) {
+      case 'UNAUTHENTICATED':
+        return expire();
+      case 'CURSOR_EXPIRED':
+        // The events after our cursor are no longer kept: a fresh snapshot has all they changed.
+        current.stopLive?.();
+        return void load(current);
+      default:
+        return retryLater(current, error);
+    }
+  }
+
+  function retryLater(current: Session, error: unknown): void {
+    current.stopLive?.();
+    update({ status: 'reconnecting', problem: messageOf(error) });
+    current.retryTimer = setTimeout(() => void load(current), retryDelay(current.failures++));
+  }
+
+  function apply(event: NotificationEvent): void {
+    events.emit('event', event);
+    let { notifications, history } = state;
+    let added: Notification[] = [];
+    switch (event.type) {
+      case 'CREATED':
+      case 'DIGEST':
+        // A DIGEST lists oldest first; the state keeps newest first. A repeat is not added twice.
+        added = without(event.notifications, notifications).reverse();
+        notifications = [...added, ...notifications];
+        if (historyStarted) history = [...without(added, history), ...history];
+        break;
+      case 'SEEN':
+      case 'ACKNOWLEDGED':
+        notifications = replaced(notifications, [event.notification]);
+        history = replaced(history, [event.notification]);
+        break;
+      case 'DELETED':
+        notifications = notifications.filter((n) => n.id !== event.notification.id);
+        history = history.filter((n) => n.id !== event.notification.id);
+        break;
+    }
+    update({ notifications, history, unseenCount: event.unseenCount, cursor: event.cursor });
+    for (const notification of added) events.emit('notification', notification);
+  }
+
+  /** The token was refused: stop everything and wait for reconnect() rather than retry. */
+  function expire(): void {
+    stop();
+    update({ status: 'expired', problem: null });
+  }
+
+  function fail(problem: string): void {
+    stop();
+    update({ status: 'failed', problem });
+  }
+
+  function stop(): Promise<void> {
+    const current = session;
+    if (!current) return Promise.resolve();
+    session = undefined;
+    clearTimeout(current.retryTimer);
+    current.stopLive?.();
+    // Disposing waits for a connection under way; one the server has just refused rejects.
+    return Promise.resolve(current.socket.dispose()).catch(() => {});
+  }
+
+  function ifCurrent(current: Session, run: () => void): boolean {
+    if (current === session) run();
+    return current === session;
+  }
+
+  function replace(changed: Notification[]): void {
+    update({
+      notifications: replaced(state.notifications, changed),
+      history: replaced(state.history, changed),
+    });
+  }
+
+  async function loadPage(first: number): Promise<void> {
+    const data = await request<HistoryData>(HISTORY, { first, after: historyCursor });
+    const { nodes, pageInfo } = data.notifications;
+    historyStarted = true;
+    historyCursor = pageInfo.endCursor ?? historyCursor;
+    update({ history: [...state.history, ...without(nodes, state.history)], hasMore: pageInfo.hasNextPage });
+  }
+
+  start();
+
+  return {
+    getState: () => state,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    on: (name, listener) => events.on(name, listener),
+    async markSeen(ids) {
+      if (ids.length === 0) return;
+      replace((await request<{ markSeen: Notification[] }>(MARK_SEEN, { ids })).markSeen);
+    },
+    async markAllSeen() {
+      return (await request<{ markAllSeen: number }>(MARK_ALL_SEEN)).markAllSeen;
+    },
+    async acknowledge(id) {
+      replace([(await request<{ acknowledge: Notification }>(ACKNOWLEDGE, { id })).acknowledge]);
+    },
+    loadMore(first = 20) {
+      // One page at a time: two at once would both ask for the page after the same cursor.
+      loadingMore ??= loadPage(first).finally(() => (loadingMore = undefined));
+      return loadingMore;
+    },
+    async setMuted(category, muted) {
+      const data = await request<{ setCategoryPreference: CategoryPreference }>(SET_MUTED, {
+        category,
+        muted,
+      });
+      return data.setCategoryPreference;
+    },
+    reconnect: start,
+    async close() {
+      await stop();
+      update({ status: 'closed' });
+    },
+  };
+}
+
+/** The notifications of `list` that `known` does not have. */
+function without(list: Notification[], known: Notification[]): Notification[] {
+  const ids = new Set(known.map((n) => n.id));
+  return list.filter((n) => !ids.has(n.id));
+}
+
+function replaced(list: Notification[], changed: Notification[]): Notification[] {
+  const byId = new Map(changed.map((n) => [n.id, n]));
+  return list.map((n) => byId.get(n.id) ?? n);
+}
+
+function wait(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function closeCode(event: unknown): number | undefined {
+  return typeof event === 'object' && event !== null && 'code' in event
+    ? Number(event.code)
+    : undefined;
+}
+
+function reasonOf(event: unknown): string {
+  return typeof event === 'object' && event !== null && 'reason' in event
+    ? String(event.reason)
+    : '';
+}
+
+/** The `extensions.code` of the first GraphQL error, as graphql-ws passes them (an array). */
+function graphQLErrorCode(error: unknown): string | undefined {
+  const first: unknown = Array.isArray(error) ? error[0] : undefined;
+  if (typeof first !== 'object' || first === null || !('extensions' in first)) return undefined;
+  const code = (first.extensions as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (Array.isArray(error)) return error.map((e: { message?: string }) => e.message).join('; ');
+  const reason = reasonOf(error);
+  return reason || String(error);
+}

@@ -1,0 +1,81 @@
+// What the package hands to an app: the shapes of the service's answers it keeps, and the store's
+// state. Written out here rather than generated, so the package needs no codegen to install.
+
+export type Priority = 'LOW' | 'NORMAL' | 'HIGH' | 'URGENT';
+
+export interface Notification {
+  id: string;
+  category: string;
+  priority: Priority;
+  title: string;
+  body: string | null;
+  data: unknown;
+  icon: string | null;
+  actionUrl: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  deleteAt: string;
+  requireAck: boolean;
+  public: boolean;
+  seenAt: string | null;
+  acknowledgedAt: string | null;
+}
+
+export type NotificationEventType = 'CREATED' | 'DIGEST' | 'SEEN' | 'ACKNOWLEDGED' | 'DELETED';
+
+/** One event of `myNotifications`, as the service sends it. */
+export interface NotificationEvent {
+  type: NotificationEventType;
+  /** Where the stream stands after this event: the store resumes from the latest one. */
+  cursor: string;
+  /** The service's unseen count once this event has happened. */
+  unseenCount: number;
+  notification: Notification;
+  /** For a DIGEST, every notification it gathers, oldest first; otherwise [notification]. */
+  notifications: Notification[];
+}
+
+/**
+ * connecting: loading the snapshot or opening the socket; live: following events; reconnecting:
+ * the socket or the service is away, retrying with a back-off; expired: the token was refused,
+ * nothing is retried until `reconnect()`; failed: the service closed for good (see `problem`);
+ * closed: `close()` was called.
+ */
+export type InboxStatus = 'connecting' | 'live' | 'reconnecting' | 'expired' | 'failed' | 'closed';
+
+export interface InboxState {
+  status: InboxStatus;
+  /** Unseen notifications (and seen, unacknowledged require-ack ones), newest first. */
+  notifications: Notification[];
+  /** The service's count from the snapshot or the latest event: exact, never counted here. */
+  unseenCount: number;
+  /** The last event's cursor (or the snapshot's): every reconnect resumes from it. */
+  cursor: string | null;
+  /** The history pages `loadMore()` has loaded, seen ones too, newest first. */
+  history: Notification[];
+  /** Whether `loadMore()` has more to load. */
+  hasMore: boolean;
+  /** What went wrong last, for the user; null when all is well. */
+  problem: string | null;
+}
+
+/** The snapshot the store starts from (and reloads when its cursor is too old to resume). */
+export interface Snapshot {
+  notifications: Notification[];
+  unseenCount: number;
+  cursor: string;
+}
+
+export interface CategoryPreference {
+  category: string;
+  muted: boolean;
+}
+
+export interface InboxEvents {
+  /** A notification that arrived live (CREATED, or each of a DIGEST): for a toast. */
+  notification: Notification;
+  /** Every event received, before repeats are merged away: for logging or checking the stream. */
+  event: NotificationEvent;
+  /** A snapshot was loaded: at the start, after `reconnect()`, or after CURSOR_EXPIRED. */
+  snapshot: Snapshot;
+}
