@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventCursorDocument, MarkSeenDocument } from '../client/graphql.js';
 import { useCompiledExecution } from '../src/api/jit.js';
 import { schema } from '../src/schema/index.js';
+import { useReadSnapshots } from '../src/schema/read-snapshot.js';
 import type { Context } from '../src/schema/context.js';
 import { ok, send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -92,17 +93,19 @@ const sortedJson = (value: unknown): string =>
 
 /**
  * The app's execution pipeline with compiled execution, and the same without it (graphql-js's
- * execute and subscribe): only the compiling differs, not how errors are caught around it.
+ * execute and subscribe): only the compiling differs, not how errors are caught around it. Both
+ * end each execution's read snapshot, as the app does.
  */
 const executors = {
   compiled: createYoga<Record<string, never>, Context>({
     schema,
-    plugins: [useCompiledExecution()],
+    plugins: [useReadSnapshots(), useCompiledExecution()],
     maskedErrors: false,
     logging: false,
   }),
   'graphql-js': createYoga<Record<string, never>, Context>({
     schema,
+    plugins: [useReadSnapshots()],
     maskedErrors: false,
     logging: false,
   }),
