@@ -113,6 +113,8 @@ describe('createInbox', () => {
     await state(inbox, (s) => s.unseenCount === 2, 'the count after acknowledge');
     expect(await inbox.markAllSeen()).toBe(2);
     await state(inbox, (s) => s.unseenCount === 0, 'the count after markAllSeen');
+    // ALL_SEEN is one event for everything: every card the store holds is seen with it.
+    expect(inbox.getState().notifications.filter((n) => n.seenAt === null)).toEqual([]);
 
     expect(await inbox.setMuted('info', true)).toEqual({ category: 'info', muted: true });
     expect(await inbox.setMuted('info', false)).toEqual({ category: 'info', muted: false });

@@ -267,6 +267,13 @@ export function createInbox(options: InboxOptions): Inbox {
         notifications = replaced(notifications, [event.notification]);
         history = replaced(history, [event.notification]);
         break;
+      case 'ALL_SEEN': {
+        // One event for everything marked at once: whatever arrived before it is seen now.
+        const seenAt = event.notification.seenAt ?? new Date().toISOString();
+        notifications = notifications.map((n) => n.seenAt ? n : { ...n, seenAt });
+        history = history.map((n) => n.seenAt ? n : { ...n, seenAt });
+        break;
+      }
       case 'DELETED':
         notifications = notifications.filter((n) => n.id !== event.notification.id);
         history = history.filter((n) => n.id !== event.notification.id);

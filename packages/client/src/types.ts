@@ -21,7 +21,13 @@ export interface Notification {
   acknowledgedAt: string | null;
 }
 
-export type NotificationEventType = 'CREATED' | 'DIGEST' | 'SEEN' | 'ACKNOWLEDGED' | 'DELETED';
+export type NotificationEventType =
+  | 'CREATED'
+  | 'DIGEST'
+  | 'SEEN'
+  | 'ACKNOWLEDGED'
+  | 'ALL_SEEN'
+  | 'DELETED';
 
 /** One event of `myNotifications`, as the service sends it. */
 export interface NotificationEvent {
