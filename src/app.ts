@@ -137,7 +137,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
     logging: yogaLogging(logger),
     context: async ({ request, extra }) => ({
       services,
-      // A socket was authenticated once, at connection init; a request brings its own credentials.
+      // A socket's session knows its caller (and re-checks it while it lives); a request brings its own credentials.
       viewer:
         extra?.viewer ??
         (await services.authenticate({

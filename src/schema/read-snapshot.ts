@@ -4,8 +4,8 @@ import type { Context } from './context.js';
 
 // A client's snapshot (list, count, cursor) must come from one moment however the request is
 // written: the resolvers that read it share one REPEATABLE READ, read-only transaction per
-// request, opened by the first of them and committed when the execution is done (before the
-// response goes out, so it never waits on the network).
+// request, opened by the first of them and let go as soon as the execution is done: its commit
+// runs beside the response being written, never waiting for the client to read it.
 
 /** Rolled back (and its reads fail) if a request's execution holds it longer than this. */
 const SNAPSHOT_TIMEOUT_MS = 5_000;

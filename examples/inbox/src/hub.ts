@@ -108,7 +108,7 @@ export class InboxHub {
     if (ids.length > 0) this.act((inbox) => inbox.markSeen(ids));
   }
 
-  /** Runs an action; the SEEN and ACKNOWLEDGED events that follow bring the new count. */
+  /** Runs an action; the SEEN, ACKNOWLEDGED or ALL_SEEN events that follow bring the new count. */
   private act(run: (inbox: Inbox) => Promise<unknown>): void {
     const inbox = this.inbox;
     if (!inbox || this.state.status === 'expired') return;
