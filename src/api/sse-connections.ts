@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Context } from '../schema/context.js';
 import type { Services } from '../services.js';
-import { ConnectionLimitError } from '../sockets/connections.js';
+import { ConnectionLimitError } from '../connections/connection-registry.js';
 
 /**
  * A user's subscription over HTTP (Server-Sent Events) is a connection like a socket: recorded

@@ -1,6 +1,6 @@
 import type { Database } from '../db/client.js';
 import { DomainError } from '../errors.js';
-import type { EventBus } from '../realtime/bus.js';
+import type { EventBus } from './event-bus.js';
 import { userStream } from './types.js';
 import { badInput } from './validation.js';
 

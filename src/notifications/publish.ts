@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { EventBus } from '../realtime/bus.js';
+import type { EventBus } from './event-bus.js';
 import type { StreamEvent } from './types.js';
 
 export interface PublishDeps {

@@ -9,7 +9,7 @@ import {
 } from '../notifications/event-log.js';
 import { PUBLIC_STREAM, isExpired, userStream, type StreamEvent } from '../notifications/types.js';
 import { Repeater } from 'graphql-yoga';
-import type { EventBus } from './bus.js';
+import type { EventBus } from '../notifications/event-bus.js';
 import { SubscriberView, type Delivery } from './subscriber-view.js';
 import { UnseenCounter } from './unseen-counter.js';
 

@@ -7,7 +7,7 @@ import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AnonymousSockets } from './anonymous-sockets.js';
 import { CLOSE } from './close-codes.js';
-import type { ConnectionRegistry } from './connections.js';
+import type { ConnectionRegistry } from '../connections/connection-registry.js';
 import { operationCredentials } from './operation-credentials.js';
 import { closeCodeFor, refusalFor } from './refusal.js';
 import type { RevocationWatch } from './revocation-watch.js';

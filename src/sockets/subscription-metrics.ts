@@ -1,5 +1,5 @@
 import type { ExecutionArgs } from 'graphql';
-import type { Metrics } from '../api/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 
 // Running subscriptions by root field, per socket, so a socket that closes takes its own off the
 // gauge whether or not graphql-ws completes them first.

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { readiness, type Dependency } from './health.js';
+import { readiness, type Dependency } from './readiness.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
