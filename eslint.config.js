@@ -1,6 +1,51 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The floors of src/, lowest first (README, "Layout"). A file imports only from its own room and
+ * the floors below it: never up, never a sibling room on its own floor.
+ */
+const FLOORS = [
+  ['errors', 'config', 'logger', 'start-failure', 'observability', 'generated'],
+  ['db'],
+  ['auth'],
+  ['notifications'],
+  ['realtime', 'connections', 'jobs'],
+  ['services'],
+  ['schema'],
+  ['api'],
+  ['sockets'],
+  ['app', 'dev-secrets'],
+  ['main'],
+];
+
+/** The rooms a file in `room` must not import: its siblings and everything above. */
+function forbiddenFor(floor, room) {
+  return [...FLOORS[floor].filter((other) => other !== room), ...FLOORS.slice(floor + 1).flat()];
+}
+
+/** Matches a relative import of one of `rooms`, as a folder (`../api/x.js`) or a file (`./app.js`). */
+const importOf = (rooms) => `^(\\.{1,2}/)+(${rooms.join('|')})(/|\\.js$)`;
+
+const layering = FLOORS.slice(0, -1).flatMap((rooms, floor) =>
+  rooms.map((room) => ({
+    files: [`src/${room}/**/*.ts`, `src/${room}.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: importOf(forbiddenFor(floor, room)),
+              message: `src/${room} imports only from the floors below it (README, "Layout").`,
+            },
+          ],
+        },
+      ],
+    },
+  })),
+);
+
 export default tseslint.config(
   {
     ignores: [
@@ -23,4 +68,5 @@ export default tseslint.config(
       ],
     },
   },
+  ...layering,
 );
