@@ -1,19 +1,34 @@
 /**
- * The codes a client can switch on (GraphQL `extensions.code`). The domain throws DomainError;
- * the API layer turns it into a GraphQL error with that code, and masks every other error.
+ * Every code a client can switch on (GraphQL `extensions.code`), over HTTP and graphql-ws alike,
+ * with what it means. The README's table of error codes is this table (test/error-codes.test.ts
+ * checks): add a code here and there together.
  */
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'BAD_USER_INPUT'
-  | 'UNKNOWN_CATEGORY'
-  | 'SERVICE_UNAVAILABLE'
-  /** Over MAX_CONNECTIONS_PER_USER (sockets and SSE subscriptions together). */
-  | 'TOO_MANY_CONNECTIONS'
-  /** The cursor is older than the kept event log: reload the snapshot. */
-  | 'CURSOR_EXPIRED';
+export const ERROR_CODES = {
+  UNAUTHENTICATED: 'no credentials, or they were refused or have expired',
+  FORBIDDEN: 'not allowed for this caller',
+  NOT_FOUND: 'no such notification for this caller (or a repeated send whose first was deleted)',
+  BAD_USER_INPUT: 'an argument or variable that does not fit (its message says which)',
+  UNKNOWN_CATEGORY: 'a category that does not exist was named',
+  SERVICE_UNAVAILABLE: 'the database is unreachable: retry later (over HTTP 503 and `Retry-After`)',
+  TOO_MANY_CONNECTIONS:
+    'over `MAX_CONNECTIONS_PER_USER` sockets and SSE subscriptions together, or `WS_MAX_ANONYMOUS_PER_IP`',
+  CURSOR_EXPIRED: '`myNotifications(after:)` is older than the kept event log: reload the inbox',
+  RATE_LIMITED:
+    'over a rate limit: wait `extensions.retryAfterSeconds` (over HTTP 429 and `Retry-After`)',
+  QUERY_TOO_COMPLEX:
+    'over a query limit: `extensions.limit` is `depth`, `aliases`, `cost`, `tokens` or `directives`',
+  TOO_MANY_SUBSCRIPTIONS: 'too many operations at once on one socket (it stays open)',
+  PAYLOAD_TOO_LARGE: 'an HTTP body over `MAX_REQUEST_BYTES` (HTTP 413)',
+  INTROSPECTION_DISABLED: '`__schema` or `__type` asked where introspection is off',
+  BAD_REQUEST: 'the request is not valid JSON (HTTP 400)',
+  GRAPHQL_PARSE_FAILED: 'the operation is not valid GraphQL syntax',
+  GRAPHQL_VALIDATION_FAILED: 'the operation does not fit the schema',
+  INTERNAL_SERVER_ERROR: 'an unexpected error: logged for the operator, masked for the client',
+} as const;
 
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An expected failure: the API reports it with its code and message, and logs nothing. */
 export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,

@@ -1,10 +1,9 @@
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, maskError as maskUnexpectedError } from 'graphql-yoga';
-import { DomainError } from '../errors.js';
-import { AuthenticationError } from '../auth/viewer.js';
+import { DomainError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 
-const HTTP_STATUS: Record<string, number> = {
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
   UNAUTHENTICATED: 401,
   SERVICE_UNAVAILABLE: 503,
@@ -12,29 +11,41 @@ const HTTP_STATUS: Record<string, number> = {
 /** Seconds a client should wait before retrying an operation that met a database outage. */
 export const RETRY_AFTER_SECONDS = 1;
 
+/** What a client is told of an expected failure: a code to switch on and a safe message. */
+export interface Refusal {
+  code: ErrorCode;
+  message: string;
+}
+
 /**
- * Domain and authentication errors reach clients with their code; a lost database becomes a
- * retriable SERVICE_UNAVAILABLE (HTTP 503); anything else is masked for the client and logged
- * whole for the operator.
+ * The one mapping from errors to codes, for HTTP (the masker below) and graphql-ws (a refused
+ * connect or operation) alike: domain and authentication errors keep their code, a lost
+ * database is a retriable SERVICE_UNAVAILABLE; undefined for an error that is a bug.
+ */
+export function refusalFor(error: unknown): Refusal | undefined {
+  const original = rootCause(error);
+  if (original instanceof DomainError) return { code: original.code, message: original.message };
+  if (isDatabaseUnavailable(original)) {
+    return {
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'the service is temporarily unavailable; try again shortly',
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Expected errors reach clients with their code (a lost database as HTTP 503); anything else is
+ * masked for the client and logged whole for the operator.
  */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown, message: string, isDev?: boolean): Error => {
-    const original = rootCause(error);
-    if (original instanceof DomainError) {
-      return toGraphQLError(error, original.code, original.message);
-    }
-    if (original instanceof AuthenticationError) {
-      return toGraphQLError(error, 'UNAUTHENTICATED', original.message);
-    }
-    if (isDatabaseUnavailable(original)) {
+    const refusal = refusalFor(error);
+    if (refusal?.code === 'SERVICE_UNAVAILABLE') {
       // Expected while PostgreSQL restarts or fails over: the client retries, nothing to fix.
-      logger.warn({ err: original }, 'database unavailable');
-      return toGraphQLError(
-        error,
-        'SERVICE_UNAVAILABLE',
-        'the service is temporarily unavailable; try again shortly',
-      );
+      logger.warn({ err: rootCause(error) }, 'database unavailable');
     }
+    if (refusal) return toGraphQLError(error, refusal.code, refusal.message);
     if (error instanceof SyntaxError) {
       // Thrown bare, not wrapped with a path: Yoga's request parser met JSON it could not read
       // (a GET's `variables` or `extensions`). The client's mistake, not ours.
@@ -45,6 +56,7 @@ export function createErrorMasker(logger: Logger) {
       );
     }
     // GraphQL's own errors (syntax, validation) are the client's to see; the rest are bugs.
+    const original = rootCause(error);
     if (original instanceof Error && original.name !== 'GraphQLError') {
       logger.error({ err: original }, 'unexpected error');
     }
@@ -69,7 +81,7 @@ function withCode(error: Error): Error {
  * client by a way that does not pass the masker (graphql-ws's onSubscribe answers parse and
  * validation errors itself).
  */
-export function withErrorCode(error: GraphQLError, code: string): GraphQLError {
+export function withErrorCode(error: GraphQLError, code: ErrorCode): GraphQLError {
   if (typeof error.extensions?.code === 'string') return error;
   return createGraphQLError(error.message, {
     nodes: error.nodes,
@@ -81,7 +93,7 @@ export function withErrorCode(error: GraphQLError, code: string): GraphQLError {
   });
 }
 
-function toGraphQLError(error: unknown, code: string, message: string): GraphQLError {
+function toGraphQLError(error: unknown, code: ErrorCode, message: string): GraphQLError {
   const source = error as Partial<GraphQLError>;
   const status = HTTP_STATUS[code];
   const headers =

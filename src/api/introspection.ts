@@ -1,8 +1,9 @@
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { ErrorCode } from '../errors.js';
 
 /** extensions.code of a query that asks for __schema or __type where introspection is off. */
-export const INTROSPECTION_DISABLED = 'INTROSPECTION_DISABLED';
+export const INTROSPECTION_DISABLED = 'INTROSPECTION_DISABLED' satisfies ErrorCode;
 
 /** Refuses introspection queries (over HTTP and graphql-ws) when `enabled` is false. */
 export function useIntrospection(enabled: boolean): Plugin {

@@ -4,13 +4,14 @@ import { GraphQLError, type ValidationContext } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { useQueryCost } from './query-cost.js';
+import type { ErrorCode } from '../errors.js';
 
 /** extensions.code of an operation over a query limit; extensions.limit names which one. */
-export const QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX';
+export const QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX' satisfies ErrorCode;
 /** extensions.code of the 413 answer to an HTTP body over MAX_REQUEST_BYTES. */
-export const PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE';
+export const PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE' satisfies ErrorCode;
 /** extensions.code of an operation over MAX_SUBSCRIPTIONS_PER_CONNECTION; the socket stays. */
-export const TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS';
+export const TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS' satisfies ErrorCode;
 
 export type QueryLimit = 'depth' | 'aliases' | 'cost' | 'tokens' | 'directives';
 

@@ -15,6 +15,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { ErrorCode } from '../errors.js';
 
 // graphql-armor's cost formula (a field costs 1, an object 2 plus 1.5 times its selections),
 // which MAX_QUERY_COST's default was chosen for, with what armor leaves out: a list costs as
@@ -126,7 +127,7 @@ function argumentValue(
  * Refuses an operation whose queryCost is over `maxCost` with QUERY_TOO_COMPLEX (limit
  * "cost"), before anything runs: queries and mutations at execution, subscriptions at start.
  */
-export function useQueryCost(maxCost: number, code: string): Plugin {
+export function useQueryCost(maxCost: number, code: ErrorCode): Plugin {
   const refusal = (args: CostArgs) => {
     const cost = queryCost(args);
     if (cost <= maxCost) return undefined;

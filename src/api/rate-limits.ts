@@ -18,9 +18,10 @@ import type { Viewer } from '../auth/viewer.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Context } from '../schema/context.js';
+import type { ErrorCode } from '../errors.js';
 
 /** extensions.code of an operation refused by a rate limit; retryAfterSeconds says when to. */
-export const RATE_LIMITED = 'RATE_LIMITED';
+export const RATE_LIMITED = 'RATE_LIMITED' satisfies ErrorCode;
 
 export interface RateLimits {
   /**

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import { refusalFor } from '../api/errors.js';
 import type { RateLimits } from '../api/rate-limits.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import { anonymous, type Viewer } from '../auth/viewer.js';
+import type { ConnectionRegistry } from '../connections/connection-registry.js';
 import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AnonymousSockets } from './anonymous-sockets.js';
 import { CLOSE } from './close-codes.js';
-import type { ConnectionRegistry } from '../connections/connection-registry.js';
 import { operationCredentials } from './operation-credentials.js';
-import { closeCodeFor, refusalFor } from './refusal.js';
+import { closeCodeFor } from './refusal.js';
 import type { RevocationWatch } from './revocation-watch.js';
 
 // One socket's life: connect (rate limits, credentials, the connection record and its limit),
