@@ -7,7 +7,7 @@ import { MarkAllSeenDocument } from '../client/graphql.js';
 import { CLOSE } from '../src/sockets/close-codes.js';
 import { RATE_LIMITED } from '../src/api/rate-limits.js';
 import { createApiKey } from '../src/auth/api-keys.js';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { TEST_REDIS_URL, startCluster, type Cluster } from './helpers/cluster.js';
 import { ADMIN, connectAs, run, upsertCategory } from './helpers/operations.js';
 import { RedisProcess } from './helpers/redis-process.js';
@@ -79,16 +79,6 @@ describe('configuration', () => {
     expect(loadConfig({ RATE_LIMIT_CONNECTIONS_PER_IP: '0' }).RATE_LIMIT_CONNECTIONS_PER_IP).toBe(
       0,
     );
-  });
-
-  it.each([
-    ['RATE_LIMIT_MUTATIONS_PER_USER', '-1'],
-    ['RATE_LIMIT_MUTATIONS_PER_API_KEY', 'many'],
-    ['RATE_LIMIT_MUTATIONS_WINDOW_SECONDS', '0'],
-    ['RATE_LIMIT_CONNECTIONS_PER_IP', '2.5'],
-    ['TRUST_PROXY_HOPS', '-1'],
-  ])('refuses %s=%s', (name, value) => {
-    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
   });
 });
 
