@@ -3,9 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userStream } from '../src/notifications/types.js';
 import { LIMITS } from '../src/notifications/validation.js';
 import { MAX_BUS_MESSAGE_BYTES } from '../src/realtime/codec.js';
-import { startCluster, type Cluster } from './helpers/cluster.js';
-import { follow, send, upsertCategory } from './helpers/operations.js';
-import { RedisProcess } from './helpers/redis-process.js';
+import { startPairOnOwnRedis, type PairOnOwnRedis } from './helpers/fault-setup.js';
+import { follow, send } from './helpers/operations.js';
 import type { TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
@@ -13,36 +12,25 @@ import { until } from './helpers/wait.js';
 // subscriber whose pending output passes `client-output-buffer-limit pubsub` (32 MB by default),
 // so a send must not put its content on the bus once per recipient, and no message may be large.
 
-let redis: RedisProcess;
-let cluster: Cluster;
+let pair: PairOnOwnRedis;
 let a: TestServer;
 let b: TestServer;
 let admin: Redis;
-let tap: Redis;
 const published: Buffer[] = [];
 const logs: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  redis = await RedisProcess.start();
-  cluster = await startCluster(2, {
-    redisUrl: redis.url,
+  pair = await startPairOnOwnRedis({
     env: { LOG_LEVEL: 'info', RATE_LIMIT_CONNECTIONS_PER_IP: '0' },
     onLog: (line) => logs.push(line),
+    onPublish: (message) => published.push(message),
   });
-  [a, b] = cluster.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'info' });
-  admin = new Redis(redis.url);
-  // A raw subscriber on the instances' channel sees every PUBLISH payload as it was sent.
-  tap = new Redis(redis.url, { retryStrategy: () => null });
-  tap.on('error', () => {});
-  tap.on('messageBuffer', (_channel: Buffer, message: Buffer) => published.push(message));
-  await tap.subscribe(`${cluster.channelPrefix}events`);
+  ({ a, b } = pair);
+  admin = new Redis(pair.redis.url);
 }, 60_000);
 afterAll(async () => {
-  tap?.disconnect();
   admin?.disconnect();
-  await cluster?.stop();
-  await redis?.stop();
+  await pair?.stop();
 });
 
 // As many recipients as a send allows, with ids as long as a request of MAX_REQUEST_BYTES fits.

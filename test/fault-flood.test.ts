@@ -7,10 +7,10 @@ import {
   asUser,
   connectUser,
   postGraphQL,
-  startServiceProcess,
   userToken,
   type ServiceProcess,
 } from './helpers/service-process.js';
+import { startServiceProcesses } from './helpers/fault-setup.js';
 import { TEST_API_KEY } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
@@ -44,7 +44,7 @@ const sockets: WebSocket[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  service = await startServiceProcess({
+  [service] = (await startServiceProcesses(1, {
     DATABASE_URL: database.url,
     LOG_LEVEL: 'warn',
     SERVICE_API_KEYS: `${TEST_API_KEY},${SECOND_API_KEY}`,
@@ -53,14 +53,7 @@ beforeAll(async () => {
     // per-user limits are the subject.
     RATE_LIMIT_CONNECTIONS_PER_IP: '0',
     MAX_SOCKET_BUFFER_BYTES: String(MAX_SOCKET_BUFFER_BYTES),
-  });
-  const category = await postGraphQL(
-    service.url,
-    'mutation { upsertCategory(input: { name: "info" }) { name } }',
-    {},
-    await asUser('admin', { admin: true }),
-  );
-  expect(category.errors).toBeUndefined();
+  })) as [ServiceProcess];
 }, 120_000);
 
 afterAll(async () => {

@@ -14,10 +14,10 @@ import {
   asUser,
   connectUser,
   postGraphQL,
-  startServiceProcess,
   type HttpResult,
   type ServiceProcess,
 } from './helpers/service-process.js';
+import { startServiceProcesses } from './helpers/fault-setup.js';
 import { Stream } from './helpers/stream.js';
 import { until } from './helpers/wait.js';
 
@@ -85,15 +85,7 @@ beforeAll(async () => {
     REDIS_CHANNEL_PREFIX: `fault-postgres-${randomBytes(4).toString('hex')}:`,
     INSTANCE_HEARTBEAT_SECONDS: '1',
   };
-  a = await startServiceProcess(env);
-  b = await startServiceProcess(env);
-  const category = await postGraphQL(
-    a.url,
-    'mutation { upsertCategory(input: { name: "info" }) { name } }',
-    {},
-    await asUser('admin', { admin: true }),
-  );
-  expect(category.errors).toBeUndefined();
+  [a, b] = (await startServiceProcesses(2, env)) as [ServiceProcess, ServiceProcess];
 }, 120_000);
 
 afterAll(async () => {

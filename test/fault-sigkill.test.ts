@@ -12,6 +12,7 @@ import {
   userToken,
   type ServiceProcess,
 } from './helpers/service-process.js';
+import { startServiceProcesses } from './helpers/fault-setup.js';
 import { until } from './helpers/wait.js';
 
 // An instance killed with SIGKILL (no drain, no cleanup) while clients follow their
@@ -50,15 +51,7 @@ beforeAll(async () => {
     INSTANCE_HEARTBEAT_SECONDS: '1',
     MAX_CONNECTIONS_PER_USER: '5',
   };
-  a = await startServiceProcess(env);
-  b = await startServiceProcess(env);
-  const category = await postGraphQL(
-    b.url,
-    'mutation { upsertCategory(input: { name: "info" }) { name } }',
-    {},
-    await asUser('admin', { admin: true }),
-  );
-  expect(category.errors).toBeUndefined();
+  [a, b] = (await startServiceProcesses(2, env)) as [ServiceProcess, ServiceProcess];
 }, 120_000);
 
 afterAll(async () => {

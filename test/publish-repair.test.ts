@@ -1,43 +1,33 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from './helpers/cluster.js';
-import { follow, send, upsertCategory } from './helpers/operations.js';
-import { RedisProcess } from './helpers/redis-process.js';
+import { startPairOnOwnRedis, type PairOnOwnRedis } from './helpers/fault-setup.js';
+import { follow, send } from './helpers/operations.js';
 import type { TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
 // The sending instance's publisher connection fails while every subscriber connection stays:
 // no outage is seen by the others, so nothing but the publish itself would tell them.
 
-let redis: RedisProcess;
-let cluster: Cluster;
+let pair: PairOnOwnRedis;
 let a: TestServer;
 let b: TestServer;
 let admin: Redis;
-let tap: Redis;
 const published: string[] = [];
 const logs: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  redis = await RedisProcess.start();
-  cluster = await startCluster(2, {
-    redisUrl: redis.url,
+  pair = await startPairOnOwnRedis({
     env: { LOG_LEVEL: 'info' },
     onLog: (line) => logs.push(line),
+    onPublish: (message) => published.push(message.toString()),
   });
-  [a, b] = cluster.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'info' });
-  admin = new Redis(redis.url);
-  tap = new Redis(redis.url);
-  tap.on('message', (_channel: string, message: string) => published.push(message));
-  await tap.subscribe(`${cluster.channelPrefix}events`);
+  ({ a, b } = pair);
+  admin = new Redis(pair.redis.url);
 }, 60_000);
 afterEach(() => admin.config('SET', 'maxclients', '10000'));
 afterAll(async () => {
-  tap?.disconnect();
   admin?.disconnect();
-  await cluster?.stop();
-  await redis?.stop();
+  await pair?.stop();
 });
 
 /**

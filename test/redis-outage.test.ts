@@ -1,29 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InboxDocument, MyNotificationsDocument } from '../client/graphql.js';
-import { startCluster, type Cluster } from './helpers/cluster.js';
-import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
-import { RedisProcess } from './helpers/redis-process.js';
+import type { Cluster } from './helpers/cluster.js';
+import { startPairOnOwnRedis, type PairOnOwnRedis } from './helpers/fault-setup.js';
+import { ok, send, subscribe, userSocket } from './helpers/operations.js';
+import type { RedisProcess } from './helpers/redis-process.js';
 import type { TestServer } from './helpers/server.js';
 import { sleep, until } from './helpers/wait.js';
 
 // Redis goes away for a while: sends are still stored and acknowledged, instances reconnect by
 // themselves, and what was sent meanwhile reaches the sockets that stayed open.
 
+let pair: PairOnOwnRedis;
 let redis: RedisProcess;
 let cluster: Cluster;
 let a: TestServer;
 let b: TestServer;
 
 beforeAll(async () => {
-  redis = await RedisProcess.start();
-  cluster = await startCluster(2, { redisUrl: redis.url });
-  [a, b] = cluster.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'info' });
+  pair = await startPairOnOwnRedis();
+  ({ redis, cluster, a, b } = pair);
 }, 30_000);
-afterAll(async () => {
-  await cluster.stop();
-  await redis.stop();
-});
+afterAll(() => pair?.stop());
 
 const readiness = async (server: TestServer) => {
   const response = await fetch(new URL('/readyz', server.url));
