@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createKeyedQueue } from '../src/sockets/keyed-queue.js';
+import { createKeyedQueue } from '../src/connections/keyed-queue.js';
 
 // The per-user queue of connects: one at a time per key, keys side by side, nothing kept after.
 
