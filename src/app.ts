@@ -49,7 +49,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export const GRAPHQL_PATH = '/graphql';
+const GRAPHQL_PATH = '/graphql';
 
 export function buildApp({ config, logger, databaseUrl, developmentHeaders }: AppOptions): App {
   const database = createDatabase(databaseUrl, config.DATABASE_POOL_SIZE);

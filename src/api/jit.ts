@@ -11,6 +11,6 @@ import { getOperationAST, type ExecutionArgs } from 'graphql';
  */
 export const useCompiledExecution = () => useGraphQlJit({}, { enableIf: compiledExecutionFits });
 
-export function compiledExecutionFits({ document, operationName }: ExecutionArgs): boolean {
+function compiledExecutionFits({ document, operationName }: ExecutionArgs): boolean {
   return getOperationAST(document, operationName)?.operation === 'query';
 }

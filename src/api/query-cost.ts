@@ -38,7 +38,7 @@ interface CostArgs {
 }
 
 /** The cost of the operation `operationName` of `document` run with `variableValues`. */
-export function queryCost({ schema, document, operationName, variableValues }: CostArgs): number {
+function queryCost({ schema, document, operationName, variableValues }: CostArgs): number {
   const operation = getOperationAST(document, operationName);
   if (!operation) return 0;
   const fragments = new Map<string, FragmentDefinitionNode>();

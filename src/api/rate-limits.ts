@@ -173,7 +173,7 @@ export function createRateLimits(config: Config, logger: Logger): RateLimits {
 }
 
 /** RATE_LIMITED, with the wait in extensions and, over HTTP, as 429 with Retry-After. */
-export function rateLimitedError(message: string, retryAfterSeconds: number) {
+function rateLimitedError(message: string, retryAfterSeconds: number) {
   return createGraphQLError(message, {
     extensions: {
       code: RATE_LIMITED,

@@ -9,7 +9,7 @@ import {
   type RetentionDeps,
 } from '../notifications/retention.js';
 
-export const RETENTION_JOB = 'delete-due-notifications';
+const RETENTION_JOB = 'delete-due-notifications';
 
 export interface JobsOptions {
   databaseUrl: string;

@@ -225,7 +225,7 @@ export function stateFromRow(row: CountRow): CountState {
 type Counted = Pick<NotificationRecord, 'id' | 'seq' | 'categoryName'>;
 
 /** Whether the user counts this public notification, expiry aside. */
-export function countsPublic(state: CountState, notification: Counted): boolean {
+function countsPublic(state: CountState, notification: Counted): boolean {
   if (state.muted.has(notification.categoryName)) return false;
   return notification.seq > state.position !== state.publicExceptions.has(notification.id);
 }

@@ -12,7 +12,7 @@ export interface Dependency {
   optional: boolean;
 }
 
-export type Readiness = 'ok' | 'degraded' | 'unavailable';
+type Readiness = 'ok' | 'degraded' | 'unavailable';
 
 export async function readiness(all: Record<string, Dependency>) {
   const entries = await Promise.all(
