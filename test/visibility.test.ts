@@ -5,7 +5,8 @@ import { unseenCount, unseenNotifications } from '../src/notifications/inbox.js'
 import { acknowledge, markAllSeen, markSeen } from '../src/notifications/receipts.js';
 import { deleteDueNotifications } from '../src/notifications/retention.js';
 import { sendNotification } from '../src/notifications/send.js';
-import { PUBLIC_STREAM, isExpired, userStream } from '../src/notifications/types.js';
+import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
+import { deliverable } from '../src/notifications/visibility.js';
 import { UnseenCounter } from '../src/realtime/unseen-counter.js';
 import { upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -72,10 +73,8 @@ class FedCounter {
     const events = await eventsAfter(services().database, this.userId, streams, this.cursor, 1000);
     for (const event of events) {
       this.cursor = advance(this.cursor, event);
-      // What a stream delivers: not deleted since, and no CREATED of an expired one.
-      if (!event.notification) continue;
-      if (event.type === 'CREATED' && isExpired(event.notification)) continue;
-      await this.counter.after({ ...event, notification: event.notification });
+      // What a stream delivers, by the same rule.
+      if (deliverable(event)) await this.counter.after(event);
     }
     return this.counter.current;
   }

@@ -1,4 +1,5 @@
 import { Prisma } from '../generated/prisma/client.js';
+import type { LoggedEvent } from './event-log.js';
 import { PUBLIC_STREAM, isExpired, type NotificationRecord, type StreamEvent } from './types.js';
 
 // What a user sees and counts, in one place: the SQL that lists and counts, and the arithmetic
@@ -8,7 +9,7 @@ import { PUBLIC_STREAM, isExpired, type NotificationRecord, type StreamEvent } f
 // public one. One needs attention while it is unseen, or seen but unacknowledged when it asks
 // for an acknowledgement. Public ones up to the user's position (InboxState, moved by
 // markAllSeen) count as seen at that time, without a receipt each. Expired notifications and
-// muted categories are neither counted nor listed as unseen.
+// muted categories are neither counted nor listed as unseen, nor delivered live as new.
 
 const notExpired = Prisma.sql`(n."expiresAt" IS NULL OR n."expiresAt" > now())`;
 
@@ -294,3 +295,21 @@ function markException(state: CountState, notification: Counted, exception: bool
   if (exception) state.publicExceptions.add(notification.id);
   else state.publicExceptions.delete(notification.id);
 }
+
+/**
+ * Whether a logged event reaches a subscriber at all. An expired notification is never new to
+ * anyone, so its CREATED is not delivered; a deleted one is gone (the log has no notification for
+ * it) and reaches subscribers only as its DELETED event.
+ */
+export function deliverable(event: LoggedEvent, now = new Date()): event is StreamEvent {
+  if (!event.notification) return false;
+  return !(event.type === 'CREATED' && isExpired(event.notification, now));
+}
+
+/**
+ * Whether a live event is held back because the user muted its category: a new notification
+ * there is not delivered (as it is not counted), though its event still moves the cursor. Later
+ * events of it (seen, deleted) still go out, so that a client holding it stays in step.
+ */
+export const mutedForUser = (event: StreamEvent, isMuted: (category: string) => boolean) =>
+  event.type === 'CREATED' && isMuted(event.notification.categoryName);

@@ -7,7 +7,8 @@ import {
   type Cursor,
   type LoggedEvent,
 } from '../notifications/event-log.js';
-import { PUBLIC_STREAM, isExpired, userStream, type StreamEvent } from '../notifications/types.js';
+import { PUBLIC_STREAM, userStream, type StreamEvent } from '../notifications/types.js';
+import { deliverable } from '../notifications/visibility.js';
 import { Repeater } from 'graphql-yoga';
 import type { EventBus } from '../notifications/event-bus.js';
 import { SubscriberView, type Delivery } from './subscriber-view.js';
@@ -127,10 +128,4 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
     view.close();
     for (const unsubscribe of unsubscribers) unsubscribe();
   });
-}
-
-/** Expired notifications are never delivered as new; deleted ones are gone except as DELETED. */
-function deliverable(event: LoggedEvent): event is StreamEvent {
-  if (!event.notification) return false;
-  return !(event.type === 'CREATED' && isExpired(event.notification));
 }

@@ -4,6 +4,7 @@ import {
   type NotificationEventType,
   type StreamEvent,
 } from '../notifications/types.js';
+import { mutedForUser } from '../notifications/visibility.js';
 import type { UnseenCounter } from './unseen-counter.js';
 
 /** What one subscriber receives: an event, or a digest of several CREATED events. */
@@ -48,7 +49,7 @@ export class SubscriberView {
     const unseenCount = await this.counter.after(event);
     if (this.publicOnly && event.stream !== PUBLIC_STREAM) return;
     const { notification } = event;
-    if (event.type === 'CREATED' && this.counter.isMuted(notification.categoryName)) return;
+    if (mutedForUser(event, (category) => this.counter.isMuted(category))) return;
     if (event.type === 'CREATED' && notification.batchWindowSeconds) {
       this.gather(event, before, notification.batchWindowSeconds);
       return;
