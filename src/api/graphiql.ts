@@ -52,13 +52,15 @@ export interface GraphiQLPage {
   /** The page, with GraphiQL's scripts, styles and editor workers inline: no CDN, no internet. */
   render(): string;
   /** What the page needs and nothing more: its one inline script by hash, blob: workers. */
-  contentSecurityPolicy: string;
+  contentSecurityPolicy(): string;
 }
 
 /**
  * GraphiQL from the installed @graphql-yoga/render-graphiql instead of Yoga's default page, which
  * loads everything from a public CDN (a blank page offline or under a strict policy). The options
- * do not change while the service runs, so the page is rendered once and its script hashed once.
+ * do not change while the service runs, so the page is rendered once and its script hashed once,
+ * when it is first asked for: it is 9 MB, and rendering it leaves far more garbage behind, which
+ * an instance that never serves GraphiQL should not carry.
  */
 export function createGraphiQLPage(developmentHeaders?: DevelopmentHeaders): GraphiQLPage {
   const { authorization, 'x-api-key': apiKey } = developmentHeaders ?? {};
@@ -77,6 +79,16 @@ export function createGraphiQLPage(developmentHeaders?: DevelopmentHeaders): Gra
       { query: SEND, headers: headers(apiKey ? { 'x-api-key': apiKey } : undefined) },
     ],
   };
+  let page: { html: string; policy: string } | undefined;
+  const rendered = () => (page ??= renderPage(options));
+  return {
+    options,
+    render: () => rendered().html,
+    contentSecurityPolicy: () => rendered().policy,
+  };
+}
+
+function renderPage(options: GraphiQLOptions) {
   const html = renderGraphiQL(options);
   const script = html.slice(
     html.indexOf('<script>') + '<script>'.length,
@@ -84,9 +96,8 @@ export function createGraphiQLPage(developmentHeaders?: DevelopmentHeaders): Gra
   );
   const scriptHash = createHash('sha256').update(script).digest('base64');
   return {
-    options,
-    render: () => html,
-    contentSecurityPolicy: [
+    html,
+    policy: [
       "default-src 'none'",
       `script-src 'sha256-${scriptHash}'`,
       // The editor sets styles at run time; styles cannot run code.

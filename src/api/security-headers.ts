@@ -10,11 +10,11 @@ const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
  */
 export function createSecurityHeaders({
   production,
-  graphiqlPolicy = API_POLICY,
+  graphiqlPolicy = () => API_POLICY,
 }: {
   production: boolean;
   /** The policy of the one HTML page Yoga serves, GraphiQL (src/api/graphiql.ts). */
-  graphiqlPolicy?: string;
+  graphiqlPolicy?: () => string;
 }) {
   const headers: Record<string, string> = {
     'x-content-type-options': 'nosniff',
@@ -32,7 +32,7 @@ export function createSecurityHeaders({
     plugin: {
       onResponse({ response }) {
         if (response.headers.get('content-type')?.startsWith('text/html')) {
-          response.headers.set('content-security-policy', graphiqlPolicy);
+          response.headers.set('content-security-policy', graphiqlPolicy());
         }
       },
     } satisfies Plugin,
