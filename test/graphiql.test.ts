@@ -192,6 +192,8 @@ describe.skipIf(!chromiumInstalled())('GraphiQL of `npm start` in development', 
       // The third tab sends with the printed service key.
       await tabs.nth(2).click();
       await expect.poll(() => editorText(page, HEADERS_EDITOR), poll).toContain(TEST_API_KEY);
+      // As a person would, run it once the tab shows its own operation.
+      await expect.poll(() => editorText(page, QUERY_EDITOR), poll).toContain('sendNotification(');
       await page.locator('.graphiql-execute-button').click();
       await expect.poll(() => resultText(page), poll).toContain('"sendNotification"');
       expect(await resultText(page)).not.toContain('"errors"');

@@ -8,14 +8,16 @@ export interface DevelopmentHeaders {
   'x-api-key'?: string;
 }
 
-// The README's first notification, one tab per step (named, so the tabs say what they do).
-const UPSERT_CATEGORY = `mutation CreateCategory {
+// The README's first notification, one tab per step, written as the README writes them:
+// unnamed. GraphiQL keeps the last operation name it ran across tabs, so a named first tab made
+// the third one fail with "Cannot infer operation CreateCategory" when run after it.
+const UPSERT_CATEGORY = `mutation {
   upsertCategory(input: { name: "security", requireAck: true, priority: URGENT }) {
     name
   }
 }
 `;
-const SUBSCRIBE = `subscription MyNotifications {
+const SUBSCRIBE = `subscription {
   myNotifications {
     type
     cursor
@@ -31,7 +33,7 @@ const SUBSCRIBE = `subscription MyNotifications {
   }
 }
 `;
-const SEND = `mutation SendNotification {
+const SEND = `mutation {
   sendNotification(
     input: {
       category: "security"
