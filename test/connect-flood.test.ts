@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE } from '../src/sockets/close-codes.js';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database.js';
 import { startLatencyProxy, type LatencyProxy } from './helpers/latency-proxy.js';
+import { attemptConnect } from './helpers/raw-socket.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 // A flood of one user's connects against an instance whose database is a network hop away and
@@ -54,28 +55,13 @@ afterAll(async () => {
 
 /** A raw graphql-transport-ws connect: 'ack', the close code, or 'no answer' after a while. */
 async function attempt(server: TestServer, userId: string) {
-  const token = await server.token(userId);
-  const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+  const { outcome, socket } = await attemptConnect(
+    server.wsUrl,
+    await server.token(userId),
+    ATTEMPT_TIMEOUT_MS,
+  );
   sockets.push(socket);
-  socket.on('error', () => {});
-  return new Promise<'ack' | 'no answer' | number>((resolve) => {
-    const timer = setTimeout(() => resolve('no answer'), ATTEMPT_TIMEOUT_MS);
-    socket.on('open', () =>
-      socket.send(
-        JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
-      ),
-    );
-    socket.on('message', (data: Buffer) => {
-      if ((JSON.parse(data.toString()) as { type: string }).type === 'connection_ack') {
-        clearTimeout(timer);
-        resolve('ack');
-      }
-    });
-    socket.on('close', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
+  return outcome;
 }
 
 const tally = (outcomes: ('ack' | 'no answer' | number)[]) => {

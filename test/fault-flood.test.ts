@@ -11,6 +11,7 @@ import {
   type ServiceProcess,
 } from './helpers/service-process.js';
 import { startServiceProcesses } from './helpers/fault-setup.js';
+import { attemptConnect } from './helpers/raw-socket.js';
 import { TEST_API_KEY } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
@@ -108,33 +109,11 @@ const percentile = (values: number[], p: number) => {
 };
 const mb = (bytes: number) => Math.round((bytes / MiB) * 10) / 10;
 
-/** A raw graphql-transport-ws connection attempt: resolves with 'ack' or the close code. */
-async function attempt(userToken: string): Promise<{ outcome: 'ack' | number; socket: WebSocket }> {
-  const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws');
-  sockets.push(socket);
-  const outcome = await new Promise<'ack' | number>((resolve) => {
-    const timer = setTimeout(() => resolve(-1), 30_000);
-    socket.on('error', () => {});
-    socket.on('open', () =>
-      socket.send(
-        JSON.stringify({
-          type: 'connection_init',
-          payload: { authorization: `Bearer ${userToken}` },
-        }),
-      ),
-    );
-    socket.on('message', (data: Buffer) => {
-      if ((JSON.parse(data.toString()) as { type: string }).type === 'connection_ack') {
-        clearTimeout(timer);
-        resolve('ack');
-      }
-    });
-    socket.on('close', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-  return { outcome, socket };
+/** A raw graphql-transport-ws connection attempt: 'ack', the close code, or 'no answer'. */
+async function attempt(userToken: string) {
+  const attempted = await attemptConnect(service.wsUrl, userToken, 30_000);
+  sockets.push(attempted.socket);
+  return attempted;
 }
 
 /** Runs `task` for 0..count-1 with at most `concurrency` at once. */

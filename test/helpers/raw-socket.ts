@@ -66,3 +66,38 @@ export function metricValue(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
+
+/** What a connection attempt came to: acknowledged, closed with a code, or no answer in time. */
+export type ConnectOutcome = 'ack' | 'no answer' | number;
+
+/**
+ * One graphql-transport-ws connection attempt with `token`, as a flood of clients makes them;
+ * the socket is handed back open (when acknowledged) for the caller to close.
+ */
+export async function attemptConnect(
+  url: string,
+  token: string,
+  timeoutMs: number,
+): Promise<{ outcome: ConnectOutcome; socket: WebSocket }> {
+  const socket = new WebSocket(url, 'graphql-transport-ws');
+  socket.on('error', () => {});
+  const outcome = await new Promise<ConnectOutcome>((resolve) => {
+    const timer = setTimeout(() => resolve('no answer'), timeoutMs);
+    socket.on('open', () =>
+      socket.send(
+        JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
+      ),
+    );
+    socket.on('message', (data: Buffer) => {
+      if ((JSON.parse(data.toString()) as { type: string }).type === 'connection_ack') {
+        clearTimeout(timer);
+        resolve('ack');
+      }
+    });
+    socket.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+  return { outcome, socket };
+}
