@@ -53,6 +53,8 @@ const ORDER = [
   'heap_per_connection',
   'sends_per_second',
   'latency_p99_at_1000',
+  'batch_deliveries_per_second',
+  'large_send_10k',
   'latency_p99_at_200',
   'connects_per_second',
   'connect_p99',
@@ -254,11 +256,85 @@ async function singleInstance(databaseUrl: string, load: Load) {
     goal: '≤ 50 ms',
     note: `p50 ${round(percentile(latency.latencies, 50))} ms; ${latency.delivered} of ${latency.sent} delivered`,
   });
+  await settle(1000);
+  await batchDeliveries(load, service.url);
+  await largeSends(load, service.url);
   await load.call('disconnect');
   await settle(2000);
   await connectWave(load, wsUrl);
   await service.stop();
   return { fanOut, memory, sends, sendNotes: notes };
+}
+
+/** Sends per sendNotifications call, and recipients per send, in the batch figure. */
+const BATCH = { size: 200, recipients: 5 };
+/** Recipients of the large send: SIZE.sockets of them online, the rest not. */
+const LARGE_SEND_RECIPIENTS = 10_000;
+
+async function batchDeliveries(load: Load, httpUrl: string) {
+  const rounds: number[] = [];
+  const notes: string[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const result = await load.call<{
+      stored: number;
+      failed: number;
+      seconds: number;
+      received: number;
+    }>('batchSends', {
+      httpUrl,
+      apiKey: API_KEY,
+      users: users(SIZE.sockets),
+      seconds: SIZE.roundSeconds,
+      concurrency: 4,
+      batchSize: BATCH.size,
+      recipientsPerSend: BATCH.recipients,
+      prefix: `batch${i}`,
+    });
+    rounds.push(result.stored / result.seconds);
+    notes.push(`${result.received}/${result.stored} live, ${result.failed} failed`);
+    await settle(1000);
+  }
+  record({
+    id: 'batch_deliveries_per_second',
+    name: `recipient deliveries through sendNotifications (${BATCH.size} sends of ${BATCH.recipients} online recipients per call), sustained`,
+    unit: 'deliveries/s',
+    value: rounds,
+    digits: 0,
+    goal: '≥ 20,000/s',
+    note: `${notes.join('; ')}; 4 callers at once`,
+  });
+}
+
+async function largeSends(load: Load, httpUrl: string) {
+  const rounds: number[] = [];
+  const answered: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const result = await load.call<{ answeredMs: number; ms: number; received: number }>(
+      'largeSend',
+      {
+        httpUrl,
+        apiKey: API_KEY,
+        recipients: users(LARGE_SEND_RECIPIENTS),
+        title: `large-${i}`,
+        expected: SIZE.sockets,
+        timeoutMs: 30_000,
+      },
+    );
+    if (result.received < SIZE.sockets) {
+      throw new Error(`large send reached ${result.received} of ${SIZE.sockets} online`);
+    }
+    rounds.push(result.ms);
+    answered.push(result.answeredMs);
+    await settle(1000);
+  }
+  record({
+    id: 'large_send_10k',
+    name: `a send to ${LARGE_SEND_RECIPIENTS.toLocaleString('en')} recipients: stored, and received by all ${SIZE.sockets.toLocaleString('en')} online`,
+    unit: 'ms',
+    value: rounds,
+    goal: '≤ 1,000 ms',
+    note: `answered (stored) after ${answered.map((ms) => ms.toFixed(0)).join(', ')} ms`,
+  });
 }
 
 async function baseline(load: Load) {
