@@ -67,12 +67,14 @@ class FedView {
 }
 
 const send = (category: string, extra: { expiresAt?: Date } = {}) =>
-  services().sender.send('test', {
-    category,
-    recipientIds: [USER],
-    title: category,
-    ...extra,
-  }).then((result) => result.notification);
+  services()
+    .sender.send('test', {
+      category,
+      recipientIds: [USER],
+      title: category,
+      ...extra,
+    })
+    .then((result) => result.notification);
 const counted = () => unseenCount(services().database, USER);
 
 describe('SubscriberView', () => {

@@ -48,7 +48,10 @@ export interface SendDeps extends PublishDeps {
   database: Database;
   pool: Pool;
   catalog: Pick<Catalog, 'category' | 'template'>;
-  config: Pick<Config, 'DEFAULT_DELETE_AFTER_SECONDS' | 'MAX_SENDS_PER_BATCH' | 'DATABASE_POOL_SIZE'>;
+  config: Pick<
+    Config,
+    'DEFAULT_DELETE_AFTER_SECONDS' | 'MAX_SENDS_PER_BATCH' | 'DATABASE_POOL_SIZE'
+  >;
 }
 
 export interface Sender {

@@ -27,22 +27,20 @@ const SendNotificationInput = builder.inputType('SendNotificationInput', {
   }),
 });
 
-const SendNotificationPayload = builder
-  .objectRef<SendResult>('SendNotificationPayload')
-  .implement({
-    fields: (t) => ({
-      notification: t.field({
-        type: NotificationRef,
-        resolve: (result) => viewOf(result.notification, noReceipt),
-      }),
-      recipientCount: t.exposeInt('recipientCount', {
-        description: 'How many users it was addressed to; 0 for a public notification.',
-      }),
-      deduplicated: t.exposeBoolean('deduplicated', {
-        description: 'True when this repeats an earlier send with the same idempotencyKey.',
-      }),
+const SendNotificationPayload = builder.objectRef<SendResult>('SendNotificationPayload').implement({
+  fields: (t) => ({
+    notification: t.field({
+      type: NotificationRef,
+      resolve: (result) => viewOf(result.notification, noReceipt),
     }),
-  });
+    recipientCount: t.exposeInt('recipientCount', {
+      description: 'How many users it was addressed to; 0 for a public notification.',
+    }),
+    deduplicated: t.exposeBoolean('deduplicated', {
+      description: 'True when this repeats an earlier send with the same idempotencyKey.',
+    }),
+  }),
+});
 
 const senderOf = (viewer: Viewer) => (viewer.kind === 'service' ? viewer.service : 'unknown');
 
@@ -58,7 +56,9 @@ function countSent(services: Services, results: SendResult[]) {
   return results;
 }
 
-type GivenInput = Omit<SendInput, 'recipientIds'> & { recipientIds?: readonly (string | number)[] | null };
+type GivenInput = Omit<SendInput, 'recipientIds'> & {
+  recipientIds?: readonly (string | number)[] | null;
+};
 const asSendInput = (input: GivenInput): SendInput => ({
   ...input,
   recipientIds: input.recipientIds?.map(String),
