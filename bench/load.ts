@@ -132,19 +132,23 @@ async function connectBaseline(args: { wsUrl: string; count: number; concurrency
   return {};
 }
 
-async function sendOne(httpUrl: string, apiKey: string, input: Record<string, unknown>) {
+const SEND_ONE =
+  'mutation($input: SendNotificationInput!) { sendNotification(input: $input) { recipientCount } }';
+const SEND_MANY =
+  'mutation($inputs: [SendNotificationInput!]!) { sendNotifications(inputs: $inputs) { recipientCount } }';
+
+async function post(httpUrl: string, apiKey: string, query: string, variables: unknown) {
   const response = await fetch(httpUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
-    body: JSON.stringify({
-      query:
-        'mutation($input: SendNotificationInput!) { sendNotification(input: $input) { recipientCount } }',
-      variables: { input },
-    }),
+    body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { errors?: unknown };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
 }
+
+const sendOne = (httpUrl: string, apiKey: string, input: Record<string, unknown>) =>
+  post(httpUrl, apiKey, SEND_ONE, { input });
 
 /** Sends one marker and waits until `expected` clients have it; returns ms from send to last. */
 async function fanOut(args: {
@@ -231,6 +235,79 @@ async function privateSends(args: {
   return { sent, failed, seconds, delivered: latencies.length, latencies: [...latencies] };
 }
 
+/**
+ * Batches through sendNotifications as fast as the service answers them: `concurrency` senders,
+ * each batch `batchSize` sends to `recipientsPerSend` random online users. Counts recipient
+ * deliveries stored (answered) and received live.
+ */
+async function batchSends(args: {
+  httpUrl: string;
+  apiKey: string;
+  users: string[];
+  seconds: number;
+  concurrency: number;
+  batchSize: number;
+  recipientsPerSend: number;
+  prefix: string;
+}) {
+  let stored = 0;
+  let failed = 0;
+  let sent = 0;
+  const titles: string[] = [];
+  const started = now();
+  const end = started + args.seconds * 1000;
+  const pick = () => args.users[Math.floor(Math.random() * args.users.length)]!;
+  await Promise.all(
+    Array.from({ length: args.concurrency }, async () => {
+      while (now() < end) {
+        const inputs = Array.from({ length: args.batchSize }, () => {
+          const title = `${args.prefix}-${sent++}`;
+          titles.push(title);
+          const recipientIds = [...new Set(Array.from({ length: args.recipientsPerSend }, pick))];
+          return { category: 'bench', recipientIds, title };
+        });
+        const deliveries = inputs.reduce((total, input) => total + input.recipientIds.length, 0);
+        await post(args.httpUrl, args.apiKey, SEND_MANY, { inputs }).then(
+          () => (stored += deliveries),
+          () => (failed += deliveries),
+        );
+      }
+    }),
+  );
+  const seconds = (now() - started) / 1000;
+  const received = () =>
+    titles.reduce((total, title) => total + (arrivals.get(title)?.count ?? 0), 0);
+  const settleUntil = now() + 5000;
+  while (received() < stored && now() < settleUntil) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { stored, failed, seconds, received: received() };
+}
+
+/** One send to `recipients`: ms until it was answered and until `expected` clients had it. */
+async function largeSend(args: {
+  httpUrl: string;
+  apiKey: string;
+  recipients: string[];
+  title: string;
+  expected: number;
+  timeoutMs: number;
+}) {
+  const started = now();
+  await sendOne(args.httpUrl, args.apiKey, {
+    category: 'bench',
+    recipientIds: args.recipients,
+    title: args.title,
+  });
+  const answeredMs = now() - started;
+  const deadline = started + args.timeoutMs;
+  while ((arrivals.get(args.title)?.count ?? 0) < args.expected && now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const got = arrivals.get(args.title);
+  return { answeredMs, ms: (got?.last ?? now()) - started, received: got?.count ?? 0 };
+}
+
 async function disconnect() {
   await Promise.all(clients.map((client) => client.dispose()));
   for (const socket of sockets) socket.terminate();
@@ -246,6 +323,8 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
   connectBaseline,
   fanOut,
   privateSends,
+  batchSends,
+  largeSend,
   disconnect,
 };
 

@@ -16,13 +16,15 @@ import {
 import { seedNotifications } from './seed.js';
 import { formatResults, percentile, toMetric, type Metric, type MetricInput } from './report.js';
 
-// npm run bench [-- --quick]: the service in its own process, driven by a load generator in
+// npm run bench [-- --quick] [-- --sends]: the service in its own process, driven by a load generator in
 // another, against real PostgreSQL and Redis; each figure beside, where one applies, what a bare
 // `ws` server, a plain graphql-yoga + graphql-ws peer and the database alone achieve, all
 // measured in the same run. A full run writes bench/RESULTS.md; every run prints one JSON line
 // last.
 
 const quick = process.argv.includes('--quick');
+/** Only the send figures and the database limit: for work on sends, on a shared machine. */
+const sendsOnly = process.argv.includes('--sends');
 const SIZE = quick
   ? { sockets: 1000, seconds: 3, roundSeconds: 2, rows: 50_000, connectClients: 500, queries: 200 }
   : {
@@ -53,6 +55,8 @@ const ORDER = [
   'heap_per_connection',
   'sends_per_second',
   'latency_p99_at_1000',
+  'batch_deliveries_per_second',
+  'large_send_10k',
   'latency_p99_at_200',
   'connects_per_second',
   'connect_p99',
@@ -210,7 +214,9 @@ async function singleInstance(databaseUrl: string, load: Load) {
   // Memory first, in a process no earlier connections have grown: the RSS they leave behind
   // is given back to the system later, or not, and would blur the figure.
   const memory = await memoryPerConnection(service.child, connectSubscribers(load, wsUrl));
-  const fanOut = await fanOutRounds(load, { httpUrl: service.url, apiKey: API_KEY }, 'service');
+  const fanOut = sendsOnly
+    ? []
+    : await fanOutRounds(load, { httpUrl: service.url, apiKey: API_KEY }, 'service');
 
   const sends: number[] = [];
   const notes: string[] = [];
@@ -254,11 +260,85 @@ async function singleInstance(databaseUrl: string, load: Load) {
     goal: '≤ 50 ms',
     note: `p50 ${round(percentile(latency.latencies, 50))} ms; ${latency.delivered} of ${latency.sent} delivered`,
   });
+  await settle(1000);
+  await batchDeliveries(load, service.url);
+  await largeSends(load, service.url);
   await load.call('disconnect');
   await settle(2000);
-  await connectWave(load, wsUrl);
+  if (!sendsOnly) await connectWave(load, wsUrl);
   await service.stop();
   return { fanOut, memory, sends, sendNotes: notes };
+}
+
+/** Sends per sendNotifications call, and recipients per send, in the batch figure. */
+const BATCH = { size: 200, recipients: 5 };
+/** Recipients of the large send: SIZE.sockets of them online, the rest not. */
+const LARGE_SEND_RECIPIENTS = 10_000;
+
+async function batchDeliveries(load: Load, httpUrl: string) {
+  const rounds: number[] = [];
+  const notes: string[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const result = await load.call<{
+      stored: number;
+      failed: number;
+      seconds: number;
+      received: number;
+    }>('batchSends', {
+      httpUrl,
+      apiKey: API_KEY,
+      users: users(SIZE.sockets),
+      seconds: SIZE.roundSeconds,
+      concurrency: 4,
+      batchSize: BATCH.size,
+      recipientsPerSend: BATCH.recipients,
+      prefix: `batch${i}`,
+    });
+    rounds.push(result.stored / result.seconds);
+    notes.push(`${result.received}/${result.stored} live, ${result.failed} failed`);
+    await settle(1000);
+  }
+  record({
+    id: 'batch_deliveries_per_second',
+    name: `recipient deliveries through sendNotifications (${BATCH.size} sends of ${BATCH.recipients} online recipients per call), sustained`,
+    unit: 'deliveries/s',
+    value: rounds,
+    digits: 0,
+    goal: '≥ 20,000/s',
+    note: `${notes.join('; ')}; 4 callers at once`,
+  });
+}
+
+async function largeSends(load: Load, httpUrl: string) {
+  const rounds: number[] = [];
+  const answered: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const result = await load.call<{ answeredMs: number; ms: number; received: number }>(
+      'largeSend',
+      {
+        httpUrl,
+        apiKey: API_KEY,
+        recipients: users(LARGE_SEND_RECIPIENTS),
+        title: `large-${i}`,
+        expected: SIZE.sockets,
+        timeoutMs: 30_000,
+      },
+    );
+    if (result.received < SIZE.sockets) {
+      throw new Error(`large send reached ${result.received} of ${SIZE.sockets} online`);
+    }
+    rounds.push(result.ms);
+    answered.push(result.answeredMs);
+    await settle(1000);
+  }
+  record({
+    id: 'large_send_10k',
+    name: `a send to ${LARGE_SEND_RECIPIENTS.toLocaleString('en')} recipients: stored, and received by all ${SIZE.sockets.toLocaleString('en')} online`,
+    unit: 'ms',
+    value: rounds,
+    goal: '≤ 1,000 ms',
+    note: `answered (stored) after ${answered.map((ms) => ms.toFixed(0)).join(', ')} ms`,
+  });
 }
 
 async function baseline(load: Load) {
@@ -377,6 +457,47 @@ async function twoInstances(databaseUrl: string, load: Awaited<ReturnType<typeof
   });
 }
 
+/** Everything but the send figures: fan-out and memory beside the baseline and peer, and more. */
+async function comparisons(
+  databaseUrl: string,
+  load: Load,
+  service: Awaited<ReturnType<typeof singleInstance>>,
+) {
+  const bare = await baseline(load);
+  const plain = await peer(load);
+  record({
+    id: 'fanout_10k',
+    name: `public fan-out to ${SIZE.sockets.toLocaleString('en')} subscribed clients, send to last receipt`,
+    unit: 'ms',
+    value: service.fanOut,
+    baseline: bare.fanOut,
+    peer: plain.fanOut,
+    goal: '≤ 2× bare ws and faster than the peer',
+  });
+  const kb = (bytes: number) => bytes / 1024;
+  record({
+    id: 'memory_per_connection',
+    name: `memory (RSS) per idle subscribed connection at ${SIZE.sockets.toLocaleString('en')}`,
+    unit: 'KB',
+    value: kb(service.memory.rss),
+    baseline: kb(bare.memory.rss),
+    peer: kb(plain.memory.rss),
+    goal: '≤ 20 KB and less than the peer',
+  });
+  record({
+    id: 'heap_per_connection',
+    name: `heap after GC per idle subscribed connection at ${SIZE.sockets.toLocaleString('en')}`,
+    unit: 'KB',
+    value: kb(service.memory.heap),
+    baseline: kb(bare.memory.heap),
+    peer: kb(plain.memory.heap),
+    goal: '≤ 20 KB and less than the peer',
+    note: 'JavaScript objects only: socket buffers and what the allocator keeps are in RSS',
+  });
+  await twoInstances(databaseUrl, load);
+  await unseenQueryLatency(databaseUrl);
+}
+
 async function main() {
   const started = Date.now();
   const load = await startLoad();
@@ -400,39 +521,7 @@ async function main() {
       goal: '≥ 2,000/s and ≥ 70% of the database limit',
       note: `${service.sendNotes.join('; ')}. Limit: the service's category lookup and send statement through pg, ${LIMIT_CONNECTIONS} connections`,
     });
-    const bare = await baseline(load);
-    const plain = await peer(load);
-    record({
-      id: 'fanout_10k',
-      name: `public fan-out to ${SIZE.sockets.toLocaleString('en')} subscribed clients, send to last receipt`,
-      unit: 'ms',
-      value: service.fanOut,
-      baseline: bare.fanOut,
-      peer: plain.fanOut,
-      goal: '≤ 2× bare ws and faster than the peer',
-    });
-    const kb = (bytes: number) => bytes / 1024;
-    record({
-      id: 'memory_per_connection',
-      name: `memory (RSS) per idle subscribed connection at ${SIZE.sockets.toLocaleString('en')}`,
-      unit: 'KB',
-      value: kb(service.memory.rss),
-      baseline: kb(bare.memory.rss),
-      peer: kb(plain.memory.rss),
-      goal: '≤ 20 KB and less than the peer',
-    });
-    record({
-      id: 'heap_per_connection',
-      name: `heap after GC per idle subscribed connection at ${SIZE.sockets.toLocaleString('en')}`,
-      unit: 'KB',
-      value: kb(service.memory.heap),
-      baseline: kb(bare.memory.heap),
-      peer: kb(plain.memory.heap),
-      goal: '≤ 20 KB and less than the peer',
-      note: 'JavaScript objects only: socket buffers and what the allocator keeps are in RSS',
-    });
-    await twoInstances(database.url, load);
-    await unseenQueryLatency(database.url);
+    if (!sendsOnly) await comparisons(database.url, load, service);
   } finally {
     await load.stop();
     await database.drop();

@@ -7,7 +7,7 @@ import { createApiKeyVerifier } from './auth/api-keys.js';
 import { createAuthenticator } from './auth/authenticate.js';
 import { createUserTokenVerifier } from './auth/user-tokens.js';
 import type { Config } from './config.js';
-import { createDatabase } from './db/client.js';
+import { createDatabase, createPool } from './db/client.js';
 import { corsOption } from './api/cors.js';
 import { createErrorMasker } from './api/errors.js';
 import { createGraphiQLPage, type DevelopmentHeaders } from './api/graphiql.js';
@@ -24,6 +24,8 @@ import { yogaLogging } from './api/yoga-logging.js';
 import { useSubscriptionRules } from './api/subscription-rules.js';
 import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
+import { createCatalog } from './notifications/catalog.js';
+import { createSender } from './notifications/send.js';
 import { createLocalBus } from './realtime/bus.js';
 import { createConnectionRegistry } from './connections/connection-registry.js';
 import { createRedisBus } from './realtime/redis-bus.js';
@@ -52,7 +54,10 @@ export interface App {
 const GRAPHQL_PATH = '/graphql';
 
 export function buildApp({ config, logger, databaseUrl, developmentHeaders }: AppOptions): App {
-  const database = createDatabase(databaseUrl, config.DATABASE_POOL_SIZE);
+  const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE);
+  // An idle connection that breaks is dropped by the pool; this only keeps it from crashing us.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+  const database = createDatabase(pool);
   const instanceId = randomUUID();
   const bus = config.REDIS_URL
     ? createRedisBus({
@@ -64,10 +69,14 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       })
     : createLocalBus();
   const dependsOn = dependencies({ database, bus });
+  const catalog = createCatalog({ database, bus });
   const services: Services = {
     config,
     logger,
     database,
+    pool,
+    catalog,
+    sender: createSender({ config, logger, database, pool, bus, catalog }),
     instanceId,
     bus,
     metrics: createMetrics(dependsOn),
@@ -210,7 +219,9 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         await services.connections.stop();
         await services.bus.close();
         await rateLimits.close();
+        catalog.close();
         await database.$disconnect();
+        await pool.end();
       })()),
   };
 }

@@ -54,6 +54,8 @@ const environmentSchema = z
     ),
     MAX_CONNECTIONS_PER_USER: z.coerce.number().int().positive().default(5),
     DEFAULT_DELETE_AFTER_SECONDS: seconds(30 * 24 * 3600),
+    /** Sends one sendNotifications call may carry; each counts as a send for rate limits. */
+    MAX_SENDS_PER_BATCH: positive(1000),
     RETENTION_INTERVAL_SECONDS: seconds(60),
     EVENT_LOG_RETENTION_SECONDS: seconds(7 * 24 * 3600),
     /** Rows the retention job deletes (or appends as DELETED events) per run, and as many again for the log prune. */

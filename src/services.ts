@@ -1,9 +1,11 @@
 import type { Metrics } from './observability/metrics.js';
 import type { Authenticator } from './auth/authenticate.js';
 import type { Config } from './config.js';
-import type { Database } from './db/client.js';
+import type { Database, Pool } from './db/client.js';
 import type { Logger } from './logger.js';
+import type { Catalog } from './notifications/catalog.js';
 import type { EventBus } from './notifications/event-bus.js';
+import type { Sender } from './notifications/send.js';
 import type { StreamHooks } from './realtime/notification-stream.js';
 import type { ConnectionRegistry } from './connections/connection-registry.js';
 
@@ -12,6 +14,11 @@ export interface Services {
   config: Config;
   logger: Logger;
   database: Database;
+  /** The pool Prisma runs on, where the hot statements run directly (prepared). */
+  pool: Pool;
+  /** Categories and templates, kept in the process. */
+  catalog: Catalog;
+  sender: Sender;
   authenticate: Authenticator;
   bus: EventBus;
   connections: ConnectionRegistry;

@@ -14,6 +14,7 @@ import {
   MyNotificationsDocument,
   PublicNotificationsDocument,
   SendNotificationDocument,
+  SendNotificationsDocument,
   SetCategoryPreferenceDocument,
   TemplatesDocument,
   UnseenCountDocument,
@@ -288,6 +289,26 @@ const OPERATIONS: Operation[] = [
         where: { notificationId: data.sendNotification.notification.id },
       });
       expect(receipts.map((r) => r.userId)).toEqual(['dave']);
+    },
+  ),
+  operation(
+    'sendNotifications',
+    'mutation',
+    SendNotificationsDocument,
+    () => ({
+      inputs: [
+        { category: 'general', recipientIds: ['dave'], title: 'Batch one' },
+        { category: 'general', recipientIds: ['erin', 'dave'], title: 'Batch two' },
+      ],
+    }),
+    row(U, F, F, A, U, U),
+    async (data) => {
+      expect(data.sendNotifications.map((result) => result.recipientCount)).toEqual([1, 2]);
+      const receipts = await database().receipt.findMany({
+        where: { notificationId: { in: data.sendNotifications.map((r) => r.notification.id) } },
+        orderBy: [{ notificationId: 'asc' }, { userId: 'asc' }],
+      });
+      expect(receipts).toHaveLength(3);
     },
   ),
   operation(

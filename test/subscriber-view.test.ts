@@ -3,7 +3,6 @@ import { advance, eventsAfter, type Cursor } from '../src/notifications/event-lo
 import { unseenCount } from '../src/notifications/inbox.js';
 import { acknowledge, markSeen } from '../src/notifications/receipts.js';
 import { deleteDueNotifications } from '../src/notifications/retention.js';
-import { sendNotification } from '../src/notifications/send.js';
 import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
 import { deliverable } from '../src/notifications/visibility.js';
 import { SubscriberView, type Delivery } from '../src/realtime/subscriber-view.js';
@@ -68,12 +67,14 @@ class FedView {
 }
 
 const send = (category: string, extra: { expiresAt?: Date } = {}) =>
-  sendNotification(services(), 'test', {
-    category,
-    recipientIds: [USER],
-    title: category,
-    ...extra,
-  }).then((result) => result.notification);
+  services()
+    .sender.send('test', {
+      category,
+      recipientIds: [USER],
+      title: category,
+      ...extra,
+    })
+    .then((result) => result.notification);
 const counted = () => unseenCount(services().database, USER);
 
 describe('SubscriberView', () => {

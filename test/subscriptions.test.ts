@@ -7,7 +7,7 @@ import {
   UnseenCountDocument,
   type MyNotificationsSubscription,
 } from '../client/graphql.js';
-import { sendNotification } from '../src/notifications/send.js';
+import { createSender } from '../src/notifications/send.js';
 import type { JoinStage } from '../src/realtime/notification-stream.js';
 import { follow, ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -125,7 +125,7 @@ describe.each(FOLLOW_CASES)('myNotifications written with $name', ({ shape, tran
   it('fills a gap from the log when an event was committed but never published', async () => {
     const stream = await follow(server, user('hank'), undefined, how);
     const silentBus = { ...server.app.services.bus, publish: async () => {} };
-    const lost = await sendNotification({ ...server.app.services, bus: silentBus }, 'test', {
+    const lost = await createSender({ ...server.app.services, bus: silentBus }).send('test', {
       category: 'info',
       recipientIds: [user('hank')],
       title: 'published nowhere',

@@ -4,7 +4,6 @@ import { advance, eventsAfter, type Cursor } from '../src/notifications/event-lo
 import { unseenCount, unseenNotifications } from '../src/notifications/inbox.js';
 import { acknowledge, markAllSeen, markSeen } from '../src/notifications/receipts.js';
 import { deleteDueNotifications } from '../src/notifications/retention.js';
-import { sendNotification } from '../src/notifications/send.js';
 import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
 import { deliverable } from '../src/notifications/visibility.js';
 import { UnseenCounter } from '../src/realtime/unseen-counter.js';
@@ -87,7 +86,7 @@ async function apply(step: Step, sent: { id: string; to: 'public' | number[] }[]
     chosen && (chosen.to === 'public' || chosen.to.includes(index));
   switch (step.kind) {
     case 'send': {
-      const { notification } = await sendNotification(deps, 'test', {
+      const { notification } = await deps.sender.send('test', {
         category: step.category,
         title: 'x',
         ...(step.to === 'public'

@@ -29,6 +29,8 @@ const OBJECT_COST = 2;
 const DEPTH_FACTOR = 1.5;
 /** Arguments that say how many items a field returns. */
 const SIZE_ARGUMENTS = new Set(['limit', 'first', 'last']);
+/** List arguments whose every item is a unit of work (sendNotifications' inputs). */
+const BATCH_ARGUMENT = 'inputs';
 
 interface CostArgs {
   schema: GraphQLSchema;
@@ -55,7 +57,7 @@ function queryCost({ schema, document, operationName, variableValues }: CostArgs
       const value = given ?? argument.defaultValue;
       if (typeof value === 'number' && Number.isFinite(value)) size = Math.max(size, value);
     }
-    return size;
+    return Math.max(size, batchSize(field, operation, variableValues));
   };
   const selectionsCost = (
     selectionSet: SelectionSetNode,
@@ -102,6 +104,22 @@ function queryCost({ schema, document, operationName, variableValues }: CostArgs
     schema.getRootType(operation.operation) ?? undefined,
     new Set(),
   );
+}
+
+/**
+ * How many items a field's batch argument (`inputs`) holds, as a literal list or a variable; 1
+ * without one (a single value where a list is expected is a list of one).
+ */
+export function batchSize(
+  field: FieldNode,
+  operation: OperationDefinitionNode,
+  variableValues: Record<string, unknown> | null | undefined,
+): number {
+  const node = field.arguments?.find((argument) => argument.name.value === BATCH_ARGUMENT)?.value;
+  if (node?.kind === Kind.LIST) return node.values.length;
+  if (node?.kind !== Kind.VARIABLE) return 1;
+  const value = variableValues?.[node.name.value];
+  return Array.isArray(value) ? value.length : 1;
 }
 
 /** The value of an argument as written: a literal, a variable's value or default, or undefined. */

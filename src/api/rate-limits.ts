@@ -4,6 +4,7 @@ import {
   getOperationAST,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
@@ -19,6 +20,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Context } from '../schema/context.js';
 import type { ErrorCode } from '../errors.js';
+import { batchSize } from './query-cost.js';
 
 /** extensions.code of an operation refused by a rate limit; retryAfterSeconds says when to. */
 export const RATE_LIMITED = 'RATE_LIMITED' satisfies ErrorCode;
@@ -115,11 +117,12 @@ export function createRateLimits(config: Config, logger: Logger): RateLimits {
   const refusal = async (args: {
     document: DocumentNode;
     operationName?: string | null;
+    variableValues?: Record<string, unknown> | null;
     contextValue: Context;
   }) => {
     const operation = getOperationAST(args.document, args.operationName);
     if (!operation) return undefined;
-    const points = rootFields(operation.selectionSet, args.document);
+    const points = rootFields(operation, args.document, args.variableValues);
     if (points === 0) return undefined;
     const mutation = operation.operation === 'mutation';
     const { viewer } = args.contextValue;
@@ -199,8 +202,15 @@ export function clientAddress(request: IncomingMessage, trustedHops: number): st
   return chain[Math.max(0, chain.length - 1 - trustedHops)]!;
 }
 
-/** How many root fields an operation runs: each is one unit of its limit. */
-function rootFields(selectionSet: SelectionSetNode, document: DocumentNode): number {
+/**
+ * How many root fields an operation runs: each is one unit of its limit, a batch
+ * (sendNotifications) one per input.
+ */
+function rootFields(
+  operation: OperationDefinitionNode,
+  document: DocumentNode,
+  variableValues: Record<string, unknown> | null | undefined,
+): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) {
@@ -211,7 +221,8 @@ function rootFields(selectionSet: SelectionSetNode, document: DocumentNode): num
   const count = (selections: SelectionSetNode): number =>
     selections.selections.reduce((total, selection) => {
       if (selection.kind === Kind.FIELD) {
-        return total + (selection.name.value === '__typename' ? 0 : 1);
+        if (selection.name.value === '__typename') return total;
+        return total + batchSize(selection, operation, variableValues);
       }
       if (selection.kind === Kind.INLINE_FRAGMENT) return total + count(selection.selectionSet);
       const fragment = fragments.get(selection.name.value);
@@ -219,5 +230,5 @@ function rootFields(selectionSet: SelectionSetNode, document: DocumentNode): num
       seen.add(fragment.name.value);
       return total + count(fragment.selectionSet);
     }, 0);
-  return count(selectionSet);
+  return count(operation.selectionSet);
 }

@@ -1,14 +1,28 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 
 export type Database = PrismaClient;
 /** The client or a transaction: what read helpers take, so they work inside either. */
 export type Queryable = Prisma.TransactionClient;
+/** node-postgres's pool: the hot statements run on it directly, as prepared statements. */
+export type Pool = pg.Pool;
 
 /** `poolSize` unset: node-postgres's default. */
-export function createDatabase(url: string, poolSize?: number): Database {
+export function createPool(url: string, poolSize?: number): Pool {
   // JIT compiling costs hundreds of ms per statement and only pays off for analytics; the
   // planner's cost guesses for a user with a long history would trigger it on hot queries.
-  const adapter = new PrismaPg({ connectionString: url, max: poolSize, options: '-c jit=off' });
+  return new pg.Pool({ connectionString: url, max: poolSize, options: '-c jit=off' });
+}
+
+/**
+ * Prisma on `pool` (shared with the hot statements, so one instance holds one set of
+ * connections; ending the pool is its owner's job), or on a pool of its own for `url`.
+ */
+export function createDatabase(source: string | Pool, poolSize?: number): Database {
+  const adapter =
+    typeof source === 'string'
+      ? new PrismaPg({ connectionString: source, max: poolSize, options: '-c jit=off' })
+      : new PrismaPg(source);
   return new PrismaClient({ adapter });
 }

@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.js';
+import type { Catalog } from './catalog.js';
 import type { NotificationPriority } from './types.js';
 import { checkName, checkPositiveSeconds } from './validation.js';
 
@@ -12,7 +13,10 @@ export interface CategoryInput {
 }
 
 /** Creates the category or replaces its settings; notifications already sent keep theirs. */
-export function upsertCategory(database: Database, input: CategoryInput) {
+export async function upsertCategory(
+  { database, catalog }: { database: Database; catalog: Pick<Catalog, 'changed'> },
+  input: CategoryInput,
+) {
   checkName('name', input.name);
   checkPositiveSeconds('expireAfterSeconds', input.expireAfterSeconds);
   checkPositiveSeconds('deleteAfterSeconds', input.deleteAfterSeconds);
@@ -24,9 +28,12 @@ export function upsertCategory(database: Database, input: CategoryInput) {
     priority: input.priority,
     batchWindowSeconds: input.batchWindowSeconds ?? null,
   };
-  return database.category.upsert({
+  const category = await database.category.upsert({
     where: { name: input.name },
     create: { name: input.name, ...settings },
     update: settings,
   });
+  // Sends on every instance use the new settings from their next send.
+  await catalog.changed();
+  return category;
 }

@@ -11,7 +11,7 @@ import {
   type EventDraft,
 } from './event-log.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
-import { IDEMPOTENCY_WINDOW } from './send.js';
+import { IDEMPOTENCY_WINDOW } from './send-statement.js';
 import { PUBLIC_STREAM, userStream, type NotificationRecord } from './types.js';
 
 // Step 6 of the process: deletion time comes. Due notifications go with every row that refers

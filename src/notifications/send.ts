@@ -1,15 +1,25 @@
-import type { Config } from '../config.js';
-import type { Database } from '../db/client.js';
-import { DomainError } from '../errors.js';
 import { randomUUID } from 'node:crypto';
-import { Prisma, type Category } from '../generated/prisma/client.js';
-import { appendEventsSql, toStreamEvents, type AppendedRow } from './event-log.js';
+import type { Config } from '../config.js';
+import type { Database, Pool } from '../db/client.js';
+import { DomainError } from '../errors.js';
+import type { Category } from '../generated/prisma/client.js';
+import type { Catalog } from './catalog.js';
+import { toStreamEvents } from './event-log.js';
+import { createGroupCommit } from './group-commit.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
+import {
+  storeSends,
+  type IdempotentResult,
+  type Stored,
+  type StoredSend,
+} from './send-statement.js';
 import { renderStoredTemplate } from './templates.js';
 import { PUBLIC_STREAM, userStream, type NotificationRecord } from './types.js';
 import { LIMITS, badInput, checkData, checkLink, checkText, checkTitle } from './validation.js';
 
-// Step 1 of the process: a service sends. Categorise, date, persist, then publish.
+// Step 1 of the process: a service sends. Categorise, date, persist, then publish. Sends that
+// arrive together are stored together (group commit, one statement and one commit), and a
+// batch (sendNotifications) is stored whole by one statement before any of it is answered.
 
 export interface SendInput {
   category: string;
@@ -36,65 +46,147 @@ export interface SendResult {
 
 export interface SendDeps extends PublishDeps {
   database: Database;
-  config: Pick<Config, 'DEFAULT_DELETE_AFTER_SECONDS'>;
+  pool: Pool;
+  catalog: Pick<Catalog, 'category' | 'template'>;
+  config: Pick<
+    Config,
+    'DEFAULT_DELETE_AFTER_SECONDS' | 'MAX_SENDS_PER_BATCH' | 'DATABASE_POOL_SIZE'
+  >;
 }
 
-/** How long a repeated idempotency key returns the first result (a PostgreSQL interval). */
-export const IDEMPOTENCY_WINDOW = '24 hours';
+export interface Sender {
+  send(sender: string, input: SendInput): Promise<SendResult>;
+  /** Stores every input (or, when one is refused, none) before answering, in order. */
+  sendMany(sender: string, inputs: SendInput[]): Promise<SendResult[]>;
+}
 
-export async function sendNotification(
-  deps: SendDeps,
-  sender: string,
-  input: SendInput,
-): Promise<SendResult> {
+/** What the group commit answers for a send: stored now, a repeat of a key, or neither. */
+type Outcome = (Stored & { deduplicated: boolean }) | undefined;
+
+export function createSender(deps: SendDeps): Sender {
+  const commits = createGroupCommit<StoredSend, Outcome>({
+    // Published once per statement, in as few bus messages as the group's events fit.
+    store: async (sends) => {
+      const outcomes = await storeGroup(deps.pool, sends);
+      await publishCommitted(deps, createdEvents(outcomes));
+      return outcomes;
+    },
+    maxItems: deps.config.MAX_SENDS_PER_BATCH,
+    // A statement carries at most one large send's worth of receipts and events.
+    weight: (send) => send.streams.length,
+    maxWeight: LIMITS.recipients,
+    // Half the pool: Prisma's reads and the other writes keep the rest.
+    concurrency: Math.max(1, Math.floor(deps.config.DATABASE_POOL_SIZE / 2)),
+  });
+
+  const sendAll = async (sender: string, inputs: SendInput[], where: (index: number) => string) => {
+    const prepared = await Promise.all(
+      inputs.map((input, index) =>
+        prepare(deps, sender, input).catch((error: unknown) => {
+          if (!(error instanceof DomainError)) throw error;
+          throw new DomainError(error.code, `${where(index)}${error.message}`);
+        }),
+      ),
+    );
+    const outcomes = await commits.submit(prepared).catch((error: unknown) => {
+      throw unknownCategoryOr(error);
+    });
+    return Promise.all(
+      outcomes.map((outcome, index): Promise<SendResult> | SendResult => {
+        const { recipients, idempotencyKey } = prepared[index]!;
+        if (!outcome) return earlierResult(deps.database, sender, idempotencyKey!);
+        const { notification, deduplicated } = outcome;
+        return { notification, recipientCount: recipients.length, deduplicated };
+      }),
+    );
+  };
+
+  return {
+    send: async (sender, input) => (await sendAll(sender, [input], () => ''))[0]!,
+    sendMany(sender, inputs) {
+      if (inputs.length === 0) badInput('inputs must not be empty');
+      if (inputs.length > deps.config.MAX_SENDS_PER_BATCH) {
+        badInput(`at most ${deps.config.MAX_SENDS_PER_BATCH} sends per batch`);
+      }
+      return sendAll(sender, inputs, (index) => `inputs[${index}]: `);
+    },
+  };
+}
+
+/**
+ * Stores a group in one statement. A (sender, key) repeated within the group is stored once:
+ * the later ones answer the first's notification as deduplicated, as they would a moment later.
+ */
+async function storeGroup(pool: Pool, sends: StoredSend[]): Promise<Outcome[]> {
+  const firstWithKey = new Map<string, number>();
+  const repeats = sends.map((send, index) => {
+    if (send.idempotencyKey === null) return undefined;
+    const key = JSON.stringify([send.sender, send.idempotencyKey]);
+    const first = firstWithKey.get(key);
+    if (first === undefined) firstWithKey.set(key, index);
+    return first;
+  });
+  const distinct = sends.filter((_send, index) => repeats[index] === undefined);
+  const stored = await storeSends(pool, distinct);
+  const byId = new Map(distinct.map((send, index) => [send.id, stored[index]]));
+  return sends.map((send, index) => {
+    const first = repeats[index];
+    if (first === undefined) {
+      const own = byId.get(send.id);
+      return own && { ...own, deduplicated: false };
+    }
+    const original = byId.get(sends[first]!.id);
+    return original && { notification: original.notification, events: [], deduplicated: true };
+  });
+}
+
+/** The CREATED events of what a statement stored, in the log's order. */
+function createdEvents(outcomes: Outcome[]) {
+  const stored = outcomes.filter((outcome) => outcome && !outcome.deduplicated) as Stored[];
+  return toStreamEvents(
+    stored.flatMap(({ notification, events }) =>
+      events.map((event) => ({ stream: event.stream, type: 'CREATED' as const, notification })),
+    ),
+    stored.flatMap(({ events }) => events),
+  );
+}
+
+/**
+ * A category removed since this instance cached it fails the insert on its foreign key; the
+ * send is refused as if the category had been missing when read.
+ */
+function unknownCategoryOr(error: unknown): unknown {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  if (code === '23503' && constraint === 'Notification_categoryName_fkey') {
+    return new DomainError('UNKNOWN_CATEGORY', 'the category no longer exists');
+  }
+  return error;
+}
+
+/** Validates, renders and dates one send: everything but storing it. */
+async function prepare(deps: SendDeps, sender: string, input: SendInput): Promise<StoredSend> {
   const recipients = audienceOf(input);
-  const content = await contentOf(deps.database, input);
-  const category = await deps.database.category.findUnique({ where: { name: input.category } });
+  const content = await contentOf(deps.catalog, input);
+  const category = await deps.catalog.category(input.category);
   if (!category) throw new DomainError('UNKNOWN_CATEGORY', `no category "${input.category}"`);
   const dates = datesFor(category, input, deps.config.DEFAULT_DELETE_AFTER_SECONDS);
   checkText('idempotencyKey', input.idempotencyKey, LIMITS.idempotencyKeyLength);
-
-  const id = randomUUID();
-  const recipientCount = recipients === 'public' ? 0 : recipients.length;
-  const streams = recipients === 'public' ? [PUBLIC_STREAM] : recipients.map(userStream);
-  const key = input.idempotencyKey ?? null;
-  const storedResult: StoredResult = { notificationId: id, recipientCount };
-  // One statement, so one round trip: claim the idempotency key, store the notification, its
-  // receipts and its events. When the key was used within the window, nothing is written.
-  const [row] = await deps.database.$queryRaw<(NotificationRecord & { events: AppendedRow[] })[]>`
-    WITH claim AS (
-      INSERT INTO "IdempotencyKey" (service, key, result)
-      SELECT ${sender}, ${key}::text, ${JSON.stringify(storedResult)}::jsonb WHERE ${key}::text IS NOT NULL
-      ON CONFLICT (service, key) DO UPDATE SET result = EXCLUDED.result, "createdAt" = now()
-        WHERE "IdempotencyKey"."createdAt" < now() - ${IDEMPOTENCY_WINDOW}::interval
-      RETURNING 1),
-    go AS (SELECT WHERE ${key}::text IS NULL OR EXISTS (SELECT FROM claim)),
-    notification AS (
-      INSERT INTO "Notification" (id, "categoryName", priority, "requireAck",
-        "batchWindowSeconds", public, sender,
-        title, body, data, icon, "actionUrl", "templateKey", "expiresAt", "deleteAt")
-      SELECT ${id}::uuid, ${category.name}, ${category.priority}::"NotificationPriority",
-        ${category.requireAck}, ${category.batchWindowSeconds}::int, ${recipients === 'public'},
-        ${sender}, ${content.title},
-        ${content.body}, ${input.data == null ? null : JSON.stringify(input.data)}::jsonb,
-        ${content.icon}, ${content.actionUrl}, ${content.templateKey},
-        ${dates.expiresAt}::timestamptz, ${dates.deleteAt}::timestamptz
-      FROM go
-      RETURNING *),
-    receipts AS (
-      INSERT INTO "Receipt" ("notificationId", "userId", "requireAck")
-      SELECT ${id}::uuid, recipient, ${category.requireAck} FROM go, unnest(${recipients === 'public' ? [] : recipients}::text[]) recipient),
-    ${appendEventsSql(Prisma.sql`
-      SELECT stream, 'CREATED'::"NotificationEventType" AS type, ${id}::uuid AS "notificationId",
-        NULL::jsonb AS tombstone, ord
-      FROM go, unnest(${streams}::text[]) WITH ORDINALITY AS s(stream, ord)`)}
-    SELECT n.*, (SELECT coalesce(json_agg(events), '[]') FROM events) AS events FROM notification n`;
-
-  if (!row) return earlierResult(deps.database, sender, key!);
-  const { events: appended, ...notification } = row;
-  const drafts = streams.map((stream) => ({ stream, type: 'CREATED' as const, notification }));
-  await publishCommitted(deps, toStreamEvents(drafts, appended));
-  return { notification, recipientCount, deduplicated: false };
+  const isPublic = recipients === 'public';
+  return {
+    id: randomUUID(),
+    sender,
+    idempotencyKey: input.idempotencyKey ?? null,
+    category: category.name,
+    priority: category.priority,
+    requireAck: category.requireAck,
+    batchWindowSeconds: category.batchWindowSeconds,
+    public: isPublic,
+    ...content,
+    data: input.data == null ? null : JSON.stringify(input.data),
+    ...dates,
+    recipients: isPublic ? [] : recipients,
+    streams: isPublic ? [PUBLIC_STREAM] : recipients.map(userStream),
+  };
 }
 
 /** Either a list of users (deduplicated) or 'public'; never both, never neither. */
@@ -115,12 +207,12 @@ function audienceOf(input: SendInput): string[] | 'public' {
   return recipients.sort();
 }
 
-async function contentOf(database: Database, input: SendInput) {
+async function contentOf(catalog: Pick<Catalog, 'template'>, input: SendInput) {
   if (input.template != null && (input.title != null || input.body != null)) {
     badInput('give either a template or title/body, not both');
   }
   const text = input.template
-    ? await renderStoredTemplate(database, input.template, input.variables)
+    ? await renderStoredTemplate(catalog, input.template, input.variables)
     : {
         title: input.title ?? badInput('title is required without a template'),
         body: input.body ?? null,
@@ -156,11 +248,6 @@ function datesFor(category: Category, input: SendInput, defaultDeleteAfterSecond
   return { expiresAt, deleteAt };
 }
 
-interface StoredResult {
-  notificationId: string;
-  recipientCount: number;
-}
-
 /** The result of the earlier send with this key (committed: the claim waited for it). */
 async function earlierResult(
   database: Database,
@@ -170,7 +257,7 @@ async function earlierResult(
   const earlier = await database.idempotencyKey.findUniqueOrThrow({
     where: { service_key: { service, key } },
   });
-  const { notificationId, recipientCount } = earlier.result as unknown as StoredResult;
+  const { notificationId, recipientCount } = earlier.result as unknown as IdempotentResult;
   const notification = await database.notification.findUnique({ where: { id: notificationId } });
   if (!notification) throw new DomainError('NOT_FOUND', 'the earlier send was deleted since');
   return { notification, recipientCount, deduplicated: true };

@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.js';
+import type { Catalog } from './catalog.js';
 import { LIMITS, badInput, checkName, checkText, checkTitle } from './validation.js';
 
 export interface TemplateInput {
@@ -22,16 +23,21 @@ const asText = (value: unknown) =>
     .replace(/\r\n|\r|\n/g, ' ')
     .replace(UNSAFE_IN_TEXT, '');
 
-export function upsertTemplate(database: Database, input: TemplateInput) {
+export async function upsertTemplate(
+  { database, catalog }: { database: Database; catalog: Pick<Catalog, 'changed'> },
+  input: TemplateInput,
+) {
   checkName('key', input.key);
   checkTitle(input.title);
   checkText('body', input.body, LIMITS.bodyLength);
   const text = { title: input.title, body: input.body ?? null };
-  return database.template.upsert({
+  const template = await database.template.upsert({
     where: { key: input.key },
     create: { key: input.key, ...text },
     update: text,
   });
+  await catalog.changed();
+  return template;
 }
 
 /**
@@ -52,11 +58,15 @@ export function renderTemplate(text: string, variables: Record<string, unknown>)
   return rendered;
 }
 
-export async function renderStoredTemplate(database: Database, key: string, variables: unknown) {
+export async function renderStoredTemplate(
+  catalog: Pick<Catalog, 'template'>,
+  key: string,
+  variables: unknown,
+) {
   if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) {
     badInput('variables must be a JSON object');
   }
-  const template = await database.template.findUnique({ where: { key } });
+  const template = await catalog.template(key);
   if (!template) badInput(`no template "${key}"`);
   const values = (variables ?? {}) as Record<string, unknown>;
   return {

@@ -57,7 +57,7 @@ builder.mutationField('upsertCategory', (t) =>
     authScopes: { admin: true },
     args: { input: t.arg({ type: CategoryInput, required: true }) },
     resolve: (_query, _root, { input }, { services }) =>
-      upsertCategory(services.database, {
+      upsertCategory(services, {
         ...input,
         requireAck: input.requireAck ?? false,
         priority: input.priority ?? 'NORMAL',

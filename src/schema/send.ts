@@ -1,5 +1,7 @@
-import { sendNotification } from '../notifications/send.js';
+import type { SendInput, SendResult } from '../notifications/send.js';
 import { noReceipt, viewOf } from '../notifications/types.js';
+import type { Services } from '../services.js';
+import type { Viewer } from '../auth/viewer.js';
 import { builder } from './builder.js';
 import { NotificationRef } from './notification.js';
 
@@ -25,22 +27,42 @@ const SendNotificationInput = builder.inputType('SendNotificationInput', {
   }),
 });
 
-const SendNotificationPayload = builder
-  .objectRef<Awaited<ReturnType<typeof sendNotification>>>('SendNotificationPayload')
-  .implement({
-    fields: (t) => ({
-      notification: t.field({
-        type: NotificationRef,
-        resolve: (result) => viewOf(result.notification, noReceipt),
-      }),
-      recipientCount: t.exposeInt('recipientCount', {
-        description: 'How many users it was addressed to; 0 for a public notification.',
-      }),
-      deduplicated: t.exposeBoolean('deduplicated', {
-        description: 'True when this repeats an earlier send with the same idempotencyKey.',
-      }),
+const SendNotificationPayload = builder.objectRef<SendResult>('SendNotificationPayload').implement({
+  fields: (t) => ({
+    notification: t.field({
+      type: NotificationRef,
+      resolve: (result) => viewOf(result.notification, noReceipt),
     }),
-  });
+    recipientCount: t.exposeInt('recipientCount', {
+      description: 'How many users it was addressed to; 0 for a public notification.',
+    }),
+    deduplicated: t.exposeBoolean('deduplicated', {
+      description: 'True when this repeats an earlier send with the same idempotencyKey.',
+    }),
+  }),
+});
+
+const senderOf = (viewer: Viewer) => (viewer.kind === 'service' ? viewer.service : 'unknown');
+
+/** Counts what was stored now (repeats of an idempotency key excluded). */
+function countSent(services: Services, results: SendResult[]) {
+  for (const { notification, deduplicated } of results) {
+    if (deduplicated) continue;
+    services.metrics.sent.inc({
+      category: notification.categoryName,
+      audience: notification.public ? 'public' : 'private',
+    });
+  }
+  return results;
+}
+
+type GivenInput = Omit<SendInput, 'recipientIds'> & {
+  recipientIds?: readonly (string | number)[] | null;
+};
+const asSendInput = (input: GivenInput): SendInput => ({
+  ...input,
+  recipientIds: input.recipientIds?.map(String),
+});
 
 builder.mutationField('sendNotification', (t) =>
   t.field({
@@ -49,19 +71,22 @@ builder.mutationField('sendNotification', (t) =>
     authScopes: { service: true },
     args: { input: t.arg({ type: SendNotificationInput, required: true }) },
     resolve: async (_root, { input }, { services, viewer }) => {
-      const result = await sendNotification(
-        services,
-        viewer.kind === 'service' ? viewer.service : 'unknown',
-        { ...input, recipientIds: input.recipientIds?.map(String) },
-      );
-      if (!result.deduplicated) {
-        const { categoryName, public: isPublic } = result.notification;
-        services.metrics.sent.inc({
-          category: categoryName,
-          audience: isPublic ? 'public' : 'private',
-        });
-      }
-      return result;
+      const result = await services.sender.send(senderOf(viewer), asSendInput(input));
+      return countSent(services, [result])[0]!;
+    },
+  }),
+);
+
+builder.mutationField('sendNotifications', (t) =>
+  t.field({
+    type: [SendNotificationPayload],
+    description:
+      'Up to MAX_SENDS_PER_BATCH sends (1,000 by default), stored together before any is answered; one result per input, in order. When any input is refused, nothing is stored and the error names it (`inputs[i]: ...`). Each counts as one send for rate limits. Services only.',
+    authScopes: { service: true },
+    args: { inputs: t.arg({ type: [SendNotificationInput], required: true }) },
+    resolve: async (_root, { inputs }, { services, viewer }) => {
+      const results = await services.sender.sendMany(senderOf(viewer), inputs.map(asSendInput));
+      return countSent(services, results);
     },
   }),
 );

@@ -33,6 +33,6 @@ builder.mutationField('upsertTemplate', (t) =>
     type: 'Template',
     authScopes: { admin: true },
     args: { input: t.arg({ type: TemplateInput, required: true }) },
-    resolve: (_query, _root, { input }, { services }) => upsertTemplate(services.database, input),
+    resolve: (_query, _root, { input }, { services }) => upsertTemplate(services, input),
   }),
 );
