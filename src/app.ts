@@ -5,6 +5,7 @@ import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { createYoga } from 'graphql-yoga';
 import { createApiKeyVerifier } from './auth/api-keys.js';
 import { createAuthenticator } from './auth/authenticate.js';
+import { createCredentialWatch } from './auth/credential-watch.js';
 import { createUserTokenVerifier } from './auth/user-tokens.js';
 import type { Config } from './config.js';
 import { createDatabase } from './db/client.js';
@@ -104,6 +105,12 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
   });
 
   const rateLimits = createRateLimits(config, logger);
+  // Sockets and SSE subscriptions alike end when their credentials do.
+  const credentials = createCredentialWatch({
+    database,
+    intervalSeconds: config.CREDENTIALS_RECHECK_SECONDS,
+    logger,
+  });
   const graphiql = config.GRAPHIQL ? createGraphiQLPage(developmentHeaders) : undefined;
   const securityHeaders = createSecurityHeaders({
     production: config.NODE_ENV === 'production',
@@ -131,7 +138,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       useReadSnapshots(),
       rateLimits.plugin,
       securityHeaders.plugin,
-      useSseConnections(services),
+      useSseConnections(services, credentials),
       usePrometheus({ registry: services.metrics.registry, endpoint: '/metrics' }),
     ],
     logging: yogaLogging(logger),
@@ -175,6 +182,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
     yoga,
     services,
     rateLimits,
+    credentials,
   });
 
   let stopping: Promise<void> | undefined;
@@ -185,6 +193,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       await services.connections.start();
       await rateLimits.start();
       await jobs.start();
+      credentials.start();
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, config.HOST, () => {
@@ -206,6 +215,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         );
         await drained;
         clearTimeout(grace);
+        credentials.stop();
         await jobs.stop();
         await services.connections.stop();
         await services.bus.close();

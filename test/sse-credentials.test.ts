@@ -2,9 +2,9 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MyNotificationsDocument } from '../client/graphql.js';
 import { startCluster, type Cluster } from './helpers/cluster.js';
-import { SERVICE, send, upsertCategory } from './helpers/operations.js';
+import { send, upsertCategory } from './helpers/operations.js';
 import { metricValue } from './helpers/raw-socket.js';
-import type { Auth, TestServer } from './helpers/server.js';
+import { TEST_API_KEY, type TestServer } from './helpers/server.js';
 import { serverSentEvents } from './helpers/sse.js';
 
 // An SSE subscription lives only as long as its credentials, like a socket: when they end it
@@ -21,8 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => cluster.stop());
 
-const rowsOf = (userId: string) =>
-  a.app.services.database.connection.count({ where: { userId } });
+const rowsOf = (userId: string) => a.app.services.database.connection.count({ where: { userId } });
 
 /** myNotifications over SSE on `server`; `events` yields each parsed event as it arrives. */
 async function sse(server: TestServer, headers: Record<string, string>) {
@@ -52,15 +51,16 @@ async function nextEvent(events: AsyncIterator<{ event: string; data: string }>,
   }
 }
 
-const headersOf = async (server: TestServer, auth: Auth) =>
-  typeof auth === 'object' && 'apiKey' in auth
-    ? { 'x-api-key': auth.apiKey }
-    : { authorization: `Bearer ${await server.token(auth as string, { ttl: '3s' })}` };
+/** A JWT's `exp`, in ms since the epoch. */
+const expiryOf = (token: string) =>
+  (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp *
+  1000;
 
 describe('credentials of SSE subscriptions', () => {
   it('ends a subscription with UNAUTHENTICATED when its token expires, and removes its record', async () => {
-    const events = await sse(b, await headersOf(b, 'ora'));
-    const issuedAt = Date.now();
+    const token = await b.token('ora', { ttl: '6s' });
+    const expiresAt = expiryOf(token);
+    const events = await sse(b, { authorization: `Bearer ${token}` });
     // Live on b until then: a send through a arrives.
     await send(a, { category: 'news', recipientIds: ['ora'], title: 'before expiry' });
     const delivered = await nextEvent(events, 'the CREATED event');
@@ -68,6 +68,7 @@ describe('credentials of SSE subscriptions', () => {
     expect(JSON.parse(delivered.value!.data)).toMatchObject({
       data: { myNotifications: { type: 'CREATED', notification: { title: 'before expiry' } } },
     });
+    expect(Date.now()).toBeLessThan(expiresAt);
     expect(await rowsOf('ora')).toBe(1);
 
     const last = await nextEvent(events, 'the error ending the subscription');
@@ -75,8 +76,9 @@ describe('credentials of SSE subscriptions', () => {
     expect(JSON.parse(last.value!.data)).toEqual({
       errors: [{ message: 'token expired', extensions: { code: 'UNAUTHENTICATED' } }],
     });
-    // The token lived 2-3 s (exp is in whole seconds); ended then, not at some later check.
-    expect(Date.now() - issuedAt).toBeLessThan(4500);
+    // At the token's exp, not at some later check.
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+    expect(Date.now() - expiresAt).toBeLessThan(1500);
     expect((await nextEvent(events, 'complete')).value).toMatchObject({ event: 'complete' });
     expect((await nextEvent(events, 'the end of the response')).done).toBe(true);
 
@@ -86,7 +88,7 @@ describe('credentials of SSE subscriptions', () => {
   });
 
   it('refuses an API key an SSE subscription, so a revoked key holds none', async () => {
-    const events = await sse(a, await headersOf(a, SERVICE));
+    const events = await sse(a, { 'x-api-key': TEST_API_KEY });
     const answer = await nextEvent(events, 'the refusal');
     expect(JSON.parse(answer.value!.data)).toMatchObject({
       errors: [{ extensions: { code: 'FORBIDDEN' } }],
