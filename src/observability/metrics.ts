@@ -9,6 +9,11 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * serves it at /metrics.
  */
 export function createMetrics(dependencies: Record<string, Dependency>) {
+  // Both dependency gauges read one readiness check per scrape: prom-client collects the
+  // metrics of a scrape together, so the second asks while the first's check is under way.
+  let checking: ReturnType<typeof readiness> | undefined;
+  const checkOnce = () =>
+    (checking ??= readiness(dependencies).finally(() => (checking = undefined)));
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -71,15 +76,10 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
       labelNames: ['dependency'],
       registers,
       async collect() {
-        await Promise.all(
-          Object.entries(dependencies).map(async ([dependency, { check }]) => {
-            const up = await check().then(
-              () => 1,
-              () => 0,
-            );
-            this.set({ dependency }, up);
-          }),
-        );
+        const { checks } = await checkOnce();
+        for (const [dependency, state] of Object.entries(checks)) {
+          this.set({ dependency }, state === 'ok' ? 1 : 0);
+        }
       },
     }),
     degraded: new Gauge({
@@ -87,7 +87,7 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
       help: '1 while the instance serves without an optional dependency (Redis), as /readyz reports.',
       registers,
       async collect() {
-        this.set((await readiness(dependencies)).status === 'degraded' ? 1 : 0);
+        this.set((await checkOnce()).status === 'degraded' ? 1 : 0);
       },
     }),
   };
