@@ -8,6 +8,7 @@ import {
   advance,
   eventsAfter,
   eventsAfterSql,
+  eventsBetween,
   parseCursor,
   type Cursor,
 } from '../src/notifications/event-log.js';
@@ -126,6 +127,17 @@ describe('the replay statement', () => {
     });
     expect(replayed.map((event) => [event.type, event.notification.id])).toEqual(
       logged.map((event) => [event.type, event.notificationId]),
+    );
+  });
+  it('reads a gap a page at a time: a subscriber far behind gets a bounded read, in seq order', async () => {
+    // A gap of 100 events (the crowd's streams hold 100 each), read 30 at a time.
+    const page = await eventsBetween(database(), 'crowd-7', 'user:crowd-7', 0n, 101n, 30);
+    expect(page.map((event) => event.seq)).toEqual(
+      Array.from({ length: 30 }, (_, i) => BigInt(i + 1)),
+    );
+    const rest = await eventsBetween(database(), 'crowd-7', 'user:crowd-7', 90n, 101n, 30);
+    expect(rest.map((event) => event.seq)).toEqual(
+      Array.from({ length: 10 }, (_, i) => BigInt(i + 91)),
     );
   });
 });
