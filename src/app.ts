@@ -62,6 +62,11 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         instanceId,
         logger,
         database,
+        // Called once messages flow, after `services` below exists.
+        observer: {
+          backlog: (bytes) => services.metrics.busBacklogBytes.set(bytes),
+          dropped: () => services.metrics.busDropped.inc(),
+        },
       })
     : createLocalBus();
   const dependsOn = dependencies({ database, bus });

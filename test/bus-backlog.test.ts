@@ -55,7 +55,7 @@ describe('the Redis bus backlog', () => {
     })();
     try {
       // Full: messages are being dropped now.
-      for (let start = Date.now(); Date.now() - start < 20_000; ) {
+      for (let start = Date.now(); Date.now() - start < 20_000;) {
         backlogPeak = Math.max(backlogPeak, await scrape(b, 'notifications_bus_backlog_bytes'));
         if ((await scrape(b, 'notifications_bus_dropped_total')) > 0) break;
       }

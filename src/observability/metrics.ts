@@ -70,6 +70,16 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
       labelNames: ['part'],
       registers,
     }),
+    busBacklogBytes: new Gauge({
+      name: 'notifications_bus_backlog_bytes',
+      help: 'Bytes of Redis messages received on this instance and waiting to be handled.',
+      registers,
+    }),
+    busDropped: new Counter({
+      name: 'notifications_bus_dropped_total',
+      help: 'Redis messages dropped because the backlog was full (their events are read from the log).',
+      registers,
+    }),
     dependencyUp: new Gauge({
       name: 'notifications_dependency_up',
       help: '1 while the dependency answers, 0 while it does not (checked at each scrape).',
