@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUBLIC_STREAM } from '../src/notifications/types.js';
 import { PublicExpiries, expiriesPageSql } from '../src/realtime/public-expiries.js';
 import { send, upsertCategory } from './helpers/operations.js';
+import { nodesOf, type PlanNode } from './helpers/query-plan.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 // The instance's list of expiring public notifications holds the next few, not all of them: it
@@ -17,13 +18,6 @@ afterAll(() => server.stop());
 const database = () => server.app.services.database;
 const head = async () =>
   (await database().stream.findUnique({ where: { id: PUBLIC_STREAM } }))?.seq ?? 0n;
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
 
 describe('the list of expiring public notifications', () => {
   it('holds a page of the upcoming expiries, loads the next as time reaches them, and misses none', async () => {

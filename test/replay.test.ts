@@ -15,6 +15,7 @@ import {
 import { deleteDueNotifications, pruneLogs } from '../src/notifications/retention.js';
 import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
 import { follow, ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
+import { nodesOf, type PlanNode } from './helpers/query-plan.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
@@ -31,14 +32,6 @@ afterAll(() => server.stop());
 const database = () => server.app.services.database;
 const cursorOf = async (userId: string) =>
   parseCursor((await ok(server, EventCursorDocument, {}, userId)).eventCursor);
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
 
 describe('the replay statement', () => {
   beforeAll(async () => {
