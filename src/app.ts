@@ -5,6 +5,7 @@ import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { createYoga } from 'graphql-yoga';
 import { createApiKeyVerifier } from './auth/api-keys.js';
 import { createAuthenticator } from './auth/authenticate.js';
+import { createCredentialWatch } from './auth/credential-watch.js';
 import { createUserTokenVerifier } from './auth/user-tokens.js';
 import type { Config } from './config.js';
 import { createDatabase, createPool } from './db/client.js';
@@ -66,6 +67,11 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         instanceId,
         logger,
         database,
+        // Called once messages flow, after `services` below exists.
+        observer: {
+          backlog: (bytes) => services.metrics.busBacklogBytes.set(bytes),
+          dropped: () => services.metrics.busDropped.inc(),
+        },
       })
     : createLocalBus();
   const dependsOn = dependencies({ database, bus });
@@ -113,6 +119,12 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
   });
 
   const rateLimits = createRateLimits(config, logger);
+  // Sockets and SSE subscriptions alike end when their credentials do.
+  const credentials = createCredentialWatch({
+    database,
+    intervalSeconds: config.CREDENTIALS_RECHECK_SECONDS,
+    logger,
+  });
   const graphiql = config.GRAPHIQL ? createGraphiQLPage(developmentHeaders) : undefined;
   const securityHeaders = createSecurityHeaders({
     production: config.NODE_ENV === 'production',
@@ -140,7 +152,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       useReadSnapshots(),
       rateLimits.plugin,
       securityHeaders.plugin,
-      useSseConnections(services),
+      useSseConnections(services, credentials),
       usePrometheus({ registry: services.metrics.registry, endpoint: '/metrics' }),
     ],
     logging: yogaLogging(logger),
@@ -184,6 +196,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
     yoga,
     services,
     rateLimits,
+    credentials,
   });
 
   let stopping: Promise<void> | undefined;
@@ -194,6 +207,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       await services.connections.start();
       await rateLimits.start();
       await jobs.start();
+      credentials.start();
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, config.HOST, () => {
@@ -215,6 +229,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         );
         await drained;
         clearTimeout(grace);
+        credentials.stop();
         await jobs.stop();
         await services.connections.stop();
         await services.bus.close();

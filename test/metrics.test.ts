@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InboxDocument, MyNotificationsDocument } from '../client/graphql.js';
+import { createMetrics } from '../src/observability/metrics.js';
 import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
@@ -77,5 +78,28 @@ describe('/metrics', () => {
       'the retention job to count a deletion',
     );
     expect(value(text, 'notifications_retention_deleted_total')).toBe(1);
+  });
+});
+
+describe('dependency metrics', () => {
+  it('checks each dependency once per scrape, for notifications_dependency_up and notifications_degraded together', async () => {
+    const calls = { database: 0, redis: 0 };
+    const metrics = createMetrics({
+      database: { check: async () => void calls.database++, optional: false },
+      redis: {
+        check: async () => {
+          calls.redis++;
+          throw new Error('redis away');
+        },
+        optional: true,
+      },
+    });
+    const text = await metrics.registry.metrics();
+    expect(value(text, 'notifications_dependency_up{dependency="database"}')).toBe(1);
+    expect(value(text, 'notifications_dependency_up{dependency="redis"}')).toBe(0);
+    expect(value(text, 'notifications_degraded')).toBe(1);
+    expect(calls).toEqual({ database: 1, redis: 1 });
+    await metrics.registry.metrics();
+    expect(calls).toEqual({ database: 2, redis: 2 });
   });
 });

@@ -8,12 +8,14 @@ import {
   advance,
   eventsAfter,
   eventsAfterSql,
+  eventsBetween,
   parseCursor,
   type Cursor,
 } from '../src/notifications/event-log.js';
 import { deleteDueNotifications, pruneLogs } from '../src/notifications/retention.js';
 import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
 import { follow, ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
+import { nodesOf, type PlanNode } from './helpers/query-plan.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
@@ -30,14 +32,6 @@ afterAll(() => server.stop());
 const database = () => server.app.services.database;
 const cursorOf = async (userId: string) =>
   parseCursor((await ok(server, EventCursorDocument, {}, userId)).eventCursor);
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
 
 describe('the replay statement', () => {
   beforeAll(async () => {
@@ -126,6 +120,17 @@ describe('the replay statement', () => {
     });
     expect(replayed.map((event) => [event.type, event.notification.id])).toEqual(
       logged.map((event) => [event.type, event.notificationId]),
+    );
+  });
+  it('reads a gap a page at a time: a subscriber far behind gets a bounded read, in seq order', async () => {
+    // A gap of 100 events (the crowd's streams hold 100 each), read 30 at a time.
+    const page = await eventsBetween(database(), 'crowd-7', 'user:crowd-7', 0n, 101n, 30);
+    expect(page.map((event) => event.seq)).toEqual(
+      Array.from({ length: 30 }, (_, i) => BigInt(i + 1)),
+    );
+    const rest = await eventsBetween(database(), 'crowd-7', 'user:crowd-7', 90n, 101n, 30);
+    expect(rest.map((event) => event.seq)).toEqual(
+      Array.from({ length: 10 }, (_, i) => BigInt(i + 91)),
     );
   });
 });

@@ -1,16 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { ExecutionResult } from 'graphql';
+import type { CredentialWatch } from '../auth/credential-watch.js';
 import type { Context } from '../schema/context.js';
 import type { Services } from '../services.js';
 import { ConnectionLimitError } from '../connections/connection-registry.js';
+import { endingWith } from './ending-stream.js';
 
 /**
  * A user's subscription over HTTP (Server-Sent Events) is a connection like a socket: recorded
- * for as long as it runs, under the same MAX_CONNECTIONS_PER_USER, counted in metrics. Sockets
- * are recorded by their session, once per socket, so their operations are left alone here.
+ * for as long as it runs, under the same MAX_CONNECTIONS_PER_USER, counted in metrics, and ended
+ * when its credentials end (a last event with the error why, then `complete`). Sockets are
+ * recorded and watched by their session, once per socket, so their operations are left alone
+ * here. Only users subscribe (the subscription fields' authScopes).
  */
 export function useSseConnections(
   services: Pick<Services, 'connections' | 'metrics' | 'logger'>,
+  credentials: CredentialWatch,
 ): Plugin<Context> {
   const { connections, metrics, logger } = services;
   return {
@@ -33,15 +39,26 @@ export function useSseConnections(
       const release = () => {
         if (released) return;
         released = true;
+        stopWatching();
         metrics.sseSubscriptions.dec();
         connections
           .close(connectionId)
           .catch((error: unknown) => logger.warn({ err: error }, 'connection record not removed'));
       };
+      let end!: (last: ExecutionResult) => void;
+      const ending = new Promise<ExecutionResult>((resolve) => (end = resolve));
+      const stopWatching = credentials.watch(context.viewer, (why) => {
+        end({ errors: [createGraphQLError(why.message, { extensions: { code: why.code } })] });
+        // At once, not when a client that stopped reading takes the last event.
+        release();
+      });
       return {
         // A subscription refused at its start is a result, not a stream: nothing to wait for.
-        onSubscribeResult: ({ result }) =>
-          Symbol.asyncIterator in result ? { onEnd: release } : release(),
+        onSubscribeResult: ({ result, setResult }) => {
+          if (!(Symbol.asyncIterator in result)) return release();
+          setResult(endingWith(result[Symbol.asyncIterator](), ending));
+          return { onEnd: release };
+        },
         onSubscribeError: release,
       };
     },

@@ -158,17 +158,19 @@ export function eventsAfterSql(streams: string[], cursor: Cursor, limit: number)
     SELECT * FROM (${Prisma.join(halves, ' UNION ALL ')}) AS page ORDER BY id LIMIT ${limit}`;
 }
 
-/** Events of one stream with `from < seq < to`: the gap a live subscriber noticed. */
+/** The first `limit` events of one stream with `from < seq < to`: a gap a live subscriber noticed. */
 export async function eventsBetween(
   database: Database,
   userId: string,
   stream: string,
   from: bigint,
   to: bigint,
+  limit: number,
 ): Promise<LoggedEvent[]> {
   const rows = await database.event.findMany({
     where: { stream, seq: { gt: from, lt: to } },
     orderBy: { seq: 'asc' },
+    take: limit,
   });
   await ensureRetained(database, [[stream, from]]);
   return hydrate(database, userId, rows);

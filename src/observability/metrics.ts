@@ -9,6 +9,11 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * serves it at /metrics.
  */
 export function createMetrics(dependencies: Record<string, Dependency>) {
+  // Both dependency gauges read one readiness check per scrape: prom-client collects the
+  // metrics of a scrape together, so the second asks while the first's check is under way.
+  let checking: ReturnType<typeof readiness> | undefined;
+  const checkOnce = () =>
+    (checking ??= readiness(dependencies).finally(() => (checking = undefined)));
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -65,21 +70,26 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
       labelNames: ['part'],
       registers,
     }),
+    busBacklogBytes: new Gauge({
+      name: 'notifications_bus_backlog_bytes',
+      help: 'Bytes of Redis messages received on this instance and waiting to be handled.',
+      registers,
+    }),
+    busDropped: new Counter({
+      name: 'notifications_bus_dropped_total',
+      help: 'Redis messages dropped because the backlog was full (their events are read from the log).',
+      registers,
+    }),
     dependencyUp: new Gauge({
       name: 'notifications_dependency_up',
       help: '1 while the dependency answers, 0 while it does not (checked at each scrape).',
       labelNames: ['dependency'],
       registers,
       async collect() {
-        await Promise.all(
-          Object.entries(dependencies).map(async ([dependency, { check }]) => {
-            const up = await check().then(
-              () => 1,
-              () => 0,
-            );
-            this.set({ dependency }, up);
-          }),
-        );
+        const { checks } = await checkOnce();
+        for (const [dependency, state] of Object.entries(checks)) {
+          this.set({ dependency }, state === 'ok' ? 1 : 0);
+        }
       },
     }),
     degraded: new Gauge({
@@ -87,7 +97,7 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
       help: '1 while the instance serves without an optional dependency (Redis), as /readyz reports.',
       registers,
       async collect() {
-        this.set((await readiness(dependencies)).status === 'degraded' ? 1 : 0);
+        this.set((await checkOnce()).status === 'degraded' ? 1 : 0);
       },
     }),
   };

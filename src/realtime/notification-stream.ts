@@ -85,9 +85,19 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
     const receive = async (event: StreamEvent) => {
       const position = positionIn(cursor, event.stream);
       if (event.seq <= position) return;
-      if (event.seq > position + 1n) {
-        const missed = await eventsBetween(database, userId, event.stream, position, event.seq);
-        for (const logged of missed) await deliver(logged);
+      // A page at a time: a subscriber far behind does not load its whole gap at once.
+      for (let from = position; from + 1n < event.seq && !stopped;) {
+        const page = await eventsBetween(
+          database,
+          userId,
+          event.stream,
+          from,
+          event.seq,
+          REPLAY_PAGE,
+        );
+        for (const logged of page) await deliver(logged);
+        if (page.length < REPLAY_PAGE) break;
+        from = page.at(-1)!.seq;
       }
       await deliver(event);
     };

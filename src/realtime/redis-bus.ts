@@ -26,7 +26,23 @@ export interface RedisBusOptions {
   logger: Logger;
   /** Where messages that name a notification by id find it, and where stream heads are read. */
   database: Database;
+  /** Told how many bytes of received messages wait to be handled, and of each one dropped. */
+  observer?: BacklogObserver;
 }
+
+export interface BacklogObserver {
+  backlog(bytes: number): void;
+  dropped(): void;
+}
+
+/**
+ * What received messages may hold in memory while they wait to be handled (a message that names
+ * notifications by id costs a database read). Past it, messages are dropped: the events they
+ * carried are in the log, and subscribers get them from there within seconds (the stream-head
+ * check, or the gap the next live event shows). A dropped preference signal is not in the log:
+ * the counts it would have recounted wait for the user's next recount.
+ */
+export const MAX_BUS_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 export function createRedisBus({
   url,
@@ -34,6 +50,7 @@ export function createRedisBus({
   instanceId,
   logger,
   database,
+  observer,
 }: RedisBusOptions): EventBus {
   const channel = `${channelPrefix}events`;
   const connection = (role: string) => {
@@ -69,23 +86,42 @@ export function createRedisBus({
   });
 
   // Messages are handled one after another, in the order they arrived, even when one has to
-  // read a notification from the database.
+  // read a notification from the database; what waits is bounded (MAX_BUS_BACKLOG_BYTES).
   const carried = new CarriedNotifications(database);
   let received = Promise.resolve();
+  let backlogBytes = 0;
+  let dropping = false;
   const receive = async (message: BusMessage) => {
     if ('signal' in message) return router.signal(message.signal);
     for (const event of await carried.events(message)) router.dispatch(event);
   };
+  const handle = async (text: string) => {
+    const message = decodeMessage(text);
+    // This instance's own messages were delivered locally when published.
+    if (message.origin !== instanceId) await receive(message);
+  };
   const onMessage = (text: string) => {
+    if (backlogBytes + text.length > MAX_BUS_BACKLOG_BYTES) {
+      if (!dropping)
+        logger.warn(
+          'bus messages arrive faster than handled: dropping; subscribers find their events in the log',
+        );
+      dropping = true;
+      observer?.dropped();
+      return;
+    }
+    backlogBytes += text.length;
+    observer?.backlog(backlogBytes);
     received = received
-      .then(() => {
-        const message = decodeMessage(text);
-        // This instance's own messages were delivered locally when published.
-        if (message.origin !== instanceId) return receive(message);
-      })
+      .then(() => handle(text))
       .catch((error) =>
         logger.warn({ err: error }, 'bus message dropped; subscribers find it in the log'),
-      );
+      )
+      .finally(() => {
+        backlogBytes -= text.length;
+        observer?.backlog(backlogBytes);
+        if (backlogBytes === 0) dropping = false;
+      });
   };
 
   let wasReady = true;

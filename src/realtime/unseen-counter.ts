@@ -40,6 +40,7 @@ export class UnseenCounter implements ExpiryReader {
   async after(event: StreamEvent): Promise<number> {
     const now = new Date();
     if (!this.state || !this.countedAt) await this.recount();
+    await this.expiries.cover(now);
     this.expire(now);
     if (event.seq <= positionIn(this.countedAt!, event.stream)) return this.current;
     if (event.stream === PUBLIC_STREAM) {

@@ -6,12 +6,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { refusalFor, withErrorCode } from '../api/errors.js';
 import { subscriptionCapErrors } from '../api/limits.js';
 import { clientAddress, type RateLimits } from '../api/rate-limits.js';
+import type { CredentialWatch } from '../auth/credential-watch.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Context } from '../schema/context.js';
 import type { Services } from '../services.js';
 import { createAnonymousSockets } from './anonymous-sockets.js';
 import { clientMessageReviver } from './client-messages.js';
-import { createRevocationWatch } from './revocation-watch.js';
 import { SocketSession } from './session.js';
 import { guardSlowConsumers } from './slow-consumer.js';
 import { trackSubscriptions } from './subscription-metrics.js';
@@ -28,6 +28,7 @@ export interface GraphqlWsOptions {
   yoga: YogaServerInstance<SocketServerContext, Context>;
   services: Services;
   rateLimits: RateLimits;
+  credentials: CredentialWatch;
 }
 
 export function attachGraphqlWs({
@@ -36,6 +37,7 @@ export function attachGraphqlWs({
   yoga,
   services,
   rateLimits,
+  credentials,
 }: GraphqlWsOptions) {
   const { config, logger, metrics } = services;
   // A message over maxPayload closes its socket with 1009.
@@ -47,18 +49,13 @@ export function attachGraphqlWs({
   // A client that stops reading is closed (4413) before what waits for it grows past a bound.
   guardSlowConsumers(wsServer, { maxBufferedBytes: config.MAX_SOCKET_BUFFER_BYTES, logger });
 
-  const revocations = createRevocationWatch({
-    database: services.database,
-    intervalSeconds: config.CREDENTIALS_RECHECK_SECONDS,
-    logger,
-  });
   const subscriptions = trackSubscriptions(metrics);
   const sessionDependencies = {
     authenticate: services.authenticate,
     connections: services.connections,
     rateLimits,
     anonymousSockets: createAnonymousSockets(config.WS_MAX_ANONYMOUS_PER_IP),
-    revocations,
+    credentials,
     anonymousTimeoutMs: config.WS_ANONYMOUS_TIMEOUT_MS,
     logger,
   };
@@ -75,7 +72,6 @@ export function attachGraphqlWs({
     });
   });
   const sessionOf = (extra: { socket: WebSocket }) => sessions.get(extra.socket)!;
-  revocations.start();
 
   const server = useServer<Record<string, unknown> | undefined>(
     {
@@ -138,11 +134,8 @@ export function attachGraphqlWs({
   );
 
   return {
-    /** Closes every socket with 1001 (going away) and stops re-checking credentials. */
-    dispose: async () => {
-      revocations.stop();
-      await server.dispose();
-    },
+    /** Closes every socket with 1001 (going away). */
+    dispose: () => server.dispose(),
   };
 }
 

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import { refusalFor } from '../api/errors.js';
 import type { RateLimits } from '../api/rate-limits.js';
 import type { Authenticator } from '../auth/authenticate.js';
+import type { CredentialWatch } from '../auth/credential-watch.js';
 import { anonymous, type Viewer } from '../auth/viewer.js';
 import type { ConnectionRegistry } from '../connections/connection-registry.js';
 import { DomainError } from '../errors.js';
@@ -11,7 +12,6 @@ import type { AnonymousSockets } from './anonymous-sockets.js';
 import { CLOSE } from './close-codes.js';
 import { operationCredentials } from './operation-credentials.js';
 import { closeCodeFor } from './refusal.js';
-import type { RevocationWatch } from './revocation-watch.js';
 
 // One socket's life: connect (rate limits, credentials, the connection record and its limit),
 // operations that authenticate an anonymous socket, credentials re-checked while it lives, and
@@ -22,15 +22,12 @@ export interface SessionDependencies {
   connections: ConnectionRegistry;
   rateLimits: RateLimits;
   anonymousSockets: AnonymousSockets;
-  revocations: RevocationWatch;
+  credentials: CredentialWatch;
   anonymousTimeoutMs: number;
   logger: Logger;
 }
 
 type Caller = Exclude<Viewer, { kind: 'anonymous' }>;
-
-/** setTimeout's longest wait; a token may live longer than that. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class SocketSession {
   /** Who the socket acts as; undefined until connection_init is accepted. */
@@ -133,20 +130,11 @@ export class SocketSession {
     this.watchCredentials(viewer);
   }
 
+  /** A token that expires or a key revoked closes the socket; a client reconnects with new ones. */
   private watchCredentials(viewer: Caller) {
-    if (viewer.kind === 'user' && viewer.expiresAt !== undefined) {
-      // A client refreshes by reconnecting with a new token.
-      this.releases.push(
-        at(viewer.expiresAt, () => this.close(CLOSE.unauthorized.code, 'token expired')),
-      );
-    }
-    if (viewer.kind === 'service' && viewer.keyId !== undefined) {
-      this.releases.push(
-        this.deps.revocations.watch(viewer.keyId, () =>
-          this.close(CLOSE.unauthorized.code, 'API key revoked'),
-        ),
-      );
-    }
+    this.releases.push(
+      this.deps.credentials.watch(viewer, (why) => this.close(closeCodeFor(why.code), why.message)),
+    );
   }
 
   /** An anonymous socket holds a place of its address until it authenticates, for a while. */
@@ -195,14 +183,3 @@ export class SocketSession {
 const sameCaller = (a: Viewer | undefined, b: Caller) =>
   (a?.kind === 'user' && b.kind === 'user' && a.userId === b.userId) ||
   (a?.kind === 'service' && b.kind === 'service' && a.service === b.service);
-
-/** Runs `run` at `time` (ms since the epoch), however far away; returns the cancel. */
-function at(time: number, run: () => void): () => void {
-  let timer: NodeJS.Timeout;
-  const arm = () => {
-    const wait = time - Date.now();
-    timer = wait > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(run, wait);
-  };
-  arm();
-  return () => clearTimeout(timer);
-}
