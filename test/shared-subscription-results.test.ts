@@ -99,7 +99,7 @@ describe('shared subscription results', () => {
             contextValue: contextValue(),
           };
           // Three subscribers of one document (each with a context of its own), given one event.
-          const subscribers = [0, 1, 2].map((index) => {
+          const subscribers = [0, 1, 2].map(() => {
             const own = { ...args, contextValue: contextValue() };
             return { args: own, results: eventResults(own) };
           });
