@@ -23,6 +23,7 @@ import { createSecurityHeaders } from './api/security-headers.js';
 import { useSseConnections } from './api/sse-connections.js';
 import { yogaLogging } from './api/yoga-logging.js';
 import { useSubscriptionRules } from './api/subscription-rules.js';
+import { useSharedSubscriptionResults } from './api/shared-subscription-results.js';
 import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
 import { createCatalog } from './notifications/catalog.js';
@@ -148,6 +149,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       useQueryLimits(config),
       useIntrospection(config.INTROSPECTION),
       useSubscriptionRules(),
+      useSharedSubscriptionResults(),
       useCompiledExecution(),
       useReadSnapshots(),
       rateLimits.plugin,

@@ -1,22 +1,10 @@
 import fc from 'fast-check';
 import {
-  getNamedType,
   getOperationAST,
-  GraphQLBoolean,
-  GraphQLNonNull,
-  isEnumType,
-  isLeafType,
-  isListType,
-  isNonNullType,
   isObjectType,
   parse,
-  validate,
-  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
-  type GraphQLField,
-  type GraphQLInputType,
-  type GraphQLObjectType,
 } from 'graphql';
 import { createYoga, isAsyncIterable } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +14,7 @@ import { schema } from '../src/schema/index.js';
 import { useReadSnapshots } from '../src/schema/read-snapshot.js';
 import type { Context } from '../src/schema/context.js';
 import { ok, send, upsertCategory } from './helpers/operations.js';
+import { isValid, randomOperation } from './helpers/random-documents.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 // Compiled execution (graphql-jit, through the plugin and its enableIf as the app uses them)
@@ -136,147 +125,8 @@ async function run(how: keyof typeof executors, args: ExecutionArgs) {
   return seen;
 }
 
-// ---- random documents over the schema ----
-
-type Draw = fc.GeneratorValue;
-
-interface Writing {
-  aliases: number;
-  variables: Map<string, { type: string; value: unknown }>;
-  fragments: string[];
-}
-
-function literal(draw: Draw, type: GraphQLInputType): { text: string; value: unknown } {
-  if (isNonNullType(type)) return literal(draw, type.ofType);
-  if (isListType(type)) {
-    const items = Array.from({ length: draw(fc.integer, { min: 0, max: 2 }) }, () =>
-      literal(draw, type.ofType),
-    );
-    return { text: `[${items.map((i) => i.text).join(', ')}]`, value: items.map((i) => i.value) };
-  }
-  const named = getNamedType(type);
-  if (isEnumType(named)) {
-    const value = draw(fc.constantFrom, ...named.getValues().map((v) => v.name));
-    return { text: value, value };
-  }
-  switch (named.name) {
-    case 'Int': {
-      const value = draw(fc.constantFrom, 0, 1, 2, 5, 20, 100, 101, 1000, -1);
-      return { text: String(value), value };
-    }
-    case 'Boolean': {
-      const value = draw(fc.boolean);
-      return { text: String(value), value };
-    }
-    default: {
-      // Strings and IDs: cursors (this database's, and ones it did not issue) and names.
-      const value = draw(fc.constantFrom, ...cursors, '0.0', 'nope', '', 'info');
-      return { text: JSON.stringify(value), value };
-    }
-  }
-}
-
-/** `name: value` for an argument, inline or through a variable with a random name. */
-function argument(draw: Draw, writing: Writing, name: string, type: GraphQLInputType): string {
-  const { text, value } = literal(draw, type);
-  if (draw(fc.boolean)) return `${name}: ${text}`;
-  const variable = `${draw(fc.constantFrom, 'v', 'after', 'cursor', 'x', 'first', 'limit')}${writing.variables.size}`;
-  writing.variables.set(variable, { type: String(type), value });
-  return `${name}: $${variable}`;
-}
-
-function directive(draw: Draw, writing: Writing): string {
-  if (draw(fc.integer, { min: 0, max: 9 }) > 1) return '';
-  const name = draw(fc.constantFrom, 'include', 'skip');
-  return ` @${name}(${argument(draw, writing, 'if', new GraphQLNonNull(GraphQLBoolean))})`;
-}
-
-function field(
-  draw: Draw,
-  writing: Writing,
-  owner: GraphQLField<unknown, unknown>,
-  depth: number,
-): string {
-  // Numbered, so two aliases never ask for different fields under one name.
-  const alias = draw(fc.boolean)
-    ? `${draw(fc.constantFrom, 'a', 'b', 'item', 'x')}${writing.aliases++}: `
-    : '';
-  const args = owner.args
-    .filter((arg) => isNonNullType(arg.type) || draw(fc.boolean))
-    .map((arg) => argument(draw, writing, arg.name, arg.type));
-  const argsText = args.length ? `(${args.join(', ')})` : '';
-  const named = getNamedType(owner.type);
-  const selection = isLeafType(named)
-    ? ''
-    : ` ${selectionSet(draw, writing, named as GraphQLObjectType, depth + 1)}`;
-  return `${alias}${owner.name}${argsText}${directive(draw, writing)}${selection}`;
-}
-
-function selectionSet(
-  draw: Draw,
-  writing: Writing,
-  type: GraphQLObjectType,
-  depth: number,
-): string {
-  const fields = Object.values(type.getFields()).filter(
-    (candidate) => depth < 4 || isLeafType(getNamedType(candidate.type)),
-  );
-  // Drawn by name: fast-check compares drawn values, and schema objects are cyclic.
-  const names = draw(
-    fc.shuffledSubarray,
-    fields.map((candidate) => candidate.name),
-    { minLength: 1, maxLength: Math.min(4, fields.length) },
-  );
-  const chosen = names.map((name) => type.getFields()[name]!);
-  const selections = chosen.map((owner) => field(draw, writing, owner, depth));
-  if (draw(fc.boolean)) selections.push('__typename');
-  // Some of them inside a fragment: named, inline with a type condition, or inline without.
-  const way = draw(fc.integer, { min: 0, max: 5 });
-  if (way > 2 || selections.length < 2) return `{ ${selections.join(' ')} }`;
-  const inner = selections.splice(0, draw(fc.integer, { min: 1, max: selections.length - 1 }));
-  if (way === 0) {
-    const name = `F${writing.fragments.length}`;
-    writing.fragments.push(`fragment ${name} on ${type.name} { ${inner.join(' ')} }`);
-    selections.push(`...${name}`);
-  } else {
-    selections.push(`...${way === 1 ? ` on ${type.name}` : ''} { ${inner.join(' ')} }`);
-  }
-  return `{ ${draw(fc.shuffledSubarray, selections, { minLength: selections.length }).join(' ')} }`;
-}
-
-function randomOperation(draw: Draw) {
-  const writing: Writing = { aliases: 0, variables: new Map(), fragments: [] };
-  const root = draw(fc.constantFrom, 'query', 'query', 'query', 'subscription') as
-    'query' | 'subscription';
-  const type = (root === 'query' ? schema.getQueryType() : schema.getSubscriptionType())!;
-  const selection =
-    root === 'subscription'
-      ? `{ ${field(draw, writing, type.getFields()[draw(fc.constantFrom, ...Object.keys(type.getFields()))]!, 1)} }`
-      : selectionSet(draw, writing, type, 1);
-  const name = draw(fc.constantFrom, '', 'Op');
-  const declared = [...writing.variables].map(([variable, { type: t }]) => `$${variable}: ${t}`);
-  const header = `${root}${name ? ` ${name}` : ''}${declared.length ? `(${declared.join(', ')})` : ''}`;
-  // A second operation beside a named one: operationName picks.
-  const others = name && draw(fc.boolean) ? ['query Other { eventCursor }'] : [];
-  return {
-    source: [`${header} ${selection}`, ...others, ...writing.fragments].join('\n'),
-    variables: Object.fromEntries(
-      [...writing.variables].map(([variable, { value }]) => [variable, value]),
-    ),
-    operationName: others.length ? name || undefined : undefined,
-  };
-}
-
 const hasErrors = (result: unknown) =>
   typeof result === 'object' && result !== null && ('errors' in result || 'threw' in result);
-
-const isValid = (document: DocumentNode) => {
-  try {
-    return validate(schema, document).length === 0;
-  } catch {
-    return false;
-  }
-};
 
 const explain = (written: string) => (error: unknown) => {
   throw new Error(`${written}\nthrew: ${String(error)}`);
@@ -292,7 +142,10 @@ describe('compiled execution', () => {
     };
     await fc.assert(
       fc.asyncProperty(fc.gen(), async (draw) => {
-        const { source, variables, operationName } = randomOperation(draw);
+        const { source, variables, operationName } = randomOperation(draw, {
+          // Cursors (this database's, and ones it did not issue) and names.
+          strings: [...cursors, '0.0', 'nope', '', 'info'],
+        });
         const document = parse(source);
         // Only valid documents reach execution in the app; an anonymous operation beside a
         // named one, or a field merge conflict, is refused before (graphql-js's validation

@@ -5,11 +5,24 @@ import { notificationStream, type Delivery } from '../realtime/notification-stre
 import { builder } from './builder.js';
 import type { Context } from './context.js';
 import { NotificationRef } from './notification.js';
+import type { SharedResults } from './shared-results.js';
 import { userOf } from './viewer-of.js';
 
 const NotificationEventTypeEnum = builder.enumType(NotificationEventType, {
   name: 'NotificationEventType',
 });
+
+/**
+ * Everyone given the same event gets the same result but for these fields: a DIGEST is
+ * gathered for one subscriber, any other delivery is its event and the subscriber's position.
+ */
+const sharedResults = {
+  sharedBy: (delivery: Delivery) => (delivery.type === 'DIGEST' ? undefined : delivery.event),
+  personal: {
+    cursor: ({ cursor }: Delivery) => encodeCursor(cursor),
+    unseenCount: ({ unseenCount }: Delivery) => unseenCount,
+  },
+} satisfies SharedResults<Delivery>;
 
 const NotificationEvent = builder.objectRef<Delivery>('NotificationEvent').implement({
   description:
@@ -18,7 +31,7 @@ const NotificationEvent = builder.objectRef<Delivery>('NotificationEvent').imple
     type: t.field({ type: NotificationEventTypeEnum, resolve: (delivery) => delivery.type }),
     cursor: t.string({
       description: 'Pass the last one you received as myNotifications(after:) to resume.',
-      resolve: ({ cursor }) => encodeCursor(cursor),
+      resolve: sharedResults.personal.cursor,
     }),
     notification: t.field({
       type: NotificationRef,
@@ -31,8 +44,9 @@ const NotificationEvent = builder.objectRef<Delivery>('NotificationEvent').imple
         'For a DIGEST, every notification it gathers, oldest first; otherwise [notification].',
       resolve: ({ events }) => events.map((event) => viewOf(event.notification, event.receipt)),
     }),
-    unseenCount: t.exposeInt('unseenCount', {
+    unseenCount: t.int({
       description: 'Your unseenCount once this event has happened.',
+      resolve: sharedResults.personal.unseenCount,
     }),
   }),
 });
@@ -57,6 +71,7 @@ builder.subscriptionFields((t) => ({
     description:
       'Your events: CREATED (private or public), SEEN and ACKNOWLEDGED (from any of your devices), ALL_SEEN (markAllSeen: everything up to its notification is seen; require-ack ones still await acknowledgement), DELETED. With after, first replays everything since that cursor.',
     authScopes: { user: true },
+    extensions: { sharedResults },
     args: { after: t.arg.string() },
     subscribe: (_root, { after }, context) =>
       notificationStream({
@@ -74,6 +89,7 @@ builder.subscriptionFields((t) => ({
     type: NotificationEvent,
     description: 'Public notifications as they are sent (and deleted), for any signed-in user.',
     authScopes: { user: true },
+    extensions: { sharedResults },
     subscribe: (_root, _args, context) =>
       notificationStream({
         database: context.services.database,
