@@ -9,10 +9,12 @@ import {
   HISTORY,
   MARK_ALL_SEEN,
   MARK_SEEN,
+  PREFERENCES,
   SET_MUTED,
   SNAPSHOT,
 } from './operations.js';
 import type {
+  CategoryChoice,
   CategoryPreference,
   InboxEvents,
   InboxState,
@@ -51,6 +53,8 @@ export interface Inbox {
   acknowledge(id: string): Promise<void>;
   /** Loads the next page of the whole history into `history`. */
   loadMore(first?: number): Promise<void>;
+  /** Loads every category with the user's choice into `preferences`; `setMuted` keeps it current. */
+  loadPreferences(): Promise<CategoryChoice[]>;
   setMuted(category: string, muted: boolean): Promise<CategoryPreference>;
   /** Starts again from a snapshot, with a token from `getToken`: after `expired` or `failed`. */
   reconnect(): void;
@@ -61,6 +65,11 @@ interface SnapshotData {
   unseenNotifications: Notification[];
   unseenCount: number;
   eventCursor: string;
+}
+
+interface PreferencesData {
+  categories: { name: string; requireAck: boolean }[];
+  categoryPreferences: CategoryPreference[];
 }
 
 interface HistoryData {
@@ -96,6 +105,7 @@ export function createInbox(options: InboxOptions): Inbox {
     history: [],
     hasMore: true,
     problem: null,
+    preferences: null,
   };
   let session: Session | undefined;
   let historyCursor: string | null = null;
@@ -353,7 +363,26 @@ export function createInbox(options: InboxOptions): Inbox {
         category,
         muted,
       });
-      return data.setCategoryPreference;
+      const chosen = data.setCategoryPreference;
+      if (state.preferences) {
+        update({
+          preferences: state.preferences.map((choice) =>
+            choice.category === chosen.category ? { ...choice, muted: chosen.muted } : choice,
+          ),
+        });
+      }
+      return chosen;
+    },
+    async loadPreferences() {
+      const { categories, categoryPreferences } = await request<PreferencesData>(PREFERENCES);
+      const muted = new Set(categoryPreferences.filter((p) => p.muted).map((p) => p.category));
+      const preferences = categories.map(({ name, requireAck }) => ({
+        category: name,
+        muted: muted.has(name),
+        canMute: !requireAck,
+      }));
+      update({ preferences });
+      return preferences;
     },
     reconnect: start,
     async close() {
