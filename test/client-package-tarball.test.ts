@@ -1,21 +1,13 @@
-import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freshProject, runApp, type FreshProject } from './helpers/fresh-project.js';
 import { send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
 // What a frontend team does: `npm install` the packed tarball into an empty project and use it
 // from plain Node ESM, with nothing of this repository around it.
-
-const run = promisify(execFile);
-const PACKAGE_DIR = fileURLToPath(new URL('../packages/client', import.meta.url));
 
 /** The app in the fresh project: prints each state change and each toast as a JSON line. */
 const APP = `
@@ -37,44 +29,32 @@ inbox.on('notification', async (notification) => {
 `;
 
 let server: TestServer;
-let project: string;
+let project: FreshProject | undefined;
 
 beforeAll(async () => {
   server = await startTestServer();
   await upsertCategory(server, { name: 'info' });
-  project = await mkdtemp(join(tmpdir(), 'inbox-consumer-'));
 });
 afterAll(async () => {
   await server.stop();
-  await rm(project, { recursive: true, force: true });
+  await project?.remove();
 });
 
 it('packs into a tarball that installs into a fresh project and receives a notification', async () => {
   // `npm pack` builds it first (prepack), so the tarball has dist/ whatever the checkout holds.
-  await run('npm', ['pack', '--pack-destination', project], { cwd: PACKAGE_DIR });
-  const [tarball] = (await readdir(project)).filter((name) => name.endsWith('.tgz'));
-  expect(tarball, 'the packed tarball').toBeDefined();
-  await writeFile(
-    join(project, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
-  );
-  await writeFile(join(project, 'app.js'), APP);
   // ws: Node 20 has no global WebSocket. graphql-ws comes as the package's dependency.
-  await run('npm', ['install', '--no-audit', '--no-fund', `./${tarball}`, 'ws'], { cwd: project });
-  const installed = join(project, 'node_modules/@notifications/client');
+  project = await freshProject(['client'], ['ws']);
+  await project.write('app.js', APP);
+  const installed = join(project.dir, 'node_modules/@notifications/client');
   expect(existsSync(join(installed, 'dist/index.js'))).toBe(true);
   expect(existsSync(join(installed, 'dist/index.d.ts'))).toBe(true);
   expect(existsSync(join(installed, 'src')), 'sources are not shipped').toBe(false);
 
-  const app = spawn(process.execPath, ['app.js'], {
-    cwd: project,
-    env: { ...process.env, INBOX_URL: server.url, INBOX_TOKEN: await server.token('fay') },
+  const app = runApp(project, 'app.js', {
+    INBOX_URL: server.url,
+    INBOX_TOKEN: await server.token('fay'),
   });
-  const lines: Record<string, unknown>[] = [];
-  const errors: string[] = [];
-  createInterface({ input: app.stdout }).on('line', (line) => lines.push(JSON.parse(line)));
-  app.stderr.on('data', (chunk: Buffer) => errors.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => app.on('exit', resolve));
+  const { lines } = app;
   try {
     await until(
       () => lines,
@@ -91,12 +71,12 @@ it('packs into a tarball that installs into a fresh project and receives a notif
       () => lines,
       (l) => l.some((x) => x.toast),
       20_000,
-      `a toast (${errors.join('')})`,
+      `a toast (${app.errors()})`,
     );
     expect(lines).toContainEqual({ toast: notification.id, title: 'from the tarball' });
     expect(lines).toContainEqual({ status: 'live', unseenCount: 1 });
     // The app closes its inbox on the toast; with nothing left open, Node exits by itself.
-    expect(await exited, errors.join('')).toBe(0);
+    expect(await app.exited, app.errors()).toBe(0);
   } finally {
     app.kill();
   }
