@@ -127,11 +127,9 @@ describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
 
     await exportsBox.uncheck();
     await expect.poll(() => exportsBox.isChecked(), poll).toBe(false);
-    const stored = await server.request<{ categoryPreferences: { category: string; muted: boolean }[] }>(
-      '{ categoryPreferences { category muted } }',
-      {},
-      'tara',
-    );
+    const stored = await server.request<{
+      categoryPreferences: { category: string; muted: boolean }[];
+    }>('{ categoryPreferences { category muted } }', {}, 'tara');
     expect(stored.data?.categoryPreferences).toEqual([{ category: 'exports', muted: true }]);
     // Muted: not delivered live and not counted.
     await sendTo('tara', 'muted export');

@@ -120,7 +120,7 @@ describe('createInbox', () => {
     expect(await inbox.setMuted('info', false)).toEqual({ category: 'info', muted: false });
   });
 
-  it('loads every category with the user\'s choice, and keeps it current after setMuted', async () => {
+  it("loads every category with the user's choice, and keeps it current after setMuted", async () => {
     const { inbox } = open('pia');
     expect(inbox.getState().preferences).toBeNull();
     await inbox.setMuted('likes', true);

@@ -132,12 +132,22 @@ it('installs from its tarball into a fresh project, type-checks there, and rende
     INBOX_TOKEN: await server.token('gus'),
   });
   try {
-    await until(() => app.lines, (l) => l.length > 0, 20_000, 'the app live');
+    await until(
+      () => app.lines,
+      (l) => l.length > 0,
+      20_000,
+      'the app live',
+    );
     const live = String(app.lines[0]?.live);
     expect(live).toContain('Nothing yet');
     expect(live).not.toContain('ni-badge');
     await send(server, { category: 'info', recipientIds: ['gus'], title: 'from the tarball' });
-    await until(() => app.lines, (l) => l.length > 1, 20_000, `a render (${app.errors()})`);
+    await until(
+      () => app.lines,
+      (l) => l.length > 1,
+      20_000,
+      `a render (${app.errors()})`,
+    );
     const arrived = String(app.lines[1]?.arrived);
     expect(arrived).toContain('from the tarball');
     expect(arrived).toMatch(/<span class="ni-badge" aria-hidden="true">1<\/span>/);

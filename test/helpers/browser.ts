@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { build } from 'vite';
 
-
 /** Debian's chromium, as DESIGN.md says, unless CHROMIUM_PATH names another. */
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 

@@ -51,8 +51,15 @@ export interface ProjectApp {
 }
 
 /** Runs `file` of the project with Node, reading its standard output as JSON lines. */
-export function runApp(project: FreshProject, file: string, env: Record<string, string>): ProjectApp {
-  const app = spawn(process.execPath, [file], { cwd: project.dir, env: { ...process.env, ...env } });
+export function runApp(
+  project: FreshProject,
+  file: string,
+  env: Record<string, string>,
+): ProjectApp {
+  const app = spawn(process.execPath, [file], {
+    cwd: project.dir,
+    env: { ...process.env, ...env },
+  });
   const lines: Record<string, unknown>[] = [];
   let errors = '';
   createInterface({ input: app.stdout }).on('line', (line) => lines.push(JSON.parse(line)));

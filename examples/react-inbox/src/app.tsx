@@ -34,7 +34,10 @@ export function App({ signIn }: { signIn: (token: string) => void }) {
 /** "(3) Acme" while there are unseen notifications. */
 function useTitleCount(title: string) {
   const unseen = useUnseenCount();
-  useEffect(() => void (document.title = unseen > 0 ? `(${unseen}) ${title}` : title), [unseen, title]);
+  useEffect(
+    () => void (document.title = unseen > 0 ? `(${unseen}) ${title}` : title),
+    [unseen, title],
+  );
 }
 
 function MustAcknowledge() {

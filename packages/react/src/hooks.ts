@@ -71,7 +71,8 @@ export function useNotifications(
   // A filter written inline is a new object each render: its content is what names it.
   const key = typeof filter === 'function' ? filter : JSON.stringify(filter ?? {});
   const select = useMemo(() => {
-    const matches = typeof key === 'function' ? key : matcher(JSON.parse(key) as NotificationFilter);
+    const matches =
+      typeof key === 'function' ? key : matcher(JSON.parse(key) as NotificationFilter);
     return (state: InboxState) => state.notifications.filter(matches);
   }, [key]);
   return useInbox(select, shallowEqual);

@@ -9,8 +9,4 @@ export {
   type Preferences,
 } from './hooks.js';
 export { Inbox, type InboxProps } from './inbox.js';
-export {
-  defaultStrings,
-  type InboxStringChanges,
-  type InboxStrings,
-} from './strings.js';
+export { defaultStrings, type InboxStringChanges, type InboxStrings } from './strings.js';
