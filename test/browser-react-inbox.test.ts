@@ -138,16 +138,23 @@ describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
   });
 
   it('follows prefers-color-scheme: light by default, dark when the system is dark', async () => {
+    // Two users: opening the panel in one page marks seen what the other would show.
     const light = await openPage('uma', { colorScheme: 'light' });
-    const dark = await openPage('uma', { colorScheme: 'dark' });
+    const dark = await openPage('vic', { colorScheme: 'dark' });
     contexts.push(light.context, dark.context);
-    await sendTo('uma', 'Maintenance tonight');
+    await send(server, {
+      category: 'exports',
+      recipientIds: ['uma', 'vic'],
+      title: 'Your export is ready',
+      body: 'projects-2024.csv (2.4 MB)',
+      actionUrl: '/exports/42',
+    });
     await mkdir(SCREENSHOTS, { recursive: true });
     for (const [{ page }, scheme] of [
       [light, 'light'],
       [dark, 'dark'],
     ] as const) {
-      await expect.poll(() => badge(page), poll).not.toBe('');
+      await expect.poll(() => badge(page), poll).toBe('1');
       await page.locator('.ni-bell').click();
       await page.locator('.ni-item').first().waitFor();
       await page.screenshot({ path: `${SCREENSHOTS}react-inbox-${scheme}.png` });
@@ -155,7 +162,7 @@ describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
     expect(await background(light.page, '.ni-panel')).toBe('rgb(255, 255, 255)');
     expect(await background(dark.page, '.ni-panel')).toBe('rgb(13, 17, 23)');
     expect(await dark.page.locator('.ni-inbox').getAttribute('data-theme')).toBe('auto');
-  });
+  }, 60_000);
 
   it('raised no error in any page', () => {
     expect(pageErrors).toEqual([]);

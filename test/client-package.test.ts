@@ -133,8 +133,15 @@ describe('createInbox', () => {
       { category: 'security', muted: false, canMute: false },
     ]);
     expect(inbox.getState().preferences).toEqual(loaded);
-    await inbox.setMuted('info', true);
+    // The choice shows at once, as a checkbox that moves when clicked...
+    const muting = inbox.setMuted('info', true);
+    expect(inbox.getState().preferences?.find((p) => p.category === 'info')?.muted).toBe(true);
+    await muting;
     await inbox.setMuted('likes', false);
+    // ...and goes back when the service refuses it (a require-ack category cannot be muted).
+    const refused = inbox.setMuted('security', true);
+    expect(inbox.getState().preferences?.find((p) => p.category === 'security')?.muted).toBe(true);
+    await expect(refused).rejects.toThrow();
     expect(byName(inbox.getState().preferences)).toEqual([
       { category: 'info', muted: true, canMute: true },
       { category: 'likes', muted: false, canMute: true },

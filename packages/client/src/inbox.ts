@@ -326,6 +326,16 @@ export function createInbox(options: InboxOptions): Inbox {
     });
   }
 
+  /** Sets one category's choice in `preferences`, once they are loaded. */
+  function choose(category: string, muted: boolean): void {
+    if (!state.preferences) return;
+    update({
+      preferences: state.preferences.map((choice) =>
+        choice.category === category ? { ...choice, muted } : choice,
+      ),
+    });
+  }
+
   async function loadPage(first: number): Promise<void> {
     const data = await request<HistoryData>(HISTORY, { first, after: historyCursor });
     const { nodes, pageInfo } = data.notifications;
@@ -359,19 +369,19 @@ export function createInbox(options: InboxOptions): Inbox {
       return loadingMore;
     },
     async setMuted(category, muted) {
-      const data = await request<{ setCategoryPreference: CategoryPreference }>(SET_MUTED, {
-        category,
-        muted,
-      });
-      const chosen = data.setCategoryPreference;
-      if (state.preferences) {
-        update({
-          preferences: state.preferences.map((choice) =>
-            choice.category === chosen.category ? { ...choice, muted: chosen.muted } : choice,
-          ),
+      // Shown at once, as the checkbox the user just clicked; put back if the service refuses.
+      choose(category, muted);
+      try {
+        const data = await request<{ setCategoryPreference: CategoryPreference }>(SET_MUTED, {
+          category,
+          muted,
         });
+        choose(category, data.setCategoryPreference.muted);
+        return data.setCategoryPreference;
+      } catch (error) {
+        choose(category, !muted);
+        throw error;
       }
-      return chosen;
     },
     async loadPreferences() {
       const { categories, categoryPreferences } = await request<PreferencesData>(PREFERENCES);
