@@ -53,7 +53,7 @@ const background = (page: Page, selector: string) =>
   page.locator(selector).evaluate((element) => getComputedStyle(element).backgroundColor);
 
 describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
-  let contexts: BrowserContext[] = [];
+  const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     site = await serveExample('react-inbox');

@@ -1,5 +1,5 @@
 import type { Notification } from '@notifications/client';
-import { useEffect, useId, useRef, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 import { useInboxClient } from './context.js';
 import { useInbox, useNotifications, useUnseenCount } from './hooks.js';
 import { useMarkSeenWhenShown } from './mark-seen.js';
