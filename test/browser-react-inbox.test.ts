@@ -23,11 +23,16 @@ let browser: Browser;
 const pageErrors: string[] = [];
 const poll = { timeout: 10_000, interval: 50 };
 
-async function openPage(userId: string, options: { colorScheme?: 'light' | 'dark' } = {}) {
-  const context = await browser.newContext({
-    viewport: { width: 900, height: 700 },
-    colorScheme: options.colorScheme ?? 'light',
-  });
+async function openPage(
+  userId: string,
+  options: { colorScheme?: 'light' | 'dark'; context?: BrowserContext } = {},
+) {
+  const context =
+    options.context ??
+    (await browser.newContext({
+      viewport: { width: 900, height: 700 },
+      colorScheme: options.colorScheme ?? 'light',
+    }));
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(`${userId}: ${error.message}`));
   page.on('console', (message) => {
@@ -49,6 +54,16 @@ const serverUnseenCount = async (userId: string) =>
   (await ok(server, UnseenCountDocument, {}, userId)).unseenCount;
 const sendTo = (userId: string, title: string, category = 'exports') =>
   send(server, { category, recipientIds: [userId], title });
+/** graphql-ws connections the service has on record for the user: one per socket. */
+const sockets = (userId: string) =>
+  server.app.services.database.connection.count({ where: { userId } });
+const socketIds = async (userId: string) =>
+  (
+    await server.app.services.database.connection.findMany({
+      where: { userId },
+      select: { id: true },
+    })
+  ).map((connection) => connection.id);
 const background = (page: Page, selector: string) =>
   page.locator(selector).evaluate((element) => getComputedStyle(element).backgroundColor);
 
@@ -162,6 +177,30 @@ describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
     expect(await background(light.page, '.ni-panel')).toBe('rgb(255, 255, 255)');
     expect(await background(dark.page, '.ni-panel')).toBe('rgb(13, 17, 23)');
     expect(await dark.page.locator('.ni-inbox').getAttribute('data-theme')).toBe('auto');
+  }, 60_000);
+
+  it('shares one socket between the tabs of a browser, and another tab takes over when it goes', async () => {
+    const { context, page: first } = await openPage('wes');
+    contexts.push(context);
+    const { page: second } = await openPage('wes', { context });
+    await expect.poll(() => sockets('wes'), poll).toBe(1);
+    const [socketBefore] = await socketIds('wes');
+
+    await sendTo('wes', 'To every tab');
+    for (const tab of [first, second]) await expect.poll(() => badge(tab), poll).toBe('1');
+    // Seen in the tab without the socket: its action goes through the tab that has it.
+    await second.bringToFront();
+    await second.locator('.ni-bell').click();
+    for (const tab of [first, second]) await expect.poll(() => badge(tab), poll).toBe('');
+    expect(await serverUnseenCount('wes')).toBe(0);
+
+    await first.close();
+    await expect
+      .poll(async () => (await socketIds('wes'))[0] ?? socketBefore, poll)
+      .not.toBe(socketBefore);
+    await sendTo('wes', 'After the first tab closed');
+    await expect.poll(() => titles(second), poll).toContain('After the first tab closed');
+    expect(await sockets('wes')).toBe(1);
   }, 60_000);
 
   it('raised no error in any page', () => {

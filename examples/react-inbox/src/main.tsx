@@ -1,6 +1,6 @@
 import '@notifications/react/theme.css';
 import './page.css';
-import { createInbox } from '@notifications/client';
+import { createSharedInbox } from '@notifications/client';
 import { InboxProvider } from '@notifications/react';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -20,7 +20,8 @@ if (tokenInUrl) {
   history.replaceState(null, '', `${location.pathname}?${params}`);
 }
 
-const inbox = createInbox({
+// One store, so one socket, for all the tabs of this browser (createInbox: one per tab).
+const inbox = createSharedInbox({
   url: params.get('server') ?? 'http://localhost:4000/graphql',
   getToken: () => localStorage.getItem(TOKEN_KEY) ?? '',
 });
