@@ -1,4 +1,4 @@
-import { ApolloClient, InMemoryCache } from '@apollo/client';
+import { ApolloClient, InMemoryCache, type ApolloLink } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { Client as UrqlClient, gql as urqlGql } from '@urql/core';
 import { gql } from '@apollo/client';
@@ -53,9 +53,11 @@ const eventCursor = async (userId: string) =>
 
 /**
  * Sends `count` notifications one after another and drops every socket twice on the way: each
- * drop while the sends go on, the proxy refusing for a moment before it listens again.
+ * drop while the sends go on, the proxy refusing for a moment before it listens again. Returns
+ * the ids sent and how many connections the proxy accepted meanwhile.
  */
-async function sendThroughDrops(userId: string, count: number): Promise<string[]> {
+async function sendThroughDrops(userId: string, count: number) {
+  const acceptedBefore = proxy.accepted();
   const sent: string[] = [];
   for (let i = 0; i < count; i++) {
     if (i === Math.floor(count / 3) || i === Math.floor((2 * count) / 3)) {
@@ -70,19 +72,19 @@ async function sendThroughDrops(userId: string, count: number): Promise<string[]
     sent.push(notification.id);
     await sleep(30);
   }
-  return sent;
+  return { sent, connections: proxy.accepted() - acceptedBefore };
 }
 
 /** Waits for `count` notifications, then a little more: a repeat would arrive in that time. */
-async function received(ids: string[], count: number) {
+async function received(ids: () => string[], count: number) {
   await until(
-    () => ids.length,
+    () => ids().length,
     (n) => n >= count,
     20_000,
     `${count} notifications`,
   );
   await sleep(500);
-  return ids;
+  return ids();
 }
 
 // As users write them: an alias, a variable of another name, no cursor asked for...
@@ -100,34 +102,36 @@ interface FeedEvent {
   n: { id: string; title: string };
 }
 
+/** Apollo Client over `link`, following ALIASED for `userId` from the cursor it stands at. */
+async function apolloFeed(userId: string, link: (socket: SocketClient) => ApolloLink) {
+  const client = new ApolloClient({
+    link: link(await socketFor(userId)),
+    cache: new InMemoryCache(),
+  });
+  const events: FeedEvent[] = [];
+  const subscription = client
+    .subscribe<{ feed: FeedEvent }>({
+      query: gql(ALIASED),
+      variables: { from: await eventCursor(userId) },
+    })
+    .subscribe(({ data }) => data && events.push(data.feed));
+  return {
+    events,
+    ids: () => events.filter((e) => e.kind === 'CREATED').map((e) => e.n.id),
+    stop: () => subscription.unsubscribe(),
+  };
+}
+
 describe('after dropped sockets, while sends go on', () => {
   it('Apollo Client over NotificationsWsLink receives every notification once, in order', async () => {
-    const client = new ApolloClient({
-      link: new NotificationsWsLink(await socketFor('apollo-ann')),
-      cache: new InMemoryCache(),
-    });
-    const events: FeedEvent[] = [];
-    const subscription = client
-      .subscribe<{ feed: FeedEvent }>({
-        query: gql(ALIASED),
-        variables: { from: await eventCursor('apollo-ann') },
-      })
-      .subscribe(({ data }) => data && events.push(data.feed));
-    await until(
-      () => proxy.accepted(),
-      (n) => n > 0,
-      5000,
-      'the socket',
-    );
-    const accepted = proxy.accepted();
-    const sent = await sendThroughDrops('apollo-ann', 24);
-    const ids = events.filter((e) => e.kind === 'CREATED').map((e) => e.n.id);
-    expect(await received(ids, sent.length)).toEqual(sent);
-    expect(proxy.accepted() - accepted, 'reconnected after each drop').toBeGreaterThanOrEqual(2);
+    const feed = await apolloFeed('apollo-ann', (socket) => new NotificationsWsLink(socket));
+    const { sent, connections } = await sendThroughDrops('apollo-ann', 24);
+    expect(await received(feed.ids, sent.length)).toEqual(sent);
+    expect(connections, 'reconnected after each drop').toBeGreaterThanOrEqual(2);
     // The cursor the link asked for is not handed to the app: the result is what it selected.
-    expect(Object.keys(events[0]!).sort()).toEqual(['__typename', 'kind', 'n', 'unseenCount']);
-    expect(events.at(-1)!.unseenCount).toBe(sent.length);
-    subscription.unsubscribe();
+    expect(Object.keys(feed.events[0]!).sort()).toEqual(['__typename', 'kind', 'n', 'unseenCount']);
+    expect(feed.events.at(-1)!.unseenCount).toBe(sent.length);
+    feed.stop();
   });
 
   it('urql over notificationsExchange receives every notification once, in order', async () => {
@@ -139,39 +143,22 @@ describe('after dropped sockets, while sends go on', () => {
     const subscription = client
       .subscription(urqlGql(inline(await eventCursor('urql-una'))), {})
       .subscribe(({ data }) => data && events.push(data.myNotifications));
-    await until(
-      () => proxy.accepted(),
-      (n) => n > 0,
-      5000,
-      'the socket',
-    );
-    const accepted = proxy.accepted();
-    const sent = await sendThroughDrops('urql-una', 24);
-    const ids = events.filter((e) => e.type === 'CREATED').map((e) => e.notification.id);
+    const { sent, connections } = await sendThroughDrops('urql-una', 24);
+    const ids = () => events.filter((e) => e.type === 'CREATED').map((e) => e.notification.id);
     expect(await received(ids, sent.length)).toEqual(sent);
-    expect(proxy.accepted() - accepted, 'reconnected after each drop').toBeGreaterThanOrEqual(2);
+    expect(connections, 'reconnected after each drop').toBeGreaterThanOrEqual(2);
     // Each event's own cursor, newer each time: the stream went on rather than starting over.
     expect(new Set(events.map((e) => e.cursor)).size).toBe(events.length);
     subscription.unsubscribe();
   });
 
   it('(without them) plain GraphQLWsLink resubscribes from its first cursor and repeats events', async () => {
-    const client = new ApolloClient({
-      link: new GraphQLWsLink(await socketFor('apollo-plain')),
-      cache: new InMemoryCache(),
-    });
-    const ids: string[] = [];
-    const subscription = client
-      .subscribe<{ feed: FeedEvent }>({
-        query: gql(ALIASED),
-        variables: { from: await eventCursor('apollo-plain') },
-      })
-      .subscribe(({ data }) => data?.feed.kind === 'CREATED' && ids.push(data.feed.n.id));
-    const sent = await sendThroughDrops('apollo-plain', 24);
-    await received(ids, sent.length);
+    const feed = await apolloFeed('apollo-plain', (socket) => new GraphQLWsLink(socket));
+    const { sent } = await sendThroughDrops('apollo-plain', 24);
+    const ids = await received(feed.ids, sent.length);
     // What the link and the exchange are for: the same document, without them, gets repeats.
     expect(ids.length).toBeGreaterThan(sent.length);
     expect(new Set(ids)).toEqual(new Set(sent));
-    subscription.unsubscribe();
+    feed.stop();
   });
 });

@@ -97,16 +97,7 @@ export function createInbox(options: InboxOptions): Inbox {
   const wsUrl = options.wsUrl ?? options.url.replace(/^http/, 'ws');
   const listeners = new Set<(state: InboxState) => void>();
   const events = new Emitter<InboxEvents>();
-  let state: InboxState = {
-    status: 'connecting',
-    notifications: [],
-    unseenCount: 0,
-    cursor: null,
-    history: [],
-    hasMore: true,
-    problem: null,
-    preferences: null,
-  };
+  let state = startingState();
   let session: Session | undefined;
   let historyCursor: string | null = null;
   let historyStarted = false;
@@ -399,6 +390,20 @@ export function createInbox(options: InboxOptions): Inbox {
       await stop();
       update({ status: 'closed' });
     },
+  };
+}
+
+/** A store's state before it has heard from the service. */
+export function startingState(): InboxState {
+  return {
+    status: 'connecting',
+    notifications: [],
+    unseenCount: 0,
+    cursor: null,
+    history: [],
+    hasMore: true,
+    problem: null,
+    preferences: null,
   };
 }
 

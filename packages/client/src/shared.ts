@@ -1,6 +1,6 @@
 import { Emitter } from './emitter.js';
 import { InboxError } from './http.js';
-import { createInbox, type Inbox, type InboxOptions } from './inbox.js';
+import { createInbox, startingState, type Inbox, type InboxOptions } from './inbox.js';
 import type { InboxEvents, InboxState } from './types.js';
 
 // One store, so one socket, for all the tabs of a browser that share an origin: the tab holding a
@@ -33,16 +33,7 @@ export function createSharedInbox(options: SharedInboxOptions): Inbox {
   const post = (message: Message) => channel.postMessage(message);
   const listeners = new Set<(state: InboxState) => void>();
   const events = new Emitter<InboxEvents>();
-  let state: InboxState = {
-    status: 'connecting',
-    notifications: [],
-    unseenCount: 0,
-    cursor: null,
-    history: [],
-    hasMore: true,
-    problem: null,
-    preferences: null,
-  };
+  let state = startingState();
   /** This tab's store, while it leads, and how to stop passing on what it says. */
   let leader: Inbox | undefined;
   const stopPassing: (() => void)[] = [];

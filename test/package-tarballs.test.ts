@@ -9,14 +9,34 @@ import { send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
-// @notifications/react as a frontend team gets it: both packed tarballs installed into an empty
-// project with react from the registry; its types checked by TypeScript in that project, and
-// <Inbox /> rendered (on the server, in Node) from a store following the real service.
+// What a frontend team does: `npm install` the packed tarballs of packages/ into an empty project
+// and use them from plain Node ESM, with nothing of this repository around them; the React one
+// also has its types checked by TypeScript in that project, and renders <Inbox /> (on the server)
+// from a store following the real service.
 
 const TSC = fileURLToPath(new URL('../node_modules/.bin/tsc', import.meta.url));
 
-/** Prints the rendered page when live, then again once a notification has arrived. */
+/** The client's app: prints each state change and each toast as a JSON line. */
 const APP = `
+import { createInbox } from '@notifications/client';
+import WebSocket from 'ws';
+
+const inbox = createInbox({
+  url: process.env.INBOX_URL,
+  getToken: () => process.env.INBOX_TOKEN,
+  webSocketImpl: WebSocket,
+});
+inbox.subscribe((state) =>
+  console.log(JSON.stringify({ status: state.status, unseenCount: state.unseenCount })),
+);
+inbox.on('notification', async (notification) => {
+  console.log(JSON.stringify({ toast: notification.id, title: notification.title }));
+  await inbox.close();
+});
+`;
+
+/** The React app: prints the rendered page when live, then once a notification has arrived. */
+const REACT_APP = `
 import { createInbox } from '@notifications/client';
 import { Inbox, InboxProvider } from '@notifications/react';
 import { createElement as h } from 'react';
@@ -97,7 +117,7 @@ const TSCONFIG = {
 };
 
 let server: TestServer;
-let project: FreshProject | undefined;
+const projects: FreshProject[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -105,14 +125,58 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.stop();
-  await project?.remove();
+  await Promise.all(projects.map((project) => project.remove()));
 });
 
-it('installs from its tarball into a fresh project, type-checks there, and renders a live inbox', async () => {
-  project = await freshProject(
+it('packs @notifications/client into a tarball that installs into a fresh project and receives a notification', async () => {
+  // `npm pack` builds it first (prepack), so the tarball has dist/ whatever the checkout holds.
+  // ws: Node 20 has no global WebSocket. graphql-ws comes as the package's dependency.
+  const project = await freshProject(['client'], ['ws']);
+  projects.push(project);
+  await project.write('app.js', APP);
+  const installed = join(project.dir, 'node_modules/@notifications/client');
+  expect(existsSync(join(installed, 'dist/index.js'))).toBe(true);
+  expect(existsSync(join(installed, 'dist/index.d.ts'))).toBe(true);
+  expect(existsSync(join(installed, 'src')), 'sources are not shipped').toBe(false);
+
+  const app = runApp(project, 'app.js', {
+    INBOX_URL: server.url,
+    INBOX_TOKEN: await server.token('fay'),
+  });
+  const { lines } = app;
+  try {
+    await until(
+      () => lines,
+      (l) => l.some((x) => x.status === 'live'),
+      20_000,
+      'the app live',
+    );
+    const { notification } = await send(server, {
+      category: 'info',
+      recipientIds: ['fay'],
+      title: 'from the tarball',
+    });
+    await until(
+      () => lines,
+      (l) => l.some((x) => x.toast),
+      20_000,
+      `a toast (${app.errors()})`,
+    );
+    expect(lines).toContainEqual({ toast: notification.id, title: 'from the tarball' });
+    expect(lines).toContainEqual({ status: 'live', unseenCount: 1 });
+    // The app closes its inbox on the toast; with nothing left open, Node exits by itself.
+    expect(await app.exited, app.errors()).toBe(0);
+  } finally {
+    app.kill();
+  }
+}, 180_000);
+
+it('packs @notifications/react into a tarball that installs into a fresh project, type-checks there, and renders a live inbox', async () => {
+  const project = await freshProject(
     ['client', 'react'],
     ['react@19', 'react-dom@19', '@types/react@19', 'ws'],
   );
+  projects.push(project);
   const installed = join(project.dir, 'node_modules/@notifications/react');
   for (const file of ['dist/index.js', 'dist/index.d.ts', 'theme.css']) {
     expect(existsSync(join(installed, file)), file).toBe(true);
@@ -126,7 +190,7 @@ it('installs from its tarball into a fresh project, type-checks there, and rende
   );
   expect(checked.stdout, 'tsc in the fresh project').toBe('');
 
-  await project.write('app.js', APP);
+  await project.write('app.js', REACT_APP);
   const app = runApp(project, 'app.js', {
     INBOX_URL: server.url,
     INBOX_TOKEN: await server.token('gus'),
