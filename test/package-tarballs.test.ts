@@ -220,4 +220,4 @@ it('packs @notifications/react into a tarball that installs into a fresh project
   } finally {
     app.kill();
   }
-}, 240_000);
+}, 400_000);
