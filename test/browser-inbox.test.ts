@@ -7,7 +7,7 @@ import { InboxDocument, UnseenCountDocument } from '../client/graphql.js';
 import {
   chromiumInstalled,
   launchChromium,
-  serveInbox,
+  serveExample,
   type StaticSite,
 } from './helpers/browser.js';
 import { ok, send, upsertCategory } from './helpers/operations.js';
@@ -177,7 +177,7 @@ async function whileReloading<T>(page: Page, during: () => Promise<T>): Promise<
 
 describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
   beforeAll(async () => {
-    site = await serveInbox();
+    site = await serveExample('inbox');
     // The inbox's origin is allowed explicitly, as production would have it.
     server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
     proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) });

@@ -8,7 +8,11 @@ import { run, serviceEnv } from './helpers/process.js';
 // CHROMIUM_PATH naming nothing, which the browser helper takes as "no browser".
 
 const VITEST = fileURLToPath(new URL('../node_modules/.bin/vitest', import.meta.url));
-const BROWSER_TEST_FILES = ['test/browser-inbox.test.ts', 'test/graphiql.test.ts'];
+const BROWSER_TEST_FILES = [
+  'test/browser-inbox.test.ts',
+  'test/browser-react-inbox.test.ts',
+  'test/graphiql.test.ts',
+];
 
 function runBrowserTests(env: Record<string, string>) {
   return run(VITEST, ['run', ...BROWSER_TEST_FILES], {

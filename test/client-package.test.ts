@@ -120,6 +120,35 @@ describe('createInbox', () => {
     expect(await inbox.setMuted('info', false)).toEqual({ category: 'info', muted: false });
   });
 
+  it("loads every category with the user's choice, and keeps it current after setMuted", async () => {
+    const { inbox } = open('pia');
+    expect(inbox.getState().preferences).toBeNull();
+    await inbox.setMuted('likes', true);
+    const byName = (choices: { category: string }[] | null) =>
+      [...(choices ?? [])].sort((a, b) => a.category.localeCompare(b.category));
+    const loaded = await inbox.loadPreferences();
+    expect(byName(loaded)).toEqual([
+      { category: 'info', muted: false, canMute: true },
+      { category: 'likes', muted: true, canMute: true },
+      { category: 'security', muted: false, canMute: false },
+    ]);
+    expect(inbox.getState().preferences).toEqual(loaded);
+    // The choice shows at once, as a checkbox that moves when clicked...
+    const muting = inbox.setMuted('info', true);
+    expect(inbox.getState().preferences?.find((p) => p.category === 'info')?.muted).toBe(true);
+    await muting;
+    await inbox.setMuted('likes', false);
+    // ...and goes back when the service refuses it (a require-ack category cannot be muted).
+    const refused = inbox.setMuted('security', true);
+    expect(inbox.getState().preferences?.find((p) => p.category === 'security')?.muted).toBe(true);
+    await expect(refused).rejects.toThrow();
+    expect(byName(inbox.getState().preferences)).toEqual([
+      { category: 'info', muted: true, canMute: true },
+      { category: 'likes', muted: false, canMute: true },
+      { category: 'security', muted: false, canMute: false },
+    ]);
+  });
+
   it('pages the whole history with loadMore, seen ones too', async () => {
     const ids = [await sendTo('bea', 'h1'), await sendTo('bea', 'h2'), await sendTo('bea', 'h3')];
     const { inbox } = open('bea');

@@ -8,8 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { build } from 'vite';
 
-const INBOX_ROOT = fileURLToPath(new URL('../../examples/inbox/', import.meta.url));
-
 /** Debian's chromium, as DESIGN.md says, unless CHROMIUM_PATH names another. */
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -52,12 +50,13 @@ export interface StaticSite {
   close(): Promise<void>;
 }
 
-/** Builds examples/inbox with its own vite.config.ts into a temporary folder and serves it. */
-export async function serveInbox(): Promise<StaticSite> {
-  const outDir = await mkdtemp(path.join(os.tmpdir(), 'inbox-'));
+/** Builds examples/<name> with its own vite.config.ts into a temporary folder and serves it. */
+export async function serveExample(name: 'inbox' | 'react-inbox'): Promise<StaticSite> {
+  const root = fileURLToPath(new URL(`../../examples/${name}/`, import.meta.url));
+  const outDir = await mkdtemp(path.join(os.tmpdir(), `${name}-`));
   await build({
-    root: INBOX_ROOT,
-    configFile: path.join(INBOX_ROOT, 'vite.config.ts'),
+    root,
+    configFile: path.join(root, 'vite.config.ts'),
     build: { outDir, emptyOutDir: true },
     logLevel: 'warn',
   });

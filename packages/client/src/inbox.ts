@@ -9,10 +9,12 @@ import {
   HISTORY,
   MARK_ALL_SEEN,
   MARK_SEEN,
+  PREFERENCES,
   SET_MUTED,
   SNAPSHOT,
 } from './operations.js';
 import type {
+  CategoryChoice,
   CategoryPreference,
   InboxEvents,
   InboxState,
@@ -51,6 +53,8 @@ export interface Inbox {
   acknowledge(id: string): Promise<void>;
   /** Loads the next page of the whole history into `history`. */
   loadMore(first?: number): Promise<void>;
+  /** Loads every category with the user's choice into `preferences`; `setMuted` keeps it current. */
+  loadPreferences(): Promise<CategoryChoice[]>;
   setMuted(category: string, muted: boolean): Promise<CategoryPreference>;
   /** Starts again from a snapshot, with a token from `getToken`: after `expired` or `failed`. */
   reconnect(): void;
@@ -61,6 +65,11 @@ interface SnapshotData {
   unseenNotifications: Notification[];
   unseenCount: number;
   eventCursor: string;
+}
+
+interface PreferencesData {
+  categories: { name: string; requireAck: boolean }[];
+  categoryPreferences: CategoryPreference[];
 }
 
 interface HistoryData {
@@ -88,15 +97,7 @@ export function createInbox(options: InboxOptions): Inbox {
   const wsUrl = options.wsUrl ?? options.url.replace(/^http/, 'ws');
   const listeners = new Set<(state: InboxState) => void>();
   const events = new Emitter<InboxEvents>();
-  let state: InboxState = {
-    status: 'connecting',
-    notifications: [],
-    unseenCount: 0,
-    cursor: null,
-    history: [],
-    hasMore: true,
-    problem: null,
-  };
+  let state = startingState();
   let session: Session | undefined;
   let historyCursor: string | null = null;
   let historyStarted = false;
@@ -316,6 +317,16 @@ export function createInbox(options: InboxOptions): Inbox {
     });
   }
 
+  /** Sets one category's choice in `preferences`, once they are loaded. */
+  function choose(category: string, muted: boolean): void {
+    if (!state.preferences) return;
+    update({
+      preferences: state.preferences.map((choice) =>
+        choice.category === category ? { ...choice, muted } : choice,
+      ),
+    });
+  }
+
   async function loadPage(first: number): Promise<void> {
     const data = await request<HistoryData>(HISTORY, { first, after: historyCursor });
     const { nodes, pageInfo } = data.notifications;
@@ -349,17 +360,50 @@ export function createInbox(options: InboxOptions): Inbox {
       return loadingMore;
     },
     async setMuted(category, muted) {
-      const data = await request<{ setCategoryPreference: CategoryPreference }>(SET_MUTED, {
-        category,
-        muted,
-      });
-      return data.setCategoryPreference;
+      // Shown at once, as the checkbox the user just clicked; put back if the service refuses.
+      choose(category, muted);
+      try {
+        const data = await request<{ setCategoryPreference: CategoryPreference }>(SET_MUTED, {
+          category,
+          muted,
+        });
+        choose(category, data.setCategoryPreference.muted);
+        return data.setCategoryPreference;
+      } catch (error) {
+        choose(category, !muted);
+        throw error;
+      }
+    },
+    async loadPreferences() {
+      const { categories, categoryPreferences } = await request<PreferencesData>(PREFERENCES);
+      const muted = new Set(categoryPreferences.filter((p) => p.muted).map((p) => p.category));
+      const preferences = categories.map(({ name, requireAck }) => ({
+        category: name,
+        muted: muted.has(name),
+        canMute: !requireAck,
+      }));
+      update({ preferences });
+      return preferences;
     },
     reconnect: start,
     async close() {
       await stop();
       update({ status: 'closed' });
     },
+  };
+}
+
+/** A store's state before it has heard from the service. */
+export function startingState(): InboxState {
+  return {
+    status: 'connecting',
+    notifications: [],
+    unseenCount: 0,
+    cursor: null,
+    history: [],
+    hasMore: true,
+    problem: null,
+    preferences: null,
   };
 }
 

@@ -40,3 +40,9 @@ export const ACKNOWLEDGE = `mutation InboxAcknowledge($id: ID!) {
 export const SET_MUTED = `mutation InboxSetMuted($category: String!, $muted: Boolean!) {
   setCategoryPreference(category: $category, muted: $muted) { category muted }
 }`;
+
+/** Every category, and the user's choices (a category not listed is not muted). */
+export const PREFERENCES = `query InboxPreferences {
+  categories { name requireAck }
+  categoryPreferences { category muted }
+}`;

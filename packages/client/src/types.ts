@@ -63,6 +63,8 @@ export interface InboxState {
   hasMore: boolean;
   /** What went wrong last, for the user; null when all is well. */
   problem: string | null;
+  /** Every category with the user's choice, once `loadPreferences()` has loaded them; else null. */
+  preferences: CategoryChoice[] | null;
 }
 
 /** The snapshot the store starts from (and reloads when its cursor is too old to resume). */
@@ -75,6 +77,14 @@ export interface Snapshot {
 export interface CategoryPreference {
   category: string;
   muted: boolean;
+}
+
+/** A category as a preferences screen shows it: muted or not, and whether it may be muted. */
+export interface CategoryChoice {
+  category: string;
+  muted: boolean;
+  /** False for categories that require acknowledgement: the service refuses to mute them. */
+  canMute: boolean;
 }
 
 export interface InboxEvents {
