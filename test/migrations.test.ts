@@ -296,6 +296,30 @@ describe('the migrated database', () => {
         read: await database.inboxState.findUniqueOrThrow({ where: { userId: 'alice' } }),
       };
     },
+    PublicTally: async () => {
+      // A bucket no notification of this test falls in, so the triggers leave it alone.
+      const tally = { bucket: 9_007_199_254_740n, categoryName: 'billing', live: 7, requireAck: 3 };
+      await database.publicTally.create({ data: tally });
+      return {
+        written: tally,
+        read: await database.publicTally.findUniqueOrThrow({
+          where: { bucket_categoryName: { bucket: tally.bucket, categoryName: 'billing' } },
+        }),
+      };
+    },
+    PublicExpiry: async () => {
+      const expiry = {
+        seq: 9_007_199_254_740_001n,
+        expiresAt: at('2030-01-06T00:00:00.321Z'),
+        categoryName: 'billing',
+        requireAck: true,
+      };
+      await database.publicExpiry.create({ data: expiry });
+      return {
+        written: expiry,
+        read: await database.publicExpiry.findUniqueOrThrow({ where: { seq: expiry.seq } }),
+      };
+    },
     Event: async () => {
       const event = {
         id: 9_007_199_254_740_995n,
