@@ -320,6 +320,19 @@ describe('the migrated database', () => {
         read: await database.publicExpiry.findUniqueOrThrow({ where: { seq: expiry.seq } }),
       };
     },
+    PublicExpirySettled: async () => {
+      // The migration writes the one row there is.
+      const settled = {
+        singleton: true,
+        through: at('2030-01-07T00:00:00.654Z'),
+        throughSeq: 9_007_199_254_740_003n,
+      };
+      await database.publicExpirySettled.update({ where: { singleton: true }, data: settled });
+      return {
+        written: settled,
+        read: await database.publicExpirySettled.findUniqueOrThrow({ where: { singleton: true } }),
+      };
+    },
     Event: async () => {
       const event = {
         id: 9_007_199_254_740_995n,

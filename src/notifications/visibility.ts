@@ -97,7 +97,10 @@ function livePublicCount(
     + (SELECT count(*) FROM "Notification" n
       WHERE n.public ${onlyAck(Prisma.sql`n`)} AND ${rows} AND ${notExpired} AND ${shown(Prisma.sql`n`)})
     - (SELECT count(*) FROM "PublicExpiry" q
-      WHERE q."expiresAt" <= now() ${onlyAck(Prisma.sql`q`)} AND ${unsettled} AND ${shown(Prisma.sql`q`)}))`;
+      WHERE (q."expiresAt", q.seq) > (
+          (SELECT "through" FROM "PublicExpirySettled"),
+          (SELECT "throughSeq" FROM "PublicExpirySettled"))
+        AND q."expiresAt" <= now() ${onlyAck(Prisma.sql`q`)} AND ${unsettled} AND ${shown(Prisma.sql`q`)}))`;
 }
 
 /**

@@ -24,7 +24,20 @@ CREATE TABLE "PublicExpiry" (
 
     CONSTRAINT "PublicExpiry_pkey" PRIMARY KEY ("seq")
 );
-CREATE INDEX "PublicExpiry_expiresAt_idx" ON "PublicExpiry" ("expiresAt");
+CREATE INDEX "PublicExpiry_expiresAt_seq_idx" ON "PublicExpiry" ("expiresAt", "seq");
+
+-- Every queued expiry is after ("through", "throughSeq") in the order of that index: a count
+-- looks for the due ones from there, past the index entries of the ones settled already, which
+-- stay until vacuum (ties of expiresAt included, hence the seq).
+CREATE TABLE "PublicExpirySettled" (
+    "singleton" BOOLEAN NOT NULL DEFAULT true,
+    "through" TIMESTAMPTZ(3) NOT NULL,
+    "throughSeq" BIGINT NOT NULL,
+
+    CONSTRAINT "PublicExpirySettled_pkey" PRIMARY KEY ("singleton"),
+    CONSTRAINT "PublicExpirySettled_singleton" CHECK ("singleton")
+);
+INSERT INTO "PublicExpirySettled" ("through", "throughSeq") VALUES (now() - interval '10 seconds', 0);
 
 -- Every writer of the tallies holds the public stream's head first (a public send holds it
 -- already), so writers never wait on each other's tally rows in a different order.
@@ -58,6 +71,12 @@ BEGIN
     INSERT INTO "PublicExpiry" ("seq", "expiresAt", "categoryName", "requireAck")
     SELECT seq, "expiresAt", "categoryName", "requireAck" FROM added
     WHERE public AND "expiresAt" IS NOT NULL;
+    -- Only an operator's change can queue one before what was settled (a send's is in the future).
+    UPDATE "PublicExpirySettled" SET "through" = v.at, "throughSeq" = 0
+    FROM (
+        SELECT min(a."expiresAt") AS at FROM added a, "PublicExpirySettled" s
+        WHERE a.public AND (a."expiresAt", a.seq) <= (s."through", s."throughSeq")) v
+    WHERE v.at IS NOT NULL;
     PERFORM public_tally_move(
         array(SELECT "categoryName" FROM added WHERE public),
         array(SELECT seq FROM added WHERE public),
@@ -111,16 +130,26 @@ DECLARE
     categories TEXT[];
     seqs BIGINT[];
     acks BOOLEAN[];
+    last_at TIMESTAMPTZ;
+    last_seq BIGINT;
 BEGIN
     PERFORM public_tally_lock();
     WITH due AS (
         DELETE FROM "PublicExpiry" WHERE seq = ANY(ARRAY(
-            SELECT seq FROM "PublicExpiry" WHERE "expiresAt" <= now() - interval '10 seconds'
-            ORDER BY "expiresAt" LIMIT max_rows))
-        RETURNING "categoryName", seq, "requireAck")
-    SELECT array_agg("categoryName"), array_agg(seq), array_agg("requireAck")
-    INTO categories, seqs, acks FROM due;
+            SELECT q.seq FROM "PublicExpiry" q, "PublicExpirySettled" s
+            WHERE (q."expiresAt", q.seq) > (s."through", s."throughSeq")
+                AND q."expiresAt" <= now() - interval '10 seconds'
+            ORDER BY q."expiresAt", q.seq LIMIT max_rows))
+        RETURNING "categoryName", seq, "requireAck", "expiresAt")
+    SELECT array_agg("categoryName"), array_agg(seq), array_agg("requireAck"),
+        (array_agg("expiresAt" ORDER BY "expiresAt" DESC, seq DESC))[1],
+        (array_agg(seq ORDER BY "expiresAt" DESC, seq DESC))[1]
+    INTO categories, seqs, acks, last_at, last_seq FROM due;
     PERFORM public_tally_move(categories, seqs, acks, -1);
+    -- The earliest were taken: what stays queued comes after the last of them.
+    IF last_seq IS NOT NULL THEN
+        UPDATE "PublicExpirySettled" SET "through" = last_at, "throughSeq" = last_seq;
+    END IF;
     RETURN coalesce(cardinality(seqs), 0);
 END
 $$;
