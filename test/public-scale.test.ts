@@ -6,7 +6,6 @@ import { unseenCount, unseenSummarySql } from '../src/notifications/inbox.js';
 import { setCategoryPreference } from '../src/notifications/preferences.js';
 import { acknowledge, markAllSeen, markSeen } from '../src/notifications/receipts.js';
 import { deleteDueNotifications, settlePublicExpiries } from '../src/notifications/retention.js';
-import { sendNotification } from '../src/notifications/send.js';
 import { markAllSeenSql, unseenListSql } from '../src/notifications/visibility.js';
 import { upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -107,7 +106,7 @@ const setPosition = (userId: string, seq: bigint) =>
 
 const sendPublic = async (category: string, expiresAt?: Date) =>
   (
-    await sendNotification(services(), 'test', {
+    await services().sender.send('test', {
       category,
       public: true,
       title: `${category} sent`,
@@ -124,7 +123,7 @@ describe('public counts', () => {
 
   it('stay exact through expiry at any time, deletion, mutes, markAllSeen and acknowledgements', async () => {
     await seedPublic(2_500);
-    await sendNotification(services(), 'test', {
+    await services().sender.send('test', {
       category: 'info',
       recipientIds: USERS,
       title: 'private',
