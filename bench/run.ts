@@ -13,7 +13,7 @@ import {
   startService,
   type ServiceProcess,
 } from './processes.js';
-import { seedNotifications } from './seed.js';
+import { seedNotifications, seedPublicNotifications } from './seed.js';
 import { formatResults, percentile, toMetric, type Metric, type MetricInput } from './report.js';
 
 // npm run bench [-- --quick] [-- --sends]: the service in its own process, driven by a load generator in
@@ -35,6 +35,8 @@ const SIZE = quick
       connectClients: 2000,
       queries: 500,
     };
+/** Public notifications stored when a user who never marked any seen connects. */
+const PUBLIC_ROWS = 100_000;
 /** Rounds of each figure that varies most from run to run (fan-out and sends/s). */
 const ROUNDS = 3;
 /** Connections the database limit sends on at once. */
@@ -61,6 +63,7 @@ const ORDER = [
   'connects_per_second',
   'connect_p99',
   'unseen_p99_1m',
+  'public_at_scale',
   'redis_added_p50',
 ];
 const record = (input: MetricInput) => {
@@ -402,6 +405,45 @@ async function unseenQueryLatency(databaseUrl: string) {
   });
 }
 
+/**
+ * What a client reads when it connects (count, first page, cursor: one snapshot) for users who
+ * never marked anything seen, among PUBLIC_ROWS public notifications: each is unseen by them.
+ */
+async function publicAtScale() {
+  const database = await createDatabase();
+  const service = await startService(await serviceEnv(database.url));
+  try {
+    await seedPublicNotifications(database.url, PUBLIC_ROWS);
+    const { mintUserToken } = await import('../src/auth/user-tokens.js');
+    const durations: number[] = [];
+    for (let i = 0; i < SIZE.queries; i++) {
+      const token = await mintUserToken(SECRET, `newcomer-${i}`);
+      const started = performance.now();
+      const response = await fetch(service.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          query: '{ unseenCount unseenNotifications { id title } eventCursor }',
+        }),
+      });
+      const { data } = (await response.json()) as { data?: { unseenCount: number } };
+      if (data?.unseenCount !== PUBLIC_ROWS) throw new Error(`unseenCount ${data?.unseenCount}`);
+      durations.push(performance.now() - started);
+    }
+    record({
+      id: 'public_at_scale',
+      name: `connect snapshot (unseenCount, first page, eventCursor) of a user who never marked any seen, among ${PUBLIC_ROWS.toLocaleString('en')} public notifications, p99`,
+      unit: 'ms',
+      value: percentile(durations, 99),
+      goal: '≤ 10 ms',
+      note: `p50 ${round(percentile(durations, 50))} ms, over HTTP, sequential, a new user each time`,
+    });
+  } finally {
+    await service.stop();
+    await database.drop();
+  }
+}
+
 async function twoInstances(databaseUrl: string, load: Awaited<ReturnType<typeof startLoad>>) {
   const receivers = users(1000, 'r');
   const measure = async (sendTo: ServiceProcess, receiveOn: ServiceProcess, prefix: string) => {
@@ -496,6 +538,7 @@ async function comparisons(
   });
   await twoInstances(databaseUrl, load);
   await unseenQueryLatency(databaseUrl);
+  await publicAtScale();
 }
 
 async function main() {

@@ -66,13 +66,14 @@ async function readsDuring(during: () => Promise<void>) {
   const client = database() as unknown as { $queryRaw: (...args: unknown[]) => unknown };
   const original = client.$queryRaw;
   const reads: string[] = [];
-  client.$queryRaw = (...args: unknown[]) => {
+  // A transaction's client finds this same property: it must run there, in the transaction.
+  client.$queryRaw = function (this: unknown, ...args: unknown[]) {
     const [strings, ...values] = args as [TemplateStringsArray, ...unknown[]];
     const text = Prisma.sql(strings, ...values).text;
     if (!/INSERT INTO|DELETE FROM|"deleteAt" <= now\(\)/.test(text)) {
       reads.push(text.trim().slice(0, 80));
     }
-    return original.apply(client, args);
+    return original.apply(this, args);
   };
   try {
     await during();

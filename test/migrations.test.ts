@@ -296,6 +296,43 @@ describe('the migrated database', () => {
         read: await database.inboxState.findUniqueOrThrow({ where: { userId: 'alice' } }),
       };
     },
+    PublicTally: async () => {
+      // A bucket no notification of this test falls in, so the triggers leave it alone.
+      const tally = { bucket: 9_007_199_254_740n, categoryName: 'billing', live: 7, requireAck: 3 };
+      await database.publicTally.create({ data: tally });
+      return {
+        written: tally,
+        read: await database.publicTally.findUniqueOrThrow({
+          where: { bucket_categoryName: { bucket: tally.bucket, categoryName: 'billing' } },
+        }),
+      };
+    },
+    PublicExpiry: async () => {
+      const expiry = {
+        seq: 9_007_199_254_740_001n,
+        expiresAt: at('2030-01-06T00:00:00.321Z'),
+        categoryName: 'billing',
+        requireAck: true,
+      };
+      await database.publicExpiry.create({ data: expiry });
+      return {
+        written: expiry,
+        read: await database.publicExpiry.findUniqueOrThrow({ where: { seq: expiry.seq } }),
+      };
+    },
+    PublicExpirySettled: async () => {
+      // The migration writes the one row there is.
+      const settled = {
+        singleton: true,
+        through: at('2030-01-07T00:00:00.654Z'),
+        throughSeq: 9_007_199_254_740_003n,
+      };
+      await database.publicExpirySettled.update({ where: { singleton: true }, data: settled });
+      return {
+        written: settled,
+        read: await database.publicExpirySettled.findUniqueOrThrow({ where: { singleton: true } }),
+      };
+    },
     Event: async () => {
       const event = {
         id: 9_007_199_254_740_995n,

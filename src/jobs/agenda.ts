@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import {
   deleteDueNotifications,
   pruneLogs,
+  settlePublicExpiries,
   type RetentionDeps,
 } from '../notifications/retention.js';
 
@@ -21,8 +22,8 @@ export interface JobsOptions {
   observer?: RetentionObserver;
 }
 
-/** The retention job's two parts, which run and fail independently. */
-export type RetentionPart = 'deletion' | 'prune';
+/** The retention job's parts, which run and fail independently. */
+export type RetentionPart = 'expiry' | 'deletion' | 'prune';
 
 export interface RetentionObserver {
   deleted(count: number): void;
@@ -73,10 +74,11 @@ export function createJobs(options: JobsOptions): Jobs {
     }
   };
   agenda.define(RETENTION_JOB, async () => {
+    const expiry = await runPart('expiry', () => settlePublicExpiries(options.retention));
     const deletion = await runPart('deletion', () => deleteDueNotifications(options.retention));
     if (deletion !== 'failed') observer?.deleted(deletion.deleted);
     const prune = await runPart('prune', () => pruneLogs(options.retention));
-    logger.info({ job: RETENTION_JOB, deletion, prune }, 'retention ran');
+    logger.info({ job: RETENTION_JOB, expiry, deletion, prune }, 'retention ran');
   });
 
   return {

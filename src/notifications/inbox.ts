@@ -32,17 +32,19 @@ export async function unseenCount(database: Queryable, userId: string): Promise<
 export async function unseenSummary(database: Queryable, userId: string) {
   const [row] = await database.$queryRaw<
     (CountRow & { public: bigint | null; user: bigint | null })[]
-  >`
-    SELECT c.*,
-      (SELECT seq FROM "Stream" WHERE id = ${PUBLIC_STREAM}) AS public,
-      (SELECT seq FROM "Stream" WHERE id = ${userStream(userId)}) AS user
-    FROM (${countSql(userId)}) c`;
+  >`${unseenSummarySql(userId)}`;
   return {
     state: stateFromRow(row!),
     countedAt: row!.countedAt,
     cursor: { public: row!.public ?? 0n, user: row!.user ?? 0n },
   };
 }
+
+export const unseenSummarySql = (userId: string) => Prisma.sql`
+  SELECT c.*,
+    (SELECT seq FROM "Stream" WHERE id = ${PUBLIC_STREAM}) AS public,
+    (SELECT seq FROM "Stream" WHERE id = ${userStream(userId)}) AS user
+  FROM (${countSql(userId)}) c`;
 
 /** The whole history, newest first, `limit` items older than `beforeSeq`. */
 export function history(

@@ -149,6 +149,11 @@ async function deleteReceiptsStep(deps: RetentionDeps, due: NotificationRecord[]
 async function deleteNotifications(deps: RetentionDeps, due: NotificationRecord[]) {
   const byId = new Map(due.map((notification) => [notification.id, notification]));
   const { deleted, events } = await deps.database.$transaction(async (tx) => {
+    // The public stream's head (which the tally trigger takes) before any notification row, in
+    // the order markAllSeen takes them, so that neither holds what the other waits for.
+    if (due.some((notification) => notification.public)) {
+      await tx.$executeRaw`SELECT public_tally_lock()`;
+    }
     // A receipt marking a public one seen since the receipt step goes with it (cascade).
     const gone = await tx.$queryRaw<{ id: string }[]>`
       DELETE FROM "Notification" WHERE id = ANY(${[...byId.keys()]}::uuid[]) RETURNING id::text`;
@@ -195,4 +200,21 @@ export async function pruneLogs(
       return { deleted, touched: deleted };
     }));
   return { ...pruned, ...budget.report(keysDone) };
+}
+
+/**
+ * Takes expired public notifications out of the tallies that count them (PublicTally, kept by
+ * triggers; see visibility.ts), within RETENTION_MAX_ROWS_PER_RUN rows. They expire at whatever
+ * time their send chose, so each is settled on its own. Until then counts subtract them from the
+ * tallies themselves: how often this runs decides how many such rows a count reads, never
+ * whether it is exact.
+ */
+export async function settlePublicExpiries(deps: RetentionDeps): Promise<RunReport> {
+  const budget = new Budget(deps.config.RETENTION_MAX_ROWS_PER_RUN);
+  const done = await inSteps(budget, async () => {
+    const [{ settled }] = await deps.database.$queryRaw<[{ settled: number }]>`
+      SELECT settle_public_expiries(${ROWS_PER_STEP}::int) AS settled`;
+    return { deleted: settled, touched: settled };
+  });
+  return budget.report(done);
 }

@@ -13,8 +13,8 @@ import { PUBLIC_STREAM, isExpired, type NotificationRecord, type StreamEvent } f
 
 const notExpired = Prisma.sql`(n."expiresAt" IS NULL OR n."expiresAt" > now())`;
 
-/** Not in a category the user muted (a hashed set, not a lookup per row). */
-const notMuted = (userId: string) => Prisma.sql`n."categoryName" NOT IN (
+/** Not in a category the user muted (a hashed set, not a lookup per row); `of` names the row. */
+const notMuted = (userId: string, of = Prisma.sql`n`) => Prisma.sql`${of}."categoryName" NOT IN (
   SELECT p."categoryName" FROM "Preference" p WHERE p."userId" = ${userId} AND p.muted)`;
 
 /** Every public notification up to this seq counts as seen by the user. */
@@ -36,6 +36,9 @@ const publicSeenAtOf = (userId: string) =>
 /** What a list selects of each row: the notification with the user's own times. */
 const asView = (seenAt: Prisma.Sql) => Prisma.sql`n.*, ${seenAt} AS "seenAt", r."acknowledgedAt"`;
 
+/** A receipt of a notification the user dealt with: seen, and acknowledged if asked. */
+const dealtWith = Prisma.sql`a."seenAt" IS NOT NULL AND (NOT a."requireAck" OR a."acknowledgedAt" IS NOT NULL)`;
+
 /**
  * The public notifications the user dealt with themselves (seen, and acknowledged if asked),
  * or acknowledged: read through the partial index of their public receipts as one hashed set,
@@ -43,7 +46,7 @@ const asView = (seenAt: Prisma.Sql) => Prisma.sql`n.*, ${seenAt} AS "seenAt", r.
  */
 const publicDealtWith = (userId: string) => Prisma.sql`n.id IN (
   SELECT a."notificationId" FROM "Receipt" a WHERE a."userId" = ${userId} AND a.public
-    AND a."seenAt" IS NOT NULL AND (NOT a."requireAck" OR a."acknowledgedAt" IS NOT NULL))`;
+    AND ${dealtWith})`;
 const publicAcknowledged = (userId: string) => Prisma.sql`n.id IN (
   SELECT a."notificationId" FROM "Receipt" a WHERE a."userId" = ${userId} AND a.public
     AND a."acknowledgedAt" IS NOT NULL)`;
@@ -51,6 +54,62 @@ const publicAcknowledged = (userId: string) => Prisma.sql`n.id IN (
 /** Public, above the user's position: what they have not dealt with. */
 const publicAbove = (userId: string) =>
   Prisma.sql`n.public AND n.seq > ${publicPosition(userId)} AND ${notExpired}`;
+
+/** seq >> TALLY_BITS is the bucket of a public notification's tally (PublicTally). */
+const TALLY_BITS = 10;
+
+/**
+ * How many live public notifications there are above `position` (or at or below it), of the
+ * categories `shown` lets through (a condition on a row alias with "categoryName" and
+ * "requireAck"), only require-ack ones if `requireAck`. Read from the tallies of the buckets wholly
+ * on that side, plus the rows of the position's own bucket (at most 1 << TALLY_BITS, through a
+ * public seq index), less those expired but not yet settled (as many as the job is behind): a
+ * bounded read however many public notifications there are.
+ */
+function livePublicCount(
+  side: 'above' | 'atOrBelow',
+  position: Prisma.Sql,
+  shown: (of: Prisma.Sql) => Prisma.Sql,
+  requireAck = false,
+) {
+  const bucket = Prisma.sql`(${position} >> ${TALLY_BITS})`;
+  const edge =
+    side === 'above'
+      ? Prisma.sql`((${bucket} + 1) << ${TALLY_BITS})`
+      : Prisma.sql`(${bucket} << ${TALLY_BITS})`;
+  const [tallies, rows, unsettled] =
+    side === 'above'
+      ? [
+          Prisma.sql`t.bucket > ${bucket}`,
+          Prisma.sql`n.seq > ${position} AND n.seq < ${edge}`,
+          Prisma.sql`q.seq >= ${edge}`,
+        ]
+      : [
+          Prisma.sql`t.bucket < ${bucket}`,
+          Prisma.sql`n.seq <= ${position} AND n.seq >= ${edge}`,
+          Prisma.sql`q.seq < ${edge}`,
+        ];
+  const onlyAck = (of: Prisma.Sql) =>
+    requireAck ? Prisma.sql`AND ${of}."requireAck"` : Prisma.empty;
+  return Prisma.sql`(
+    (SELECT COALESCE(sum(${requireAck ? Prisma.sql`t."requireAck"` : Prisma.sql`t.live`}), 0)
+      FROM "PublicTally" t WHERE ${tallies} AND ${shown(Prisma.sql`t`)})
+    + (SELECT count(*) FROM "Notification" n
+      WHERE n.public ${onlyAck(Prisma.sql`n`)} AND ${rows} AND ${notExpired} AND ${shown(Prisma.sql`n`)})
+    - (SELECT count(*) FROM "PublicExpiry" q
+      WHERE (q."expiresAt", q.seq) > (
+          (SELECT "through" FROM "PublicExpirySettled"),
+          (SELECT "throughSeq" FROM "PublicExpirySettled"))
+        AND q."expiresAt" <= now() ${onlyAck(Prisma.sql`q`)} AND ${unsettled} AND ${shown(Prisma.sql`q`)}))`;
+}
+
+/**
+ * The user's public notifications with a receipt matching `receipt` (alias a), not expired and
+ * `shown`: through the partial index of their public receipts, never the public notifications.
+ */
+const publicReceipted = (userId: string, receipt: Prisma.Sql, shown: Prisma.Sql) => Prisma.sql`
+  SELECT n.id, n.seq, n."requireAck" FROM "Receipt" a JOIN "Notification" n ON n.id = a."notificationId"
+  WHERE a."userId" = ${userId} AND a.public AND ${receipt} AND ${notExpired} AND ${shown}`;
 
 /**
  * What needs the user's attention, in three parts that each walk an index: their private
@@ -123,14 +182,23 @@ export const holdPublicSendsSql = () =>
  * Run it after holdPublicSendsSql, in the same transaction.
  */
 export function markAllSeenSql(userId: string) {
+  const from = Prisma.sql`b."from"`;
+  const all = () => Prisma.sql`TRUE`;
+  // The public ones it marks: live above the position (from the tallies; under the hold, `to`
+  // is the newest of them), less those the user saw one by one; the newest found by walking
+  // down from the top past the ones they saw.
   return Prisma.sql`
     WITH bounds AS (
       SELECT ${publicPosition(userId)} AS "from",
         (SELECT COALESCE(max(seq), 0) FROM "Notification" WHERE public) AS "to"),
     public_marked AS (
-      SELECT n.seq FROM bounds b, "Notification" n ${userReceipt(userId)}
-      WHERE n.public AND n.seq > b."from" AND n.seq <= b."to" AND r."seenAt" IS NULL
-        AND ${notExpired}),
+      SELECT ${livePublicCount('above', from, all)}
+          - (SELECT count(*) FROM (${publicReceipted(userId, Prisma.sql`a."seenAt" IS NOT NULL`, Prisma.sql`n.seq > ${from}`)}) s)
+          AS count,
+        (SELECT n.seq FROM "Notification" n ${userReceipt(userId)}
+          WHERE n.public AND n.seq > ${from} AND r."seenAt" IS NULL AND ${notExpired}
+          ORDER BY n.seq DESC LIMIT 1) AS newest
+      FROM bounds b),
     moved AS (
       INSERT INTO "InboxState" ("userId", "publicSeenSeq", "publicSeenAt")
       SELECT ${userId}, b."to", now() FROM bounds b WHERE b."to" > b."from"
@@ -143,8 +211,8 @@ export function markAllSeenSql(userId: string) {
       WHERE r."userId" = ${userId} AND r."seenAt" IS NULL AND n.id = r."notificationId"
         AND NOT n.public AND ${notExpired}
       RETURNING n.seq)
-    SELECT (SELECT count(*) FROM public_marked) + (SELECT count(*) FROM private_marked) AS marked,
-      GREATEST((SELECT max(seq) FROM public_marked), (SELECT max(seq) FROM private_marked))
+    SELECT (SELECT count FROM public_marked) + (SELECT count(*) FROM private_marked) AS marked,
+      GREATEST((SELECT newest FROM public_marked), (SELECT max(seq) FROM private_marked))
         AS "newestSeq"`;
 }
 
@@ -166,36 +234,41 @@ export interface CountRow {
   privateExpiring: { id: string; expiresAt: string }[] | null;
   muted: string[] | null;
   position: bigint;
-  /** Public notifications the position misjudges (see CountState.publicExceptions). */
-  exceptions: string[] | null;
+  /** Public notifications the user dealt with (see CountState.publicDealtWith). */
+  dealtWith: string[] | null;
   countedAt: Date;
 }
 
+/**
+ * The user's count without walking public notifications: the private ones needing attention
+ * (their own receipts), the live public ones above their position and the require-ack ones at or
+ * below it (from the tallies), less the public ones of each kind they dealt with (their own
+ * public receipts).
+ */
 export function countSql(userId: string) {
-  const [privatePart, publicPart, acknowledgeBelow] = unseenParts(
-    userId,
-    () => Prisma.sql`n.id, n."expiresAt"`,
-  );
+  const [privatePart] = unseenParts(userId, () => Prisma.sql`n.id, n."expiresAt"`);
+  const position = publicPosition(userId);
+  const shown = (of: Prisma.Sql) => notMuted(userId, of);
   return Prisma.sql`
+    WITH dealt AS MATERIALIZED (${publicReceipted(userId, dealtWith, notMuted(userId))}),
+    uncounted AS MATERIALIZED (SELECT * FROM dealt WHERE seq > ${position} OR "requireAck")
     SELECT
-      (SELECT count(*) FROM (${privatePart}) p) + (SELECT count(*) FROM (${publicPart}) p)
-        + (SELECT count(*) FROM (${acknowledgeBelow}) p) AS count,
+      (SELECT count(*) FROM (${privatePart}) p)
+        + ${livePublicCount('above', position, shown)}
+        + ${livePublicCount('atOrBelow', position, shown, true)}
+        - (SELECT count(*) FROM uncounted) AS count,
       (SELECT json_agg(json_build_object('id', id, 'expiresAt', "expiresAt"))
         FROM (${privatePart}) p WHERE "expiresAt" IS NOT NULL) AS "privateExpiring",
       (SELECT array_agg("categoryName") FROM "Preference" WHERE "userId" = ${userId} AND muted)
         AS muted,
-      ${publicPosition(userId)} AS position,
-      array(
-        SELECT id FROM (${acknowledgeBelow}) p
-        UNION ALL
-        SELECT n.id FROM "Notification" n WHERE ${publicAbove(userId)} AND ${publicDealtWith(userId)}
-      )::text[] AS exceptions,
+      ${position} AS position,
+      array(SELECT id FROM uncounted)::text[] AS "dealtWith",
       now() AS "countedAt"`;
 }
 
 /**
  * A live unseen count and what it needs to move by events alone. Per user it holds the user's
- * position and the public notifications it misjudges, never a set of all public ones.
+ * position and the public notifications they dealt with, never a set of all public ones.
  */
 export interface CountState {
   count: number;
@@ -203,10 +276,11 @@ export interface CountState {
   /** The user's public position: public notifications up to it count as seen. */
   position: bigint;
   /**
-   * Public notifications (not expired) the position misjudges: above it but not counted (seen,
-   * and acknowledged if asked), or at or below it yet counted (awaiting an acknowledgement).
+   * Public notifications (not expired) the user dealt with (seen, and acknowledged if asked),
+   * above their position or asking for an acknowledgement: not counted, though the position
+   * alone would count them.
    */
-  publicExceptions: Set<string>;
+  publicDealtWith: Set<string>;
   /** The counted private notifications that will expire, and when: the user's own unseen. */
   privateExpiries: Map<string, Date>;
 }
@@ -216,19 +290,23 @@ export function stateFromRow(row: CountRow): CountState {
     count: Number(row.count),
     muted: new Set(row.muted ?? []),
     position: row.position,
-    publicExceptions: new Set(row.exceptions ?? []),
+    publicDealtWith: new Set(row.dealtWith ?? []),
     privateExpiries: new Map(
       (row.privateExpiring ?? []).map(({ id, expiresAt }) => [id, new Date(expiresAt)]),
     ),
   };
 }
 
-type Counted = Pick<NotificationRecord, 'id' | 'seq' | 'categoryName'>;
+type Counted = Pick<NotificationRecord, 'id' | 'seq' | 'categoryName' | 'requireAck'>;
 
-/** Whether the user counts this public notification, expiry aside. */
+/**
+ * Whether the user counts this public notification, expiry aside: above their position, or
+ * asking for an acknowledgement, unless they dealt with it.
+ */
 function countsPublic(state: CountState, notification: Counted): boolean {
   if (state.muted.has(notification.categoryName)) return false;
-  return notification.seq > state.position !== state.publicExceptions.has(notification.id);
+  if (state.publicDealtWith.has(notification.id)) return false;
+  return notification.seq > state.position || notification.requireAck;
 }
 
 /** The counted private notifications that expired by `now` stop counting. */
@@ -243,7 +321,7 @@ export function applyPrivateExpiries(state: CountState, now: Date) {
 /** A counted public notification expired. */
 export function applyPublicExpiry(state: CountState, notification: Counted) {
   if (countsPublic(state, notification)) state.count -= 1;
-  state.publicExceptions.delete(notification.id);
+  state.publicDealtWith.delete(notification.id);
 }
 
 /**
@@ -261,7 +339,7 @@ export function applyEvent(state: CountState, event: StreamEvent, now: Date): 'r
       if (!isPublic) return 'recount';
       // An expired one stopped counting when it expired.
       if (shown && countsPublic(state, notification)) state.count -= 1;
-      state.publicExceptions.delete(notification.id);
+      state.publicDealtWith.delete(notification.id);
       return;
     case 'CREATED':
       if (!shown) return;
@@ -274,11 +352,11 @@ export function applyEvent(state: CountState, event: StreamEvent, now: Date): 'r
       // Seen: no longer needs attention, unless it still waits for an acknowledgement.
       if (notification.requireAck) return;
       uncount(state, notification, shown);
-      if (isPublic && notification.seq > state.position) markException(state, notification, true);
+      if (isPublic) state.publicDealtWith.add(notification.id);
       return;
     case 'ACKNOWLEDGED':
       uncount(state, notification, shown);
-      if (isPublic) markException(state, notification, notification.seq > state.position);
+      if (isPublic) state.publicDealtWith.add(notification.id);
       return;
     case 'DIGEST':
       return;
@@ -289,11 +367,6 @@ export function applyEvent(state: CountState, event: StreamEvent, now: Date): 'r
 function uncount(state: CountState, notification: Counted, shown: boolean) {
   if (shown) state.count -= 1;
   state.privateExpiries.delete(notification.id);
-}
-
-function markException(state: CountState, notification: Counted, exception: boolean) {
-  if (exception) state.publicExceptions.add(notification.id);
-  else state.publicExceptions.delete(notification.id);
 }
 
 /**

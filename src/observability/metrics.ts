@@ -60,13 +60,13 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
     }),
     retentionRows: new Counter({
       name: 'notifications_retention_rows_total',
-      help: 'Rows the retention job deleted or appended on this instance, by part (deletion, prune).',
+      help: 'Rows the retention job deleted or appended on this instance, by part (expiry: public expiries settled; deletion; prune).',
       labelNames: ['part'],
       registers,
     }),
     retentionFailures: new Counter({
       name: 'notifications_retention_failures_total',
-      help: 'Runs of a retention part (deletion, prune) that failed on this instance; see the log.',
+      help: 'Runs of a retention part (expiry, deletion, prune) that failed on this instance; see the log.',
       labelNames: ['part'],
       registers,
     }),

@@ -13,6 +13,7 @@ export interface Expiring {
   id: string;
   seq: bigint;
   categoryName: string;
+  requireAck: boolean;
   expiresAt: Date;
   /** Its CREATED event's seq in the public stream (0 once the log forgot it). */
   eventSeq: bigint;
@@ -119,7 +120,8 @@ export class PublicExpiries {
         type: string;
       })[]
     >`
-      SELECT e.seq AS "eventSeq", e.type, n.id, n.seq, n."categoryName", n."expiresAt"
+      SELECT e.seq AS "eventSeq", e.type, n.id, n.seq, n."categoryName", n."requireAck",
+        n."expiresAt"
       FROM "Event" e LEFT JOIN "Notification" n ON n.id = e."notificationId"
       WHERE e.stream = ${PUBLIC_STREAM} AND e.seq > ${this.known} ORDER BY e.seq
       LIMIT ${this.pageSize}`;
@@ -180,6 +182,7 @@ export class PublicExpiries {
       id: entry.id,
       seq: entry.seq,
       categoryName: entry.categoryName,
+      requireAck: entry.requireAck,
       expiresAt: entry.expiresAt,
       eventSeq: entry.eventSeq,
     });
@@ -242,9 +245,9 @@ export class PublicExpiries {
  */
 export function expiriesPageSql(after: ExpiryKey, limit: number): Prisma.Sql {
   return Prisma.sql`
-    SELECT n.id, n.seq, n."categoryName", n."expiresAt", COALESCE(e.seq, 0) AS "eventSeq"
+    SELECT n.id, n.seq, n."categoryName", n."requireAck", n."expiresAt", COALESCE(e.seq, 0) AS "eventSeq"
     FROM (
-      SELECT id, seq, "categoryName", "expiresAt" FROM "Notification"
+      SELECT id, seq, "categoryName", "requireAck", "expiresAt" FROM "Notification"
       WHERE public AND "expiresAt" IS NOT NULL
         AND ("expiresAt", id) > (${after.at}::timestamptz, ${after.id}::uuid)
       ORDER BY "expiresAt", id LIMIT ${limit}
