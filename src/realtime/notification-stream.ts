@@ -11,6 +11,8 @@ import { PUBLIC_STREAM, userStream, type StreamEvent } from '../notifications/ty
 import { deliverable } from '../notifications/visibility.js';
 import { Repeater } from 'graphql-yoga';
 import type { EventBus } from '../notifications/event-bus.js';
+import { trace } from '@opentelemetry/api';
+import { tracer } from '../observability/spans.js';
 import { SubscriberView, type Delivery } from './subscriber-view.js';
 import { UnseenCounter } from './unseen-counter.js';
 
@@ -49,6 +51,25 @@ export interface StreamHooks {
 }
 
 const REPLAY_PAGE = 500;
+
+/**
+ * Records the span of one delivery as it is written for the subscriber (over a socket or SSE),
+ * in the trace it was handed over in: for a live event, the send's, from any instance.
+ */
+export function recordDelivery(delivery: Delivery, userId: string): Delivery {
+  // Untraced (tracing off): nothing to record, nothing to build.
+  if (!trace.getSpanContext(delivery.trace)) return delivery;
+  const { notification, stream, seq } = delivery.event;
+  const attributes = {
+    'notification.id': notification.id,
+    'notification.event': delivery.type,
+    'notification.stream': stream,
+    'notification.seq': seq.toString(),
+    'enduser.id': userId,
+  };
+  tracer.startSpan('notification.deliver', { attributes }, delivery.trace).end();
+  return delivery;
+}
 
 /** The subscriber's deliveries; ending the iteration (client unsubscribes) stops listening. */
 export function notificationStream(options: StreamOptions): AsyncIterableIterator<Delivery> {

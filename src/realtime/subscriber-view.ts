@@ -1,3 +1,4 @@
+import { context, type Context } from '@opentelemetry/api';
 import type { Cursor } from '../notifications/event-log.js';
 import {
   PUBLIC_STREAM,
@@ -17,6 +18,8 @@ export interface Delivery {
   /** Resume from here to miss nothing that was not delivered yet. */
   cursor: Cursor;
   unseenCount: number;
+  /** The trace it was handed over in (the send's, when traced), for its delivery span. */
+  trace: Context;
 }
 
 interface Batch {
@@ -60,6 +63,7 @@ export class SubscriberView {
       events: [event],
       cursor: this.held(after),
       unseenCount,
+      trace: context.active(),
     });
   }
 
@@ -95,6 +99,7 @@ export class SubscriberView {
       events,
       cursor: this.held(this.latest!),
       unseenCount: this.counter.current,
+      trace: context.active(),
     });
   }
 

@@ -1,7 +1,11 @@
 import { encodeCursor, parseCursor } from '../notifications/event-log.js';
 import { NotificationEventType } from '../generated/prisma/enums.js';
 import { viewOf } from '../notifications/types.js';
-import { notificationStream, type Delivery } from '../realtime/notification-stream.js';
+import {
+  notificationStream,
+  recordDelivery,
+  type Delivery,
+} from '../realtime/notification-stream.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
 import { NotificationRef } from './notification.js';
@@ -83,7 +87,7 @@ builder.subscriptionFields((t) => ({
         onDelivery: observe(context.services),
         hooks: context.services.streamHooks,
       }),
-    resolve: (delivery) => delivery,
+    resolve: (delivery, _args, context) => recordDelivery(delivery, userOf(context)),
   }),
   publicNotifications: t.field({
     type: NotificationEvent,
@@ -100,6 +104,6 @@ builder.subscriptionFields((t) => ({
         onDelivery: observe(context.services),
         hooks: context.services.streamHooks,
       }),
-    resolve: (delivery) => delivery,
+    resolve: (delivery, _args, context) => recordDelivery(delivery, userOf(context)),
   }),
 }));
