@@ -7,7 +7,6 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
-import type { Tracing } from './tracing.js';
 
 /** Requests that are not the API: probes and scrapes would drown the traces that matter. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -18,7 +17,7 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  * The SDK's own OTEL_* variables (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
  * OTEL_TRACES_SAMPLER, OTEL_BSP_*, OTEL_EXPORTER_OTLP_HEADERS) apply as usual.
  */
-export async function startTracingSdk(endpoint: string): Promise<Tracing> {
+export async function startTracingSdk(endpoint: string): Promise<{ stop(): Promise<void> }> {
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
   register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 
