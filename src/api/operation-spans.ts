@@ -37,8 +37,9 @@ export function useOperationSpans(): Plugin {
 /** Names the operation's span once the operation is known. */
 function describe(args: ExecutionArgs) {
   const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return;
   const operation = getOperationAST(args.document, args.operationName);
-  if (!span || !operation) return;
+  if (!operation) return;
   const name = operation.name?.value;
   span.updateName(name ? `${operation.operation} ${name}` : operation.operation);
   span.setAttributes({
