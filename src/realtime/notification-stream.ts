@@ -11,7 +11,7 @@ import { PUBLIC_STREAM, userStream, type StreamEvent } from '../notifications/ty
 import { deliverable } from '../notifications/visibility.js';
 import { Repeater } from 'graphql-yoga';
 import type { EventBus } from '../notifications/event-bus.js';
-import { trace } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
 import { tracer } from '../observability/spans.js';
 import { SubscriberView, type Delivery } from './subscriber-view.js';
 import { UnseenCounter } from './unseen-counter.js';
@@ -53,12 +53,12 @@ export interface StreamHooks {
 const REPLAY_PAGE = 500;
 
 /**
- * Records the span of one delivery as it is written for the subscriber (over a socket or SSE),
- * in the trace it was handed over in: for a live event, the send's, from any instance.
+ * Records the span of one delivery as it is handed to the subscriber (its socket or SSE stream),
+ * in the trace it arrives in: for a live event, the send's, from whichever instance sent it.
  */
-export function recordDelivery(delivery: Delivery, userId: string): Delivery {
+function recordDelivery(delivery: Delivery, userId: string) {
   // Untraced (tracing off): nothing to record, nothing to build.
-  if (!trace.getSpanContext(delivery.trace)) return delivery;
+  if (!trace.getSpanContext(context.active())) return;
   const { notification, stream, seq } = delivery.event;
   const attributes = {
     'notification.id': notification.id,
@@ -67,8 +67,7 @@ export function recordDelivery(delivery: Delivery, userId: string): Delivery {
     'notification.seq': seq.toString(),
     'enduser.id': userId,
   };
-  tracer.startSpan('notification.deliver', { attributes }, delivery.trace).end();
-  return delivery;
+  tracer.startSpan('notification.deliver', { attributes }).end();
 }
 
 /** The subscriber's deliveries; ending the iteration (client unsubscribes) stops listening. */
@@ -85,6 +84,7 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
       counter,
       options.deliver === 'public',
       async (delivery) => {
+        recordDelivery(delivery, userId);
         options.onDelivery?.(delivery);
         await push(delivery);
       },

@@ -1,4 +1,3 @@
-import { context, type Context } from '@opentelemetry/api';
 import type { Cursor } from '../notifications/event-log.js';
 import {
   PUBLIC_STREAM,
@@ -18,8 +17,6 @@ export interface Delivery {
   /** Resume from here to miss nothing that was not delivered yet. */
   cursor: Cursor;
   unseenCount: number;
-  /** The trace it was handed over in (the send's, when traced), for its delivery span. */
-  trace: Context;
 }
 
 interface Batch {
@@ -63,7 +60,6 @@ export class SubscriberView {
       events: [event],
       cursor: this.held(after),
       unseenCount,
-      trace: context.active(),
     });
   }
 
@@ -99,7 +95,6 @@ export class SubscriberView {
       events,
       cursor: this.held(this.latest!),
       unseenCount: this.counter.current,
-      trace: context.active(),
     });
   }
 

@@ -1,11 +1,7 @@
 import { encodeCursor, parseCursor } from '../notifications/event-log.js';
 import { NotificationEventType } from '../generated/prisma/enums.js';
 import { viewOf } from '../notifications/types.js';
-import {
-  notificationStream,
-  recordDelivery,
-  type Delivery,
-} from '../realtime/notification-stream.js';
+import { notificationStream, type Delivery } from '../realtime/notification-stream.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
 import { NotificationRef } from './notification.js';
@@ -87,7 +83,7 @@ builder.subscriptionFields((t) => ({
         onDelivery: observe(context.services),
         hooks: context.services.streamHooks,
       }),
-    resolve: (delivery, _args, context) => recordDelivery(delivery, userOf(context)),
+    resolve: (delivery) => delivery,
   }),
   publicNotifications: t.field({
     type: NotificationEvent,
@@ -104,6 +100,6 @@ builder.subscriptionFields((t) => ({
         onDelivery: observe(context.services),
         hooks: context.services.streamHooks,
       }),
-    resolve: (delivery, _args, context) => recordDelivery(delivery, userOf(context)),
+    resolve: (delivery) => delivery,
   }),
 }));
