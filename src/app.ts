@@ -14,6 +14,7 @@ import { createErrorMasker } from './api/errors.js';
 import { createGraphiQLPage, type DevelopmentHeaders } from './api/graphiql.js';
 import { createHealthHandler, dependencies } from './api/health.js';
 import { useIntrospection } from './api/introspection.js';
+import { useOperationSpans } from './api/operation-spans.js';
 import { attachGraphqlWs, type SocketServerContext } from './sockets/graphql-ws.js';
 import { useCompiledExecution } from './api/jit.js';
 import { useQueryLimits, useRequestBodyLimit } from './api/limits.js';
@@ -145,6 +146,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
     },
     cors: corsOption(config.CORS_ORIGINS),
     plugins: [
+      useOperationSpans(),
       useRequestBodyLimit(config.MAX_REQUEST_BYTES),
       useQueryLimits(config),
       useIntrospection(config.INTROSPECTION),

@@ -98,6 +98,8 @@ const environmentSchema = z
     RATE_LIMIT_CONNECTIONS_WINDOW_SECONDS: seconds(60),
     /** Proxies in front of the service whose X-Forwarded-For is believed (0: use the peer). */
     TRUST_PROXY_HOPS: count(0),
+    /** Where OpenTelemetry spans go (OTLP over HTTP); unset: no tracing, nothing of it loaded. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     // Exposure. Unset: on in development and test, off in production.
     GRAPHIQL: flag,
     INTROSPECTION: flag,

@@ -6,9 +6,12 @@
 export const ERROR_CODES = {
   UNAUTHENTICATED: 'no credentials, or they were refused or have expired',
   FORBIDDEN: 'not allowed for this caller',
-  NOT_FOUND: 'no such notification for this caller (or a repeated send whose first was deleted)',
+  NOT_FOUND:
+    'no such notification (or template) for this caller, or a repeated send whose first was deleted',
   BAD_USER_INPUT: 'an argument or variable that does not fit (its message says which)',
   UNKNOWN_CATEGORY: 'a category that does not exist was named',
+  CATEGORY_IN_USE:
+    'a category that still has notifications cannot be deleted: delete them, or wait for their `deleteAt`',
   SERVICE_UNAVAILABLE: 'the database is unreachable: retry later (over HTTP 503 and `Retry-After`)',
   TOO_MANY_CONNECTIONS:
     'over `MAX_CONNECTIONS_PER_USER` sockets and SSE subscriptions together, or `WS_MAX_ANONYMOUS_PER_IP`',

@@ -1,16 +1,18 @@
 import { Socket } from 'node:net';
 import type { DevelopmentHeaders } from './api/graphiql.js';
-import { buildApp, type App } from './app.js';
+import type { App } from './app.js';
 import { mintUserToken } from './auth/user-tokens.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
-import { applyMigrations } from './db/migrate.js';
+import type { EmbeddedDatabase } from './db/embedded.js';
 import { withDevSecrets } from './dev-secrets.js';
 import { pino } from 'pino';
 import { createLogger, type Logger } from './logger.js';
+import { startTracing } from './observability/tracing.js';
 import { StartFailure, errorCode, isUnreachable, messageOf, whereOf } from './start-failure.js';
 
-// Process entry: config -> database (embedded or DATABASE_URL) -> migrations -> app.
+// Process entry: config -> tracing (when configured) -> database (embedded or DATABASE_URL) ->
+// migrations -> app. What loads pg, ioredis or node:http is imported once tracing has started,
+// so that its instrumentations see those imports.
 
 async function main() {
   let config: Config;
@@ -25,6 +27,12 @@ async function main() {
   // writes asynchronously, so a plain stdout write could overtake them.
   const stdout = pino.destination({ dest: 1, sync: false });
   const logger = createLogger(config.LOG_LEVEL, stdout);
+  const tracing = await startTracing(config.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const [{ buildApp }, { startEmbeddedPostgres }, { applyMigrations }] = await Promise.all([
+    import('./app.js'),
+    import('./db/embedded.js'),
+    import('./db/migrate.js'),
+  ]);
 
   let embedded: EmbeddedDatabase | undefined;
   if (!config.DATABASE_URL) {
@@ -77,6 +85,7 @@ async function main() {
     try {
       await app.stop();
       await embedded?.stop();
+      await tracing?.stop();
       logger.info('stopped');
       process.exit(0);
     } catch (error) {

@@ -7,15 +7,20 @@ import {
   AcknowledgeDocument,
   CategoriesDocument,
   CategoryPreferencesDocument,
+  DeleteCategoryDocument,
+  DeleteNotificationDocument,
+  DeleteTemplateDocument,
   EventCursorDocument,
   HistoryDocument,
   MarkAllSeenDocument,
   MarkSeenDocument,
   MyNotificationsDocument,
+  NotificationsForDocument,
   PublicNotificationsDocument,
   SendNotificationDocument,
   SendNotificationsDocument,
   SetCategoryPreferenceDocument,
+  StoredNotificationDocument,
   TemplatesDocument,
   UnseenCountDocument,
   UnseenNotificationsDocument,
@@ -53,7 +58,7 @@ const SECRET = { title: 'Carol: termination letter', body: 'strictly confidentia
 const LEAKS = /termination|confidential|carol/i;
 
 /** Ids the inbox mutations act on: public, so both the user and the admin user may. */
-const ids = { publicNotification: '', publicRequireAck: '' };
+const ids = { publicNotification: '', publicRequireAck: '', supportCase: '', doomed: '' };
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -66,6 +71,16 @@ beforeAll(async () => {
     await send(server, { category: 'consent', public: true, title: 'New terms' })
   ).notification.id;
   await send(server, { category: 'general', recipientIds: ['carol'], ...SECRET });
+  // What support looks at (an admin sees any notification: not Carol's, which every answer here
+  // must keep to herself) and what its deletions act on, which only an admin's call may remove.
+  ids.supportCase = (
+    await send(server, { category: 'general', recipientIds: ['frank'], title: 'Support case' })
+  ).notification.id;
+  ids.doomed = (
+    await send(server, { category: 'general', recipientIds: ['dora'], title: 'Doomed' })
+  ).notification.id;
+  await upsertCategory(server, { name: 'doomed-category' });
+  await database().template.create({ data: { key: 'doomed-template', title: 'Bye' } });
 
   const revokedKey = await createApiKey(database(), 'retired-service');
   await revokeApiKey(database(), 'retired-service');
@@ -361,6 +376,64 @@ const OPERATIONS: Operation[] = [
     async (data, _caller, variables) => {
       expect(data.acknowledge.id).toBe(variables.id);
       expect(data.acknowledge.acknowledgedAt).not.toBeNull();
+    },
+  ),
+  // Support (admins only): a service or a user is FORBIDDEN, as for managing categories.
+  operation(
+    'notification',
+    'query',
+    StoredNotificationDocument,
+    () => ({ id: ids.supportCase }),
+    row(U, F, A, F, U, U),
+    async (data) => {
+      expect(data.notification.id).toBe(ids.supportCase);
+      expect(data.notification.receipts.nodes.map((r) => r.userId)).toEqual(['frank']);
+    },
+  ),
+  operation(
+    'notificationsFor',
+    'query',
+    NotificationsForDocument,
+    () => ({ userId: 'dave', first: 100 }),
+    row(U, F, A, F, U, U),
+    async (data) => {
+      const ids = data.notificationsFor.edges.map((edge) => edge.node.id);
+      expect(ids.length).toBeGreaterThan(0);
+      const daves = await visibleTo('dave');
+      expect(ids.filter((id) => !daves.includes(id))).toEqual([]);
+    },
+  ),
+  operation(
+    'deleteNotification',
+    'mutation',
+    DeleteNotificationDocument,
+    () => ({ id: ids.doomed }),
+    row(U, F, A, F, U, U),
+    async (data) => {
+      expect(data.deleteNotification).toBe(ids.doomed);
+      expect(await database().notification.count({ where: { id: ids.doomed } })).toBe(0);
+    },
+  ),
+  operation(
+    'deleteCategory',
+    'mutation',
+    DeleteCategoryDocument,
+    () => ({ name: 'doomed-category' }),
+    row(U, F, A, F, U, U),
+    async (data) => {
+      expect(data.deleteCategory).toEqual({ name: 'doomed-category' });
+      expect(await database().category.count({ where: { name: 'doomed-category' } })).toBe(0);
+    },
+  ),
+  operation(
+    'deleteTemplate',
+    'mutation',
+    DeleteTemplateDocument,
+    () => ({ key: 'doomed-template' }),
+    row(U, F, A, F, U, U),
+    async (data) => {
+      expect(data.deleteTemplate).toEqual({ key: 'doomed-template' });
+      expect(await database().template.count({ where: { key: 'doomed-template' } })).toBe(0);
     },
   ),
 ];

@@ -76,15 +76,22 @@ const tombstone = (record: NotificationRecord): NotificationRecord => ({
   batchWindowSeconds: null,
 });
 
+/** The W3C traceparent a traced publish carries. */
+const traceparent = fc
+  .tuple(fc.stringMatching(/^[\da-f]{32}$/), fc.stringMatching(/^[\da-f]{16}$/), fc.boolean())
+  .map(([trace, span, sampled]) => `00-${trace}-${span}-0${sampled ? 1 : 0}`);
+
 describe('bus messages', () => {
   it('stay within MAX_BUS_MESSAGE_BYTES and carry every event, in order, with its content or its id', () => {
     fc.assert(
-      fc.property(publish, (events) => {
-        const messages = encodeEvents('origin', events);
+      fc.property(publish, fc.option(traceparent, { nil: undefined }), (events, trace) => {
+        const messages = encodeEvents('origin', events, trace);
         for (const message of messages) {
           expect(Buffer.byteLength(message)).toBeLessThanOrEqual(MAX_BUS_MESSAGE_BYTES);
         }
         const carried = messages.map((message) => decodeMessage(message));
+        for (const message of carried)
+          expect('trace' in message && message.trace).toBe(trace ?? false);
         const received = carried.flatMap((message) =>
           'events' in message
             ? message.events.map((event) => ({
@@ -114,5 +121,22 @@ describe('bus messages', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('leave out a trace that is not a W3C traceparent, sent or received', () => {
+    const event: StreamEvent = {
+      id: 1n,
+      stream: 'public',
+      seq: 1n,
+      type: 'DELETED',
+      notification: tombstone(fc.sample(notification, 1)[0]!),
+      receipt: null,
+    };
+    const long = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01,${'x'.repeat(70_000)}`;
+    const [sent] = encodeEvents('origin', [event], long);
+    expect(Buffer.byteLength(sent!)).toBeLessThanOrEqual(MAX_BUS_MESSAGE_BYTES);
+    expect(decodeMessage(sent!)).not.toHaveProperty('trace');
+    const forged = sent!.replace('{"origin":"origin",', '{"origin":"origin","trace":{"a":1},');
+    expect(decodeMessage(forged)).not.toHaveProperty('trace');
   });
 });

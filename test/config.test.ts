@@ -28,6 +28,8 @@ const REFUSED: [name: string, value: string][] = [
   ['REDIS_URL', 'http://cache.internal'],
   ['JWT_SECRET', 'too-short'],
   ['JWT_JWKS_URL', 'ftp://idp.internal/jwks.json'],
+  ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://collector.internal:4317'],
+  ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
   ['SERVICE_API_KEYS', 'a-long-enough-key-0123,short'],
   ['MAX_CONNECTIONS_PER_USER', '0'],
   ['RETENTION_INTERVAL_SECONDS', 'soon'],

@@ -88,18 +88,41 @@ export async function deleteDueNotifications(
       SELECT * FROM "Notification" WHERE "deleteAt" <= now()
       ORDER BY "deleteAt" LIMIT ${NOTIFICATIONS_PER_PASS}`;
     if (due.length === 0) return { deleted, ...budget.report(true) };
-    const ids = due.map((notification) => notification.id);
-    // Their log entries first, then the receipts (telling each private recipient), and the
-    // notifications last, so an interrupted run leaves nothing behind that points nowhere.
-    const finished =
-      (await inSteps(budget, () => deleteEventsStep(deps.database, ids))) &&
-      (await inSteps(budget, () => deleteReceiptsStep(deps, due)));
-    if (!finished) break;
-    const gone = await deleteNotifications(deps, due);
-    budget.spend(gone.touched);
-    deleted += gone.deleted;
+    const taken = await takeApart(deps, due, budget);
+    deleted += taken.deleted;
+    if (!taken.finished) break;
   }
   return { deleted, ...budget.report(false) };
+}
+
+/**
+ * Deletes one notification now (support's deleteNotification), as the job would at its deleteAt:
+ * every row that refers to it goes and its audience gets DELETED. Within a run's allowance of
+ * rows; for one with more receipts than that, its deleteAt is now, so the job finishes the rest.
+ * False when there is no such notification.
+ */
+export async function deleteNotificationNow(deps: RetentionDeps, id: string): Promise<boolean> {
+  const [due] = await deps.database.$queryRaw<NotificationRecord[]>`
+    UPDATE "Notification" SET "deleteAt" = LEAST("deleteAt", now()) WHERE id = ${id}::uuid
+    RETURNING *`;
+  if (!due) return false;
+  await takeApart(deps, [due], new Budget(deps.config.RETENTION_MAX_ROWS_PER_RUN));
+  return true;
+}
+
+/**
+ * Their log entries first, then the receipts (telling each private recipient), and the
+ * notifications last, so an interrupted run leaves nothing behind that points nowhere.
+ */
+async function takeApart(deps: RetentionDeps, due: NotificationRecord[], budget: Budget) {
+  const ids = due.map((notification) => notification.id);
+  const finished =
+    (await inSteps(budget, () => deleteEventsStep(deps.database, ids))) &&
+    (await inSteps(budget, () => deleteReceiptsStep(deps, due)));
+  if (!finished) return { finished, deleted: 0 };
+  const gone = await deleteNotifications(deps, due);
+  budget.spend(gone.touched);
+  return { finished, deleted: gone.deleted };
 }
 
 /** Up to ROWS_PER_STEP log entries of the notifications, except DELETED tombstones. */

@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.js';
 import type { Catalog } from './catalog.js';
+import { DomainError } from '../errors.js';
 import { LIMITS, badInput, checkName, checkText, checkTitle } from './validation.js';
 
 export interface TemplateInput {
@@ -38,6 +39,26 @@ export async function upsertTemplate(
   });
   await catalog.changed();
   return template;
+}
+
+/**
+ * Deletes a template. Notifications sent with it keep their text (it was filled in when sent);
+ * a send that names it from now on is refused (BAD_USER_INPUT).
+ */
+export async function deleteTemplate(
+  { database, catalog }: { database: Database; catalog: Pick<Catalog, 'changed'> },
+  key: string,
+) {
+  try {
+    const template = await database.template.delete({ where: { key } });
+    await catalog.changed();
+    return template;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'P2025') {
+      throw new DomainError('NOT_FOUND', `no template "${key}"`);
+    }
+    throw error;
+  }
 }
 
 /**

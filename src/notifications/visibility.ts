@@ -1,6 +1,12 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { LoggedEvent } from './event-log.js';
-import { PUBLIC_STREAM, isExpired, type NotificationRecord, type StreamEvent } from './types.js';
+import {
+  PUBLIC_STREAM,
+  isExpired,
+  type NotificationRecord,
+  type NotificationView,
+  type StreamEvent,
+} from './types.js';
 
 // What a user sees and counts, in one place: the SQL that lists and counts, and the arithmetic
 // a live counter applies to events, side by side so that they cannot drift apart.
@@ -133,6 +139,16 @@ function unseenParts(userId: string, columns: (seenAt: Prisma.Sql) => Prisma.Sql
       WHERE n.public AND n."requireAck" AND n.seq <= ${publicPosition(userId)}
         AND NOT ${publicAcknowledged(userId)} AND ${shown}`,
   ];
+}
+
+/**
+ * The same rule for one notification as the user sees it (their seenAt, which for a public one
+ * below their position is the position's, and acknowledgedAt): whether unseenNotifications lists
+ * it and unseenCount counts it. Support shows it beside each notification of a user's history.
+ */
+export function needsAttention(view: NotificationView, muted: ReadonlySet<string>, now: Date) {
+  if (isExpired(view, now) || muted.has(view.categoryName)) return false;
+  return view.seenAt === null || (view.requireAck && view.acknowledgedAt === null);
 }
 
 /** The newest `limit` notifications needing attention, as the user sees them. */

@@ -9,7 +9,8 @@ import type { NotificationRecord, ReceiptTimes, StreamEvent } from '../notificat
 // Later messages of the same publish, and content too large for any message, carry only the
 // notification's id: receivers take the content from a recent message or read it from the
 // database (a notification is committed before it is published). A DELETED event's notification
-// is a small tombstone, always carried whole.
+// is a small tombstone, always carried whole. While tracing is on, every message of a publish
+// carries the sender's W3C traceparent (55 bytes), so the receiver continues the send's trace.
 
 /** The upper bound of every bus message, in bytes of UTF-8 JSON. */
 export const MAX_BUS_MESSAGE_BYTES = 64 * 1024;
@@ -27,7 +28,18 @@ export type CarriedEvent = Omit<StreamEvent, 'notification'> & { notification: n
 
 export type BusMessage =
   | { origin: string; signal: string }
-  | { origin: string; notifications: CarriedNotification[]; events: CarriedEvent[] };
+  | {
+      origin: string;
+      notifications: CarriedNotification[];
+      events: CarriedEvent[];
+      /** The W3C traceparent of the publish, when it was traced. */
+      trace?: string;
+    };
+
+/** A W3C traceparent (version 00): anything else is left out, so it adds at most 64 bytes. */
+const TRACEPARENT = /^00-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+const traceparentOf = (value: unknown) =>
+  typeof value === 'string' && TRACEPARENT.test(value) ? value : undefined;
 
 /** On the wire: [stream, seq, id, type, notification index, [seenAt, acknowledgedAt] or null]. */
 type WireEntry = [string, string, string, StreamEvent['type'], number, WireReceipt];
@@ -45,8 +57,9 @@ export function encodeSignal(origin: string, stream: string): string {
 }
 
 /** Packs events into messages of at most MAX_BUS_MESSAGE_BYTES, in order. */
-export function encodeEvents(origin: string, events: StreamEvent[]): string[] {
-  const head = `{"origin":${toJson(origin)},"notifications":[`;
+export function encodeEvents(origin: string, events: StreamEvent[], trace?: string): string[] {
+  const traced = traceparentOf(trace);
+  const head = `{"origin":${toJson(origin)},${traced ? `"trace":"${traced}",` : ''}"notifications":[`;
   const middle = '],"entries":[';
   const tail = ']}';
   const emptyBytes = bytes(head) + middle.length + tail.length;
@@ -121,12 +134,15 @@ export function decodeMessage(text: string): BusMessage {
   const message = JSON.parse(text) as {
     origin: string;
     signal?: string;
+    trace?: unknown;
     notifications?: (Json | string)[];
     entries?: WireEntry[];
   };
   if (message.signal !== undefined) return { origin: message.origin, signal: message.signal };
+  const trace = traceparentOf(message.trace);
   return {
     origin: message.origin,
+    ...(trace && { trace }),
     notifications: (message.notifications ?? []).map((notification) =>
       typeof notification === 'string'
         ? { id: notification }

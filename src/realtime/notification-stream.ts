@@ -11,6 +11,8 @@ import { PUBLIC_STREAM, userStream, type StreamEvent } from '../notifications/ty
 import { deliverable } from '../notifications/visibility.js';
 import { Repeater } from 'graphql-yoga';
 import type { EventBus } from '../notifications/event-bus.js';
+import { context, trace } from '@opentelemetry/api';
+import { tracer } from '../observability/spans.js';
 import { SubscriberView, type Delivery } from './subscriber-view.js';
 import { UnseenCounter } from './unseen-counter.js';
 
@@ -50,6 +52,24 @@ export interface StreamHooks {
 
 const REPLAY_PAGE = 500;
 
+/**
+ * Records the span of one delivery as it is handed to the subscriber (its socket or SSE stream),
+ * in the trace it arrives in: for a live event, the send's, from whichever instance sent it.
+ */
+function recordDelivery(delivery: Delivery, userId: string) {
+  // Untraced (tracing off): nothing to record, nothing to build.
+  if (!trace.getSpanContext(context.active())) return;
+  const { notification, stream, seq } = delivery.event;
+  const attributes = {
+    'notification.id': notification.id,
+    'notification.event': delivery.type,
+    'notification.stream': stream,
+    'notification.seq': seq.toString(),
+    'enduser.id': userId,
+  };
+  tracer.startSpan('notification.deliver', { attributes }).end();
+}
+
 /** The subscriber's deliveries; ending the iteration (client unsubscribes) stops listening. */
 export function notificationStream(options: StreamOptions): AsyncIterableIterator<Delivery> {
   const { database, bus, userId } = options;
@@ -64,6 +84,7 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
       counter,
       options.deliver === 'public',
       async (delivery) => {
+        recordDelivery(delivery, userId);
         options.onDelivery?.(delivery);
         await push(delivery);
       },

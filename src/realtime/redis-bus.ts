@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from '../notifications/event-bus.js';
+import { activeTraceparent, continueTrace } from '../observability/spans.js';
 import { StreamRouter } from './bus.js';
 import { CarriedNotifications } from './carried-notifications.js';
 import { decodeMessage, encodeEvents, encodeSignal, type BusMessage } from './codec.js';
@@ -93,7 +94,15 @@ export function createRedisBus({
   let dropping = false;
   const receive = async (message: BusMessage) => {
     if ('signal' in message) return router.signal(message.signal);
-    for (const event of await carried.events(message)) router.dispatch(event);
+    // Subscribers take the events in this span's context, so their deliveries join the send's trace.
+    const attributes = {
+      'messaging.system': 'redis',
+      'messaging.destination.name': channel,
+      'notification.events': message.events.length,
+    };
+    await continueTrace('notification.bus.receive', message.trace, attributes, async () => {
+      for (const event of await carried.events(message)) router.dispatch(event);
+    });
   };
   const handle = async (text: string) => {
     const message = decodeMessage(text);
@@ -145,7 +154,7 @@ export function createRedisBus({
     },
     async publish(events) {
       events.forEach((event) => router.dispatch(event));
-      await outbox.publish(encodeEvents(instanceId, events));
+      await outbox.publish(encodeEvents(instanceId, events, activeTraceparent()));
     },
     async signal(stream) {
       router.signal(stream);

@@ -1,5 +1,5 @@
 import { NotificationPriority } from '../generated/prisma/enums.js';
-import { upsertCategory } from '../notifications/categories.js';
+import { deleteCategory, upsertCategory } from '../notifications/categories.js';
 import { builder } from './builder.js';
 
 export const NotificationPriorityEnum = builder.enumType(NotificationPriority, {
@@ -62,5 +62,16 @@ builder.mutationField('upsertCategory', (t) =>
         requireAck: input.requireAck ?? false,
         priority: input.priority ?? 'NORMAL',
       }),
+  }),
+);
+
+builder.mutationField('deleteCategory', (t) =>
+  t.prismaField({
+    type: 'Category',
+    description:
+      "Deletes a category and users' preferences for it; CATEGORY_IN_USE while it has notifications (they keep it until their deleteAt, or deleteNotification).",
+    authScopes: { admin: true },
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (_query, _root, { name }, { services }) => deleteCategory(services, name),
   }),
 );

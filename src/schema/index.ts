@@ -5,6 +5,7 @@ import './notification.js';
 import './notification-event.js';
 import './preference.js';
 import './send.js';
+import './support.js';
 import './template.js';
 import './viewer.js';
 

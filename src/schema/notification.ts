@@ -29,8 +29,8 @@ export const NotificationRef = builder.objectRef<NotificationView>('Notification
   }),
 });
 
-interface NotificationPage {
-  items: NotificationView[];
+interface NotificationPage<T extends NotificationView = NotificationView> {
+  items: T[];
   hasNextPage: boolean;
 }
 
@@ -41,14 +41,20 @@ const NotificationEdge = builder.objectRef<NotificationView>('NotificationEdge')
   }),
 });
 
-const PageInfo = builder.objectRef<NotificationPage>('PageInfo').implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    endCursor: t.string({
-      nullable: true,
-      resolve: (page) => page.items.at(-1)?.seq.toString() ?? null,
+/** Where a page ends; endCursor is what `after` takes for the next one. */
+export const PageInfo = builder
+  .objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo')
+  .implement({
+    fields: (t) => ({
+      hasNextPage: t.exposeBoolean('hasNextPage'),
+      endCursor: t.exposeString('endCursor', { nullable: true }),
     }),
-  }),
+  });
+
+/** The PageInfo of a page of notifications, whose cursors are their seq. */
+export const notificationPageInfo = ({ items, hasNextPage }: NotificationPage) => ({
+  hasNextPage,
+  endCursor: items.at(-1)?.seq.toString() ?? null,
 });
 
 const NotificationConnection = builder
@@ -57,17 +63,34 @@ const NotificationConnection = builder
     fields: (t) => ({
       edges: t.field({ type: [NotificationEdge], resolve: (page) => page.items }),
       nodes: t.field({ type: [NotificationRef], resolve: (page) => page.items }),
-      pageInfo: t.field({ type: PageInfo, resolve: (page) => page }),
+      pageInfo: t.field({ type: PageInfo, resolve: notificationPageInfo }),
     }),
   });
 
-const limitArg = (max: number, fallback: number, value: number | null | undefined) => {
+export const limitArg = (max: number, fallback: number, value: number | null | undefined) => {
   const limit = value ?? fallback;
   if (!Number.isInteger(limit) || limit < 1 || limit > max) {
     throw new DomainError('BAD_USER_INPUT', `must be between 1 and ${max}`);
   }
   return limit;
 };
+
+/**
+ * A page of a history, newest first, `first` (at most 100) after the cursor `after`: `read` is
+ * asked for one more, which tells whether another page follows.
+ */
+export async function historyPage<T extends NotificationView>(
+  first: number | null | undefined,
+  after: string | null | undefined,
+  read: (limit: number, beforeSeq: bigint | null) => Promise<T[]>,
+): Promise<NotificationPage<T>> {
+  const limit = limitArg(100, 20, first);
+  if (after != null && !/^\d{1,18}$/.test(after)) {
+    throw new DomainError('BAD_USER_INPUT', 'after is not a cursor this server issued');
+  }
+  const items = await read(limit + 1, after == null ? null : BigInt(after));
+  return { items: items.slice(0, limit), hasNextPage: items.length > limit };
+}
 
 builder.queryFields((t) => ({
   unseenNotifications: t.field({
@@ -93,19 +116,10 @@ builder.queryFields((t) => ({
       first: t.arg.int({ defaultValue: 20, description: 'At most 100.' }),
       after: t.arg.string({ description: 'endCursor of the previous page.' }),
     },
-    resolve: async (_root, { first, after }, context) => {
-      const limit = limitArg(100, 20, first);
-      if (after != null && !/^\d{1,18}$/.test(after)) {
-        throw new DomainError('BAD_USER_INPUT', 'after is not a cursor this server issued');
-      }
-      const items = await history(
-        context.services.database,
-        userOf(context),
-        limit + 1,
-        after == null ? null : BigInt(after),
-      );
-      return { items: items.slice(0, limit), hasNextPage: items.length > limit };
-    },
+    resolve: (_root, { first, after }, context) =>
+      historyPage(first, after, (limit, beforeSeq) =>
+        history(context.services.database, userOf(context), limit, beforeSeq),
+      ),
   }),
   eventCursor: t.string({
     description:

@@ -1,4 +1,4 @@
-import { upsertTemplate } from '../notifications/templates.js';
+import { deleteTemplate, upsertTemplate } from '../notifications/templates.js';
 import { builder } from './builder.js';
 
 builder.prismaObject('Template', {
@@ -34,5 +34,16 @@ builder.mutationField('upsertTemplate', (t) =>
     authScopes: { admin: true },
     args: { input: t.arg({ type: TemplateInput, required: true }) },
     resolve: (_query, _root, { input }, { services }) => upsertTemplate(services, input),
+  }),
+);
+
+builder.mutationField('deleteTemplate', (t) =>
+  t.prismaField({
+    type: 'Template',
+    description:
+      'Deletes a template; notifications sent with it keep their text, later sends naming it are refused.',
+    authScopes: { admin: true },
+    args: { key: t.arg.string({ required: true }) },
+    resolve: (_query, _root, { key }, { services }) => deleteTemplate(services, key),
   }),
 );
