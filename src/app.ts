@@ -27,6 +27,7 @@ import { useSubscriptionRules } from './api/subscription-rules.js';
 import { useSharedSubscriptionResults } from './api/shared-subscription-results.js';
 import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
+import { shutdownSteps } from './shutdown-steps.js';
 import { createCatalog } from './notifications/catalog.js';
 import { createSender } from './notifications/send.js';
 import { createLocalBus } from './realtime/bus.js';
@@ -222,25 +223,32 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
     },
     stop: () =>
       (stopping ??= (async () => {
+        // Each step is timed (debug) and bounded by what is left of the shutdown timeout, so one
+        // that hangs is named in the log and the rest still release what they hold.
+        const { step, finish } = shutdownSteps(
+          logger,
+          Date.now() + config.SHUTDOWN_TIMEOUT_SECONDS * 900,
+        );
         // Drain: refuse new connections, send sockets away with 1001 so clients resume on
         // another instance, let requests in flight (sends) finish, then force what is left.
         const drained = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         httpServer.closeIdleConnections();
-        await graphqlWs.dispose();
+        await step('sockets', () => graphqlWs.dispose());
         const grace = setTimeout(
           () => httpServer.closeAllConnections(),
           (config.SHUTDOWN_TIMEOUT_SECONDS * 1000) / 2,
         );
-        await drained;
+        await step('http', () => drained);
         clearTimeout(grace);
         credentials.stop();
-        await jobs.stop();
-        await services.connections.stop();
-        await services.bus.close();
-        await rateLimits.close();
+        await step('jobs', () => jobs.stop());
+        await step('connections', () => services.connections.stop());
+        await step('bus', () => services.bus.close());
+        await step('rate limits', () => rateLimits.close());
         catalog.close();
-        await database.$disconnect();
-        await pool.end();
+        await step('database client', () => database.$disconnect());
+        await step('database pool', () => pool.end());
+        finish();
       })()),
   };
 }
