@@ -27,7 +27,6 @@ import { useSubscriptionRules } from './api/subscription-rules.js';
 import { useSharedSubscriptionResults } from './api/shared-subscription-results.js';
 import { createJobs } from './jobs/agenda.js';
 import type { Logger } from './logger.js';
-import { shutdownSteps } from './shutdown-steps.js';
 import { createCatalog } from './notifications/catalog.js';
 import { createSender } from './notifications/send.js';
 import { createLocalBus } from './realtime/bus.js';
@@ -251,4 +250,36 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         finish();
       })()),
   };
+}
+
+/**
+ * Runs shutdown steps one after another, each logged with its duration at debug. A step still
+ * running at `deadline` (epoch ms) is left behind with a warning naming it, so the steps after it
+ * still run; `finish` then throws, as the shutdown was not clean.
+ */
+export function shutdownSteps(logger: Logger, deadline: number) {
+  const abandoned: string[] = [];
+  const step = async (name: string, work: () => unknown) => {
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed out'), Math.max(0, deadline - started));
+    });
+    try {
+      const outcome = await Promise.race([work(), timedOut]);
+      const ms = Date.now() - started;
+      if (outcome === 'timed out') {
+        abandoned.push(name);
+        logger.warn({ step: name, ms }, 'shutdown step timed out');
+      } else {
+        logger.debug({ step: name, ms }, 'shutdown step done');
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const finish = () => {
+    if (abandoned.length > 0) throw new Error(`shutdown steps timed out: ${abandoned.join(', ')}`);
+  };
+  return { step, finish };
 }
