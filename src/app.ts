@@ -222,25 +222,64 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
     },
     stop: () =>
       (stopping ??= (async () => {
+        // Each step is timed (debug) and bounded by what is left of the shutdown timeout, so one
+        // that hangs is named in the log and the rest still release what they hold.
+        const { step, finish } = shutdownSteps(
+          logger,
+          Date.now() + config.SHUTDOWN_TIMEOUT_SECONDS * 900,
+        );
         // Drain: refuse new connections, send sockets away with 1001 so clients resume on
         // another instance, let requests in flight (sends) finish, then force what is left.
         const drained = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         httpServer.closeIdleConnections();
-        await graphqlWs.dispose();
+        await step('sockets', () => graphqlWs.dispose());
         const grace = setTimeout(
           () => httpServer.closeAllConnections(),
           (config.SHUTDOWN_TIMEOUT_SECONDS * 1000) / 2,
         );
-        await drained;
+        await step('http', () => drained);
         clearTimeout(grace);
         credentials.stop();
-        await jobs.stop();
-        await services.connections.stop();
-        await services.bus.close();
-        await rateLimits.close();
+        await step('jobs', () => jobs.stop());
+        await step('connections', () => services.connections.stop());
+        await step('bus', () => services.bus.close());
+        await step('rate limits', () => rateLimits.close());
         catalog.close();
-        await database.$disconnect();
-        await pool.end();
+        await step('database client', () => database.$disconnect());
+        await step('database pool', () => pool.end());
+        finish();
       })()),
   };
+}
+
+/**
+ * Runs shutdown steps one after another, each logged with its duration at debug. A step still
+ * running at `deadline` (epoch ms) is left behind with a warning naming it, so the steps after it
+ * still run; `finish` then throws, as the shutdown was not clean.
+ */
+export function shutdownSteps(logger: Logger, deadline: number) {
+  const abandoned: string[] = [];
+  const step = async (name: string, work: () => unknown) => {
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed out'), Math.max(0, deadline - started));
+    });
+    try {
+      const outcome = await Promise.race([work(), timedOut]);
+      const ms = Date.now() - started;
+      if (outcome === 'timed out') {
+        abandoned.push(name);
+        logger.warn({ step: name, ms }, 'shutdown step timed out');
+      } else {
+        logger.debug({ step: name, ms }, 'shutdown step done');
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const finish = () => {
+    if (abandoned.length > 0) throw new Error(`shutdown steps timed out: ${abandoned.join(', ')}`);
+  };
+  return { step, finish };
 }

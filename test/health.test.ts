@@ -117,6 +117,7 @@ describe('when its database goes away while it runs', () => {
         DATABASE_URL: proxied.toString(),
         PORT: String(await freePort()),
         DATA_DIR: dataDir,
+        LOG_LEVEL: 'debug', // each shutdown step's duration
       }),
     );
     url = (await service.waitForLog('listening')).url as string;
@@ -156,6 +157,22 @@ describe('when its database goes away while it runs', () => {
     service.signal('SIGTERM');
     const exit = await service.waitForExit(15_000);
     expect(exit.code, exit.stdout + exit.stderr).toBe(0);
-    expect(service.logLines().map((line) => line.msg)).toContain('stopped');
+    const lines = service.logLines();
+    expect(lines.map((line) => line.msg)).toContain('stopped');
+    // Cleanly: every step finished (the job store's LISTEN connection, lost and reconnected,
+    // included), none was given up on.
+    expect(lines.filter((line) => line.msg === 'shutdown step timed out')).toEqual([]);
+    expect(
+      lines.filter((line) => line.msg === 'shutdown step done').map((line) => line.step),
+    ).toEqual([
+      'sockets',
+      'http',
+      'jobs',
+      'connections',
+      'bus',
+      'rate limits',
+      'database client',
+      'database pool',
+    ]);
   });
 });

@@ -97,6 +97,14 @@ export function createJobs(options: JobsOptions): Jobs {
     },
     async stop() {
       await agenda.stop(true);
+      // A LISTEN reconnect under way when Agenda disconnected the channel (the database went
+      // away and came back) finishes afterwards: it holds a pool client pool.end() would wait
+      // for forever, or schedules the next attempt. Disconnect again whatever it brings up.
+      const channel = backend.notificationChannel;
+      channel?.on('stateChange', (state: string) => {
+        if (state !== 'disconnected') void channel.disconnect();
+      });
+      if (channel && channel.state !== 'disconnected') await channel.disconnect();
       await pool.end(); // a pool passed in is not the backend's to close
     },
   };
