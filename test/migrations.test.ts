@@ -275,6 +275,9 @@ describe('the migrated database', () => {
         acknowledgedAt: at('2030-01-02T03:06:00.200Z'),
         requireAck: true,
         public: true,
+        archivedAt: at('2030-01-02T03:07:00.300Z'),
+        snoozedUntil: at('2030-01-02T05:00:00.400Z'),
+        updatedAt: at('2030-01-02T03:07:00.300Z'),
       };
       await database.receipt.create({ data: receipt });
       return {
@@ -333,6 +336,28 @@ describe('the migrated database', () => {
         read: await database.publicExpirySettled.findUniqueOrThrow({ where: { singleton: true } }),
       };
     },
+    ArchivePosition: async () => {
+      const position = {
+        userId: 'alice',
+        categoryName: 'billing',
+        priority: 'URGENT' as const,
+        seq: 9_007_199_254_740_993n,
+        archivedAt: at('2030-01-05T00:00:00.666Z'),
+      };
+      await database.archivePosition.create({ data: position });
+      return {
+        written: position,
+        read: await database.archivePosition.findUniqueOrThrow({
+          where: {
+            userId_categoryName_priority: {
+              userId: 'alice',
+              categoryName: 'billing',
+              priority: 'URGENT',
+            },
+          },
+        }),
+      };
+    },
     Event: async () => {
       const event = {
         id: 9_007_199_254_740_995n,
@@ -341,6 +366,7 @@ describe('the migrated database', () => {
         type: 'DELETED' as const,
         notificationId: notification.id,
         tombstone: { id: notification.id, title: notification.title },
+        state: { before: { seenAt: null }, after: { seenAt: '2030-01-04T00:00:00.999Z' } },
         createdAt: at('2030-01-04T00:00:00.999Z'),
       };
       await database.event.create({ data: event });
