@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   NOT_FOUND: 'no such notification for this caller (or a repeated send whose first was deleted)',
   BAD_USER_INPUT: 'an argument or variable that does not fit (its message says which)',
   UNKNOWN_CATEGORY: 'a category that does not exist was named',
+  ACKNOWLEDGEMENT_REQUIRED:
+    'the notification asks for an acknowledgement it has not had yet: `acknowledge` it first',
   SERVICE_UNAVAILABLE: 'the database is unreachable: retry later (over HTTP 503 and `Retry-After`)',
   TOO_MANY_CONNECTIONS:
     'over `MAX_CONNECTIONS_PER_USER` sockets and SSE subscriptions together, or `WS_MAX_ANONYMOUS_PER_IP`',
