@@ -40,11 +40,7 @@ export async function unseenCount(
  * The count and what a live counter needs to keep it (see CountState), the database time it
  * was counted at, and the log position all this stands at: one statement, so one snapshot.
  */
-export async function unseenSummary(
-  database: Queryable,
-  userId: string,
-  filter: InboxFilter = {},
-) {
+export async function unseenSummary(database: Queryable, userId: string, filter: InboxFilter = {}) {
   const [row] = await database.$queryRaw<
     (CountRow & { public: bigint | null; user: bigint | null })[]
   >`${unseenSummarySql(userId, filter)}`;

@@ -16,11 +16,7 @@ export function markSeen(deps: Deps, userId: string, ids: string[]): Promise<Not
 }
 
 /** Marks the notifications unseen again (all or none): they need attention again. */
-export function markUnseen(
-  deps: Deps,
-  userId: string,
-  ids: string[],
-): Promise<NotificationView[]> {
+export function markUnseen(deps: Deps, userId: string, ids: string[]): Promise<NotificationView[]> {
   return changeOwnState(deps, userId, ids, 'UNSEEN', (view) =>
     view.seenAt ? { seenAt: null } : null,
   );

@@ -401,10 +401,7 @@ export function stateFromRow(row: CountRow, filter: InboxFilter = {}): CountStat
   };
 }
 
-type Counted = Pick<
-  NotificationRecord,
-  'id' | 'seq' | 'categoryName' | 'priority' | 'requireAck'
->;
+type Counted = Pick<NotificationRecord, 'id' | 'seq' | 'categoryName' | 'priority' | 'requireAck'>;
 
 /** Whether the notification is of a kind the filter keeps (categories and priorities). */
 export function matchesKind(filter: InboxFilter, notification: Counted): boolean {
@@ -431,7 +428,10 @@ function countsPublic(state: CountState, notification: Counted): boolean {
 }
 
 /** Whether a notification in this state of the user's needs their attention. */
-export function needsAttention(notification: Pick<NotificationRecord, 'requireAck'>, state: ReceiptTimes) {
+export function needsAttention(
+  notification: Pick<NotificationRecord, 'requireAck'>,
+  state: ReceiptTimes,
+) {
   if (state.archivedAt || state.snoozedUntil) return false;
   return !state.seenAt || (notification.requireAck && !state.acknowledgedAt);
 }

@@ -3,7 +3,13 @@ import type { InboxFilter, NotificationStatus } from '../notifications/visibilit
 import { builder } from './builder.js';
 import { NotificationPriorityEnum } from './category.js';
 
-const STATUSES = ['UNSEEN', 'SEEN', 'ARCHIVED', 'SNOOZED', 'ALL'] as const satisfies readonly NotificationStatus[];
+const STATUSES = [
+  'UNSEEN',
+  'SEEN',
+  'ARCHIVED',
+  'SNOOZED',
+  'ALL',
+] as const satisfies readonly NotificationStatus[];
 
 const NotificationStatusEnum = builder.enumType('NotificationStatus', {
   description:
@@ -12,7 +18,8 @@ const NotificationStatusEnum = builder.enumType('NotificationStatus', {
 });
 
 export const NotificationFilterInput = builder.inputType('NotificationFilter', {
-  description: 'Narrows to notifications of these categories, priorities and status; each left out matches all.',
+  description:
+    'Narrows to notifications of these categories, priorities and status; each left out matches all.',
   fields: (t) => ({
     categories: t.stringList({ required: false, description: 'At most 100.' }),
     priorities: t.field({ type: [NotificationPriorityEnum], required: false }),
@@ -22,7 +29,14 @@ export const NotificationFilterInput = builder.inputType('NotificationFilter', {
 
 const MAX_CATEGORIES = 100;
 
-type FilterArg = { categories?: string[] | null; priorities?: InboxFilter['priorities']; status?: NotificationStatus | null } | null | undefined;
+type FilterArg =
+  | {
+      categories?: string[] | null;
+      priorities?: InboxFilter['priorities'];
+      status?: NotificationStatus | null;
+    }
+  | null
+  | undefined;
 
 /** The filter as the domain takes it; `kindOnly` refuses a status (where it cannot apply). */
 export function filterOf(arg: FilterArg, { kindOnly = false } = {}): InboxFilter {
