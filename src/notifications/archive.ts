@@ -1,14 +1,7 @@
 import { DomainError } from '../errors.js';
-import { appendEvents } from './event-log.js';
-import { changeOwnState, lockInbox, recordOf, type Deps } from './own-state.js';
-import { publishCommitted } from './publish.js';
-import { receiptOf, userStream, type NotificationView } from './types.js';
-import {
-  archiveAllSql,
-  holdPublicSendsSql,
-  newestCoveredSql,
-  type InboxFilter,
-} from './visibility.js';
+import { changeAll, changeOwnState, type Deps } from './own-state.js';
+import type { NotificationView } from './types.js';
+import { archiveAllSql, type InboxFilter } from './visibility.js';
 
 // Dismissing: an archived notification leaves the user's unseen list and count and stays in
 // their history under ARCHIVED. One that still asks for an acknowledgement cannot be archived.
@@ -47,26 +40,5 @@ export async function archiveAll(deps: Deps, userId: string, filter: InboxFilter
     );
   }
   if (filter.status === 'ARCHIVED') return 0;
-  const { archived, events } = await deps.database.$transaction(async (tx) => {
-    await lockInbox(tx, userId);
-    await tx.$queryRaw`${holdPublicSendsSql()}`;
-    const [result] = await tx.$queryRaw<{ archived: bigint; newestSeq: bigint | null }[]>`
-      ${archiveAllSql(userId, filter)}`;
-    const archived = Number(result!.archived);
-    if (archived === 0 || result!.newestSeq === null) return { archived, events: [] };
-    const [newest] = await tx.$queryRaw<NotificationView[]>`
-      ${newestCoveredSql(userId, result!.newestSeq)}`;
-    if (!newest) return { archived, events: [] };
-    const events = await appendEvents(tx, [
-      {
-        stream: userStream(userId),
-        type: 'ALL_ARCHIVED',
-        notification: recordOf(newest),
-        receipt: receiptOf(newest),
-      },
-    ]);
-    return { archived, events };
-  });
-  await publishCommitted(deps, events);
-  return archived;
+  return changeAll(deps, userId, archiveAllSql(userId, filter), 'ALL_ARCHIVED');
 }

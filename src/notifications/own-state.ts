@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/client.js';
 import { DomainError } from '../errors.js';
+import type { Prisma } from '../generated/prisma/client.js';
 import { appendEvents } from './event-log.js';
 import { visibleByIds } from './inbox.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
@@ -12,6 +13,7 @@ import {
   type ReceiptTimes,
 } from './types.js';
 import { checkIds, isNotificationId } from './validation.js';
+import { holdPublicSendsSql, newestCoveredSql } from './visibility.js';
 
 // A user's own state of their notifications (seen, acknowledged, archived, snoozed) changes
 // here, whatever the change. Each change is one transaction that holds the notifications against
@@ -95,6 +97,42 @@ export async function changeOwnState(
   });
   await publishCommitted(deps, events);
   return ids.map((id) => views.get(id)!);
+}
+
+/**
+ * A change of everything at once (markAllSeen, archiveAll): `statement` changes what it covers
+ * and answers how many and the newest of them, in one transaction that holds off public sends
+ * (so a position it takes never passes one not yet committed); one `type` event, naming the
+ * newest, tells the user's subscribers. Answers how many it changed.
+ */
+export async function changeAll(
+  deps: Deps,
+  userId: string,
+  statement: Prisma.Sql,
+  type: NotificationEventType,
+): Promise<number> {
+  const { changed, events } = await deps.database.$transaction(async (tx) => {
+    await lockInbox(tx, userId);
+    await tx.$queryRaw`${holdPublicSendsSql()}`;
+    const [result] = await tx.$queryRaw<{ changed: bigint; newestSeq: bigint | null }[]>`
+      ${statement}`;
+    const changed = Number(result!.changed);
+    if (changed === 0 || result!.newestSeq === null) return { changed, events: [] };
+    const [newest] = await tx.$queryRaw<NotificationView[]>`
+      ${newestCoveredSql(userId, result!.newestSeq)}`;
+    if (!newest) return { changed, events: [] };
+    const events = await appendEvents(tx, [
+      {
+        stream: userStream(userId),
+        type,
+        notification: recordOf(newest),
+        receipt: receiptOf(newest),
+      },
+    ]);
+    return { changed, events };
+  });
+  await publishCommitted(deps, events);
+  return changed;
 }
 
 const iso = (value: Date | null) => value?.toISOString() ?? null;

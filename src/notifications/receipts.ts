@@ -1,9 +1,7 @@
 import { DomainError } from '../errors.js';
-import { appendEvents } from './event-log.js';
-import { changeOwnState, lockInbox, recordOf, type Deps } from './own-state.js';
-import { publishCommitted } from './publish.js';
-import { receiptOf, userStream, type NotificationView } from './types.js';
-import { holdPublicSendsSql, markAllSeenSql, newestCoveredSql } from './visibility.js';
+import { changeAll, changeOwnState, type Deps } from './own-state.js';
+import type { NotificationView } from './types.js';
+import { markAllSeenSql } from './visibility.js';
 
 // Steps 3 and 4 of the process: a user sees a notification (or takes that back), and
 // acknowledges it. Each is a change of the user's own state (own-state.ts).
@@ -27,29 +25,8 @@ export function markUnseen(deps: Deps, userId: string, ids: string[]): Promise<N
  * the newest public notification, their unseen receipts are updated in one statement, and one
  * ALL_SEEN event tells their subscribers. Returns how many it marked.
  */
-export async function markAllSeen(deps: Deps, userId: string): Promise<number> {
-  const { marked, events } = await deps.database.$transaction(async (tx) => {
-    await lockInbox(tx, userId);
-    await tx.$queryRaw`${holdPublicSendsSql()}`;
-    const [result] = await tx.$queryRaw<{ marked: bigint; newestSeq: bigint | null }[]>`
-      ${markAllSeenSql(userId)}`;
-    const marked = Number(result!.marked);
-    if (marked === 0 || result!.newestSeq === null) return { marked, events: [] };
-    const [newest] = await tx.$queryRaw<NotificationView[]>`
-      ${newestCoveredSql(userId, result!.newestSeq)}`;
-    if (!newest) return { marked, events: [] };
-    const events = await appendEvents(tx, [
-      {
-        stream: userStream(userId),
-        type: 'ALL_SEEN',
-        notification: recordOf(newest),
-        receipt: receiptOf(newest),
-      },
-    ]);
-    return { marked, events };
-  });
-  await publishCommitted(deps, events);
-  return marked;
+export function markAllSeen(deps: Deps, userId: string): Promise<number> {
+  return changeAll(deps, userId, markAllSeenSql(userId), 'ALL_SEEN');
 }
 
 /** Acknowledges a require-ack notification (seeing it too); repeating it changes nothing. */

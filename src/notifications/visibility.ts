@@ -237,7 +237,7 @@ export function markAllSeenSql(userId: string) {
       WHERE r."userId" = ${userId} AND r."seenAt" IS NULL AND n.id = r."notificationId"
         AND ${notExpired}
       RETURNING n.seq)
-    SELECT (SELECT count(*) FROM public_marked) + (SELECT count(*) FROM receipts_marked) AS marked,
+    SELECT (SELECT count(*) FROM public_marked) + (SELECT count(*) FROM receipts_marked) AS changed,
       GREATEST((SELECT max(seq) FROM public_marked), (SELECT max(seq) FROM receipts_marked))
         AS "newestSeq"`;
 }
@@ -294,7 +294,7 @@ export function archiveAllSql(userId: string, filter: InboxFilter) {
         AND ${filterSql(filter, receiptState)}
       RETURNING n.seq)
     SELECT (SELECT count(*) FROM public_archived) + (SELECT count(*) FROM receipts_archived)
-        AS archived,
+        AS changed,
       GREATEST((SELECT max(seq) FROM public_archived), (SELECT max(seq) FROM receipts_archived))
         AS "newestSeq"`;
 }
