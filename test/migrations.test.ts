@@ -301,12 +301,24 @@ describe('the migrated database', () => {
     },
     PublicTally: async () => {
       // A bucket no notification of this test falls in, so the triggers leave it alone.
-      const tally = { bucket: 9_007_199_254_740n, categoryName: 'billing', live: 7, requireAck: 3 };
+      const tally = {
+        bucket: 9_007_199_254_740n,
+        categoryName: 'billing',
+        priority: 'HIGH' as const,
+        live: 7,
+        requireAck: 3,
+      };
       await database.publicTally.create({ data: tally });
       return {
         written: tally,
         read: await database.publicTally.findUniqueOrThrow({
-          where: { bucket_categoryName: { bucket: tally.bucket, categoryName: 'billing' } },
+          where: {
+            categoryName_priority_bucket: {
+              categoryName: 'billing',
+              priority: 'HIGH',
+              bucket: tally.bucket,
+            },
+          },
         }),
       };
     },
@@ -315,6 +327,7 @@ describe('the migrated database', () => {
         seq: 9_007_199_254_740_001n,
         expiresAt: at('2030-01-06T00:00:00.321Z'),
         categoryName: 'billing',
+        priority: 'LOW' as const,
         requireAck: true,
       };
       await database.publicExpiry.create({ data: expiry });

@@ -323,21 +323,100 @@ export interface CountRow {
   countedAt: Date;
 }
 
+/** seq >> TALLY_BITS is the bucket of a public notification's tally (PublicTally). */
+const TALLY_BITS = 10;
+
+/** Which live public notifications livePublicCount counts: all, or those asking for an ack or not. */
+type AckKind = 'all' | 'ack' | 'plain';
+const TALLY_COLUMN: Record<AckKind, Prisma.Sql> = {
+  all: Prisma.sql`t.live`,
+  ack: Prisma.sql`t."requireAck"`,
+  plain: Prisma.sql`(t.live - t."requireAck")`,
+};
+const ackCondition = (kind: AckKind, of: Prisma.Sql) =>
+  kind === 'all'
+    ? Prisma.empty
+    : Prisma.sql`AND ${kind === 'ack' ? Prisma.empty : Prisma.sql`NOT`} ${of}."requireAck"`;
+
+/**
+ * How many live public notifications of `kind` there are above `position`, of those `shown` lets
+ * through (a condition on a row alias with "categoryName", priority and "requireAck"). Read from
+ * the tallies of the buckets wholly above it, plus the rows of the position's own bucket (at most
+ * 1 << TALLY_BITS, through a public seq index), less those expired but not yet settled (as many
+ * as the job is behind): a bounded read however many public notifications there are.
+ */
+function livePublicAbove(
+  position: Prisma.Sql,
+  shown: (of: Prisma.Sql) => Prisma.Sql,
+  kind: AckKind,
+) {
+  const bucket = Prisma.sql`(${position} >> ${TALLY_BITS})`;
+  const edge = Prisma.sql`((${bucket} + 1) << ${TALLY_BITS})`;
+  return Prisma.sql`(
+    (SELECT COALESCE(sum(${TALLY_COLUMN[kind]}), 0)
+      FROM "PublicTally" t WHERE t.bucket > ${bucket} AND ${shown(Prisma.sql`t`)})
+    + (SELECT count(*) FROM "Notification" n
+      WHERE n.public ${ackCondition(kind, Prisma.sql`n`)} AND n.seq > ${position} AND n.seq < ${edge}
+        AND ${notExpired} AND ${shown(Prisma.sql`n`)})
+    - (SELECT count(*) FROM "PublicExpiry" q
+      WHERE (q."expiresAt", q.seq) > (
+          (SELECT "through" FROM "PublicExpirySettled"),
+          (SELECT "throughSeq" FROM "PublicExpirySettled"))
+        AND q."expiresAt" <= now() ${ackCondition(kind, Prisma.sql`q`)} AND q.seq >= ${edge}
+        AND ${shown(Prisma.sql`q`)}))`;
+}
+
+/**
+ * The (category, priority) pairs the user counts (not muted, kept by the filter), each with its
+ * effective position: the greater of the seen position and its archive position. Public ones
+ * up to it count as dealt with, require-ack ones aside.
+ */
+function countedKinds(userId: string, filter: InboxFilter) {
+  const categories = filter.categories
+    ? Prisma.sql`AND c.name = ANY(${[...filter.categories]}::text[])`
+    : Prisma.empty;
+  const priorities = filter.priorities
+    ? Prisma.sql`WHERE p = ANY(${[...filter.priorities]}::text[]::"NotificationPriority"[])`
+    : Prisma.empty;
+  return Prisma.sql`
+    SELECT c.name AS "categoryName", p.priority,
+      GREATEST(${publicPosition(userId)}, COALESCE(ap.seq, 0)) AS "from"
+    FROM "Category" c
+    CROSS JOIN (SELECT p AS priority FROM unnest(enum_range(NULL::"NotificationPriority")) p
+      ${priorities}) p
+    LEFT JOIN "ArchivePosition" ap ON ap."userId" = ${userId}
+      AND ap."categoryName" = c.name AND ap.priority = p.priority
+    WHERE c.name NOT IN (
+      SELECT m."categoryName" FROM "Preference" m WHERE m."userId" = ${userId} AND m.muted)
+      ${categories}`;
+}
+
 /** Whether the positions alone would count a public notification (`n`, joined with `ap`). */
 const positionsCountSql = (userId: string) =>
-  Prisma.sql`(n.seq > ${publicPosition(userId)} AND (n."requireAck" OR n.seq > COALESCE(ap.seq, 0)))`;
+  Prisma.sql`(n."requireAck" OR n.seq > GREATEST(${publicPosition(userId)}, COALESCE(ap.seq, 0)))`;
 
-/** The count of what needs attention and matches `filter`, and what a live counter needs. */
+/**
+ * The count of what needs attention and matches `filter`, and what a live counter needs, without
+ * walking public notifications: the user's receipts that need attention, plus per counted
+ * (category, priority) the live public ones above its effective position that ask for no
+ * acknowledgement and every live one that does (from the tallies), less the public ones the
+ * positions count that the user has a receipt of (their receipt speaks for them).
+ */
 export function countSql(userId: string, filter: InboxFilter = {}) {
-  const [receipted, publicAbove, acknowledgeBelow] = unseenParts(
-    userId,
-    () => Prisma.sql`n.id, n."expiresAt", n.public`,
-    filter,
-  );
+  const [receipted] = unseenParts(userId, () => Prisma.sql`n.id, n."expiresAt", n.public`, filter);
+  const ofKind = (of: Prisma.Sql) =>
+    Prisma.sql`${of}."categoryName" = k."categoryName" AND ${of}.priority = k.priority`;
+  const zero = Prisma.sql`0::bigint`;
   return Prisma.sql`
+    WITH kinds AS MATERIALIZED (${countedKinds(userId, filter)})
     SELECT
-      (SELECT count(*) FROM (${receipted}) p) + (SELECT count(*) FROM (${publicAbove}) p)
-        + (SELECT count(*) FROM (${acknowledgeBelow}) p) AS count,
+      (SELECT count(*) FROM (${receipted}) p)
+        + (SELECT COALESCE(sum(${livePublicAbove(Prisma.sql`k."from"`, ofKind, 'plain')}
+            + ${livePublicAbove(zero, ofKind, 'ack')}), 0) FROM kinds k)
+        - (SELECT count(*) FROM "Receipt" a JOIN "Notification" n ON n.id = a."notificationId"
+            JOIN kinds k ON ${ofKind(Prisma.sql`n`)}
+            WHERE a."userId" = ${userId} AND a.public AND ${notExpired}
+              AND (n."requireAck" OR n.seq > k."from")) AS count,
       (SELECT json_agg(json_build_object('id', id, 'expiresAt', "expiresAt"))
         FROM (${receipted}) p WHERE "expiresAt" IS NOT NULL AND NOT public) AS "privateExpiring",
       (SELECT array_agg("categoryName") FROM "Preference" WHERE "userId" = ${userId} AND muted)
@@ -347,8 +426,6 @@ export function countSql(userId: string, filter: InboxFilter = {}) {
           'seq', seq::text))
         FROM "ArchivePosition" WHERE "userId" = ${userId}) AS "archivePositions",
       array(
-        SELECT id FROM (${unseenParts(userId, () => Prisma.sql`n.id`)[2]!}) p
-        UNION ALL
         SELECT n.id FROM "Receipt" r JOIN "Notification" n ON n.id = r."notificationId"
           ${archivePosition(userId)}
         WHERE r."userId" = ${userId} AND r.public AND ${notExpired}
@@ -371,9 +448,10 @@ export interface CountState {
   /** The user's archive positions, by archiveKey (a few per category at most). */
   archivePositions: Map<string, bigint>;
   /**
-   * Public notifications (not expired) the positions misjudge: judged counted by them but not
-   * (the user's receipt says otherwise), or judged not counted yet counted (a require-ack one
-   * at or below the seen position, or one the user marked unseen or took from the archive).
+   * Public notifications (not expired) the positions misjudge: their receipt says otherwise
+   * (seen, acknowledged, archived or snoozed though the positions count it, or marked unseen or
+   * taken from the archive though the positions do not). Require-ack ones count by position
+   * wherever they are, as they cannot be archived unacknowledged.
    */
   publicExceptions: Set<string>;
   /** The counted private notifications that will expire, and when: the user's own unseen. */
@@ -415,10 +493,10 @@ const hidden = (state: CountState, notification: Counted) =>
 
 /** Whether the user's positions alone would count this public notification. */
 function positionsCount(state: CountState, notification: Counted): boolean {
-  if (notification.seq <= state.position) return false;
+  if (notification.requireAck) return true;
   const archivedTo =
     state.archivePositions.get(archiveKey(notification.categoryName, notification.priority)) ?? 0n;
-  return notification.requireAck || notification.seq > archivedTo;
+  return notification.seq > state.position && notification.seq > archivedTo;
 }
 
 /** Whether the user counts this public notification, expiry aside. */
