@@ -31,7 +31,8 @@ afterAll(() => server.stop());
 
 beforeEach(async () => {
   await database()
-    .$executeRaw`TRUNCATE "Notification", "Receipt", "Event", "Stream", "InboxState", "ArchivePosition" CASCADE`;
+    .$executeRaw`TRUNCATE "Notification", "Receipt", "Event", "Stream", "InboxState", "ArchivePosition",
+      "PublicTally", "PublicExpiry" CASCADE`;
 });
 
 async function sendTo(recipients: string[] | 'public', category: string, title = category) {

@@ -217,14 +217,22 @@ export const holdPublicSendsSql = () =>
  * Run it after holdPublicSendsSql, in the same transaction.
  */
 export function markAllSeenSql(userId: string) {
+  // The public ones it marks: live above the position (from the tallies), less those with a
+  // receipt; the newest found by walking down from the top past those.
+  const from = Prisma.sql`b."from"`;
   return Prisma.sql`
     WITH bounds AS (
       SELECT ${publicPosition(userId)} AS "from",
         (SELECT COALESCE(max(seq), 0) FROM "Notification" WHERE public) AS "to"),
     public_marked AS (
-      SELECT n.seq FROM bounds b, "Notification" n
-      WHERE n.public AND n.seq > b."from" AND n.seq <= b."to" AND NOT ${publicReceipted(userId)}
-        AND ${notExpired}),
+      SELECT ${livePublicAbove(from, () => Prisma.sql`TRUE`, 'all')}
+          - (SELECT count(*) FROM "Receipt" a JOIN "Notification" n ON n.id = a."notificationId"
+            WHERE a."userId" = ${userId} AND a.public AND n.seq > ${from} AND ${notExpired})
+          AS count,
+        (SELECT n.seq FROM "Notification" n ${userReceipt(userId)}
+          WHERE n.public AND n.seq > ${from} AND r."userId" IS NULL AND ${notExpired}
+          ORDER BY n.seq DESC LIMIT 1) AS newest
+      FROM bounds b),
     moved AS (
       INSERT INTO "InboxState" ("userId", "publicSeenSeq", "publicSeenAt")
       SELECT ${userId}, b."to", now() FROM bounds b WHERE b."to" > b."from"
@@ -237,8 +245,8 @@ export function markAllSeenSql(userId: string) {
       WHERE r."userId" = ${userId} AND r."seenAt" IS NULL AND n.id = r."notificationId"
         AND ${notExpired}
       RETURNING n.seq)
-    SELECT (SELECT count(*) FROM public_marked) + (SELECT count(*) FROM receipts_marked) AS changed,
-      GREATEST((SELECT max(seq) FROM public_marked), (SELECT max(seq) FROM receipts_marked))
+    SELECT (SELECT count FROM public_marked) + (SELECT count(*) FROM receipts_marked) AS changed,
+      GREATEST((SELECT newest FROM public_marked), (SELECT max(seq) FROM receipts_marked))
         AS "newestSeq"`;
 }
 
