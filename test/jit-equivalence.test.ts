@@ -138,7 +138,8 @@ describe('compiled execution', () => {
     let answered = 0;
     const contextValue: Context = {
       services: server.app.services,
-      viewer: { kind: 'user', userId: USER, admin: false },
+      // An admin: a user who may also ask the support queries, so that most documents answer.
+      viewer: { kind: 'user', userId: USER, admin: true },
     };
     await fc.assert(
       fc.asyncProperty(fc.gen(), async (draw) => {
@@ -172,7 +173,8 @@ describe('compiled execution', () => {
     );
     // Enough of them were executed for the property to mean something.
     expect({ valid, answered }).toEqual({
-      valid: expect.toSatisfy((n: number) => n > RUNS * 0.8) as number,
+      // (75 %: the inbox filter's input objects made more random documents invalid.)
+      valid: expect.toSatisfy((n: number) => n > RUNS * 0.75) as number,
       answered: expect.toSatisfy((n: number) => n > RUNS * 0.4) as number,
     });
   });
