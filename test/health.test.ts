@@ -167,7 +167,6 @@ describe('when its database goes away while it runs', () => {
     ).toEqual([
       'sockets',
       'http',
-      'snooze waker',
       'jobs',
       'connections',
       'bus',
