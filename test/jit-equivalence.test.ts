@@ -173,7 +173,7 @@ describe('compiled execution', () => {
     );
     // Enough of them were executed for the property to mean something.
     expect({ valid, answered }).toEqual({
-      // (75 %: the inbox filter's input objects made more random documents invalid.)
+      // (75 %: the schema's input objects make some random documents invalid.)
       valid: expect.toSatisfy((n: number) => n > RUNS * 0.75) as number,
       answered: expect.toSatisfy((n: number) => n > RUNS * 0.4) as number,
     });
