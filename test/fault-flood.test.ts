@@ -23,6 +23,7 @@ const MAX_CONNECTIONS_PER_USER = 5;
 const CONNECTION_ATTEMPTS = 1000;
 const FLOOD_SENDS = 2000;
 const FLOOD_CONCURRENCY = 50;
+const BYSTANDER_PROBES = 4;
 /** A second key, so the slow-consumer phase does not spend the flood's rate-limit allowance. */
 const SECOND_API_KEY = 'test-service-key-slow-consumer-0123';
 const MAX_SOCKET_BUFFER_BYTES = 256 * 1024;
@@ -295,6 +296,10 @@ describe('a flood', () => {
       expect(result.errors).toBeUndefined();
       return performance.now() - started;
     };
+    // The flood meets a service that has sent before: the first sends after a start open the
+    // pool's connections and run cold code, and the first of the bystander's queries would
+    // measure that start rather than how a flood shares the service.
+    await pool(200, FLOOD_CONCURRENCY, (i) => sendTo(`warm-${i % 10}`, `warm-${i}`));
     const baseline: number[] = [];
     for (let i = 0; i < 30; i++) baseline.push(await query());
 
@@ -304,12 +309,16 @@ describe('a flood', () => {
     const memory = sampleMemory();
     let flooding = true;
     const during: number[] = [];
-    const bystander = (async () => {
-      for (let i = 0; i < 10_000 && flooding; i++) {
-        during.push(await query());
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    // Several probes at once, so the flood's few seconds give enough samples for a p95 that is
+    // not simply the slowest one (the first lands beside the flood's first 50 sends).
+    const bystander = Promise.all(
+      Array.from({ length: BYSTANDER_PROBES }, async () => {
+        while (flooding) {
+          during.push(await query());
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }),
+    );
     const started = performance.now();
     // Every 20th to a connected user, whose delivery latency is measured; the rest to others.
     const results = await pool(FLOOD_SENDS, FLOOD_CONCURRENCY, (i) =>
@@ -373,7 +382,7 @@ describe('a flood', () => {
     expectConsecutive(watcher.received.map((r) => r.cursor));
     // Bounds with room for a busy CI machine; a flood that queued others behind it (2,000
     // sends at ~100-200/s) would take them to 10 s and more.
-    expect(during.length).toBeGreaterThan(5);
+    expect(during.length).toBeGreaterThanOrEqual(40);
     expect(stats.bystanderQueryMs.p95).toBeLessThan(2000);
     expect(stats.bystanderQueryMs.max).toBeLessThan(8000);
     expect(stats.watcherDeliveryMs.p95).toBeLessThan(2000);
