@@ -14,6 +14,9 @@ import { StartFailure, errorCode, isUnreachable, messageOf, whereOf } from './st
 // migrations -> app. What loads pg, ioredis or node:http is imported once tracing has started,
 // so that its instrumentations see those imports.
 
+/** How long an exit waits for the log to be written out. */
+const LOG_DRAIN_MS = 2000;
+
 async function main() {
   let config: Config;
   try {
@@ -79,7 +82,7 @@ async function main() {
     logger.info({ signal }, 'stopping');
     const forceExit = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
-      process.exit(1);
+      exitAfterLog(stdout, 1);
     }, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
     forceExit.unref();
     try {
@@ -87,10 +90,10 @@ async function main() {
       await embedded?.stop();
       await tracing?.stop();
       logger.info('stopped');
-      process.exit(0);
+      exitAfterLog(stdout, 0);
     } catch (error) {
       logger.error({ err: error }, 'stopping failed');
-      process.exit(1);
+      exitAfterLog(stdout, 1);
     }
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -176,6 +179,18 @@ async function redisFailure(error: unknown, config: Config) {
     'start Redis there or fix REDIS_URL; a single instance runs without Redis (unset REDIS_URL)',
     { cause: error },
   );
+}
+
+/**
+ * Exits once the log's asynchronous stream has written all it holds. Exiting at once leaves it to
+ * pino's synchronous flush at exit, which writes the waiting lines beside a write still in
+ * flight: the last lines of a shutdown came out of order.
+ */
+function exitAfterLog(stream: ReturnType<typeof pino.destination>, code: number) {
+  const exit = () => process.exit(code);
+  stream.once('close', exit);
+  setTimeout(exit, LOG_DRAIN_MS);
+  stream.end();
 }
 
 main().catch((error: unknown) => {
