@@ -167,6 +167,7 @@ describe('when its database goes away while it runs', () => {
     ).toEqual([
       'sockets',
       'http',
+      'snooze waker',
       'jobs',
       'connections',
       'bus',
