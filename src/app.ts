@@ -26,6 +26,7 @@ import { yogaLogging } from './api/yoga-logging.js';
 import { useSubscriptionRules } from './api/subscription-rules.js';
 import { useSharedSubscriptionResults } from './api/shared-subscription-results.js';
 import { createJobs } from './jobs/agenda.js';
+import { createSnoozeWaker } from './jobs/snooze-waker.js';
 import type { Logger } from './logger.js';
 import { createCatalog } from './notifications/catalog.js';
 import { createSender } from './notifications/send.js';
@@ -120,6 +121,8 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
     },
   });
 
+  const snoozeWaker = createSnoozeWaker(services, logger);
+
   const rateLimits = createRateLimits(config, logger);
   // Sockets and SSE subscriptions alike end when their credentials do.
   const credentials = createCredentialWatch({
@@ -212,6 +215,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       await rateLimits.start();
       await jobs.start();
       credentials.start();
+      snoozeWaker.start();
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, config.HOST, () => {
@@ -240,6 +244,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         await step('http', () => drained);
         clearTimeout(grace);
         credentials.stop();
+        await step('snooze waker', () => snoozeWaker.stop());
         await step('jobs', () => jobs.stop());
         await step('connections', () => services.connections.stop());
         await step('bus', () => services.bus.close());

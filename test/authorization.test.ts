@@ -5,6 +5,8 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AcknowledgeDocument,
+  ArchiveAllDocument,
+  ArchiveDocument,
   CategoriesDocument,
   CategoryPreferencesDocument,
   DeleteCategoryDocument,
@@ -14,14 +16,18 @@ import {
   HistoryDocument,
   MarkAllSeenDocument,
   MarkSeenDocument,
+  MarkUnseenDocument,
   MyNotificationsDocument,
   NotificationsForDocument,
+  OpenInboxDocument,
   PublicNotificationsDocument,
   SendNotificationDocument,
   SendNotificationsDocument,
   SetCategoryPreferenceDocument,
   StoredNotificationDocument,
+  SnoozeDocument,
   TemplatesDocument,
+  UnarchiveDocument,
   UnseenCountDocument,
   UnseenNotificationsDocument,
   UpsertCategoryDocument,
@@ -240,6 +246,19 @@ const OPERATIONS: Operation[] = [
     },
   ),
   operation(
+    'inbox',
+    'query',
+    OpenInboxDocument,
+    () => ({}),
+    row(U, A, A, F, U, U),
+    async (data, caller) => {
+      const ids = data.inbox.notifications.map((n) => n.id);
+      await expectOnlyVisible(caller, ids);
+      expect(data.inbox.unseenCount).toBe(ids.length);
+      expect(data.inbox.counts.reduce((sum, count) => sum + count.unseen, 0)).toBe(ids.length);
+    },
+  ),
+  operation(
     'eventCursor',
     'query',
     EventCursorDocument,
@@ -436,13 +455,80 @@ const OPERATIONS: Operation[] = [
       expect(await database().template.count({ where: { key: 'doomed-template' } })).toBe(0);
     },
   ),
+  operation(
+    'markUnseen',
+    'mutation',
+    MarkUnseenDocument,
+    () => ({ ids: [ids.publicNotification] }),
+    row(U, A, A, F, U, U),
+    async (data, caller, variables) => {
+      expect(data.markUnseen.map((n) => [n.id, n.seenAt])).toEqual([[variables.ids[0], null]]);
+      expect((await ownReceipt(caller, ids.publicNotification))?.seenAt).toBeNull();
+    },
+  ),
+  operation(
+    'snooze',
+    'mutation',
+    SnoozeDocument,
+    () => ({ id: ids.publicNotification, until: new Date(Date.now() + 3_600_000).toISOString() }),
+    row(U, A, A, F, U, U),
+    async (data, caller, variables) => {
+      expect(data.snooze.snoozedUntil).toBe(variables.until);
+      expect((await ownReceipt(caller, ids.publicNotification))?.snoozedUntil?.toISOString()).toBe(
+        variables.until,
+      );
+    },
+  ),
+  operation(
+    'archive',
+    'mutation',
+    ArchiveDocument,
+    () => ({ ids: [ids.publicNotification] }),
+    row(U, A, A, F, U, U),
+    async (data, caller) => {
+      expect(data.archive[0]!.archivedAt).not.toBeNull();
+      expect((await ownReceipt(caller, ids.publicNotification))?.archivedAt).not.toBeNull();
+    },
+  ),
+  operation(
+    'unarchive',
+    'mutation',
+    UnarchiveDocument,
+    () => ({ ids: [ids.publicNotification] }),
+    row(U, A, A, F, U, U),
+    async (data, caller) => {
+      expect(data.unarchive[0]!.archivedAt).toBeNull();
+      expect((await ownReceipt(caller, ids.publicNotification))?.archivedAt).toBeNull();
+    },
+  ),
+  operation(
+    'archiveAll',
+    'mutation',
+    ArchiveAllDocument,
+    () => ({}),
+    row(U, A, A, F, U, U),
+    async (data, caller) => {
+      expect(data.archiveAll).toBeLessThanOrEqual((await visibleTo(userIdOf(caller))).length);
+      // The caller's own archive moved, and no one else's (alice and admin are the callers).
+      const positions = await database().archivePosition.findMany();
+      expect(positions.every((p) => ['alice', 'admin'].includes(p.userId))).toBe(true);
+      expect(positions.some((p) => p.userId === userIdOf(caller))).toBe(true);
+    },
+  ),
 ];
+
+/** The caller's own receipt of a notification. */
+const ownReceipt = (caller: Caller, notificationId: string) =>
+  database().receipt.findUnique({
+    where: { userId_notificationId: { userId: userIdOf(caller), notificationId } },
+  });
 
 describe('the operation list', () => {
   it('compares every table, those a request may write among them, when a call is denied', async () => {
     expect(Object.keys(await snapshot())).toEqual(
       expect.arrayContaining([
         'ApiKey',
+        'ArchivePosition',
         'Category',
         'Connection',
         'Event',

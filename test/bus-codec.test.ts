@@ -35,6 +35,14 @@ const notification: fc.Arbitrary<NotificationRecord> = fc.record({
   deleteAt: date,
 }) as fc.Arbitrary<NotificationRecord>;
 
+const receipt = fc.record({
+  seenAt: fc.option(date),
+  acknowledgedAt: fc.option(date),
+  archivedAt: fc.option(date),
+  snoozedUntil: fc.option(date),
+  updatedAt: fc.option(date),
+});
+
 const publish: fc.Arbitrary<StreamEvent[]> = fc
   .tuple(
     fc.array(notification, { minLength: 1, maxLength: 3 }),
@@ -45,8 +53,18 @@ const publish: fc.Arbitrary<StreamEvent[]> = fc
           fc.constant('public'),
           text(LIMITS.userIdLength).map((id) => `user:${id}`),
         ),
-        type: fc.constantFrom('CREATED', 'SEEN', 'ACKNOWLEDGED', 'DELETED'),
-        receipt: fc.option(fc.record({ seenAt: fc.option(date), acknowledgedAt: fc.option(date) })),
+        type: fc.constantFrom(
+          'CREATED',
+          'SEEN',
+          'ACKNOWLEDGED',
+          'DELETED',
+          'ARCHIVED',
+          'UNSEEN',
+          'SNOOZED',
+          'UNSNOOZED',
+        ),
+        receipt: fc.option(receipt),
+        before: fc.option(receipt),
       }),
       { minLength: 1, maxLength: 400, size: 'max' },
     ),
@@ -61,6 +79,7 @@ const publish: fc.Arbitrary<StreamEvent[]> = fc
         notifications[draft.which % notifications.length]!,
       ),
       receipt: draft.receipt,
+      before: draft.before,
     })),
   );
 

@@ -60,7 +60,8 @@ async function seedPublic(count: number) {
 /**
  * The reads this app's database client runs while `during` runs (a test seam on the real client:
  * every raw statement still runs). Statements that write (the send or deletion being tested)
- * are left out: what remains is what subscribers asked.
+ * and the snooze waker's look for due snoozes, once a second per instance, are left out: what
+ * remains is what subscribers asked.
  */
 async function readsDuring(during: () => Promise<void>) {
   const client = database() as unknown as { $queryRaw: (...args: unknown[]) => unknown };
@@ -70,7 +71,7 @@ async function readsDuring(during: () => Promise<void>) {
   client.$queryRaw = function (this: unknown, ...args: unknown[]) {
     const [strings, ...values] = args as [TemplateStringsArray, ...unknown[]];
     const text = Prisma.sql(strings, ...values).text;
-    if (!/INSERT INTO|DELETE FROM|"deleteAt" <= now\(\)/.test(text)) {
+    if (!/INSERT INTO|DELETE FROM|"deleteAt" <= now\(\)|"snoozedUntil" <= now\(\)/.test(text)) {
       reads.push(text.trim().slice(0, 80));
     }
     return original.apply(this, args);

@@ -275,6 +275,9 @@ describe('the migrated database', () => {
         acknowledgedAt: at('2030-01-02T03:06:00.200Z'),
         requireAck: true,
         public: true,
+        archivedAt: at('2030-01-02T03:07:00.300Z'),
+        snoozedUntil: at('2030-01-02T05:00:00.400Z'),
+        updatedAt: at('2030-01-02T03:07:00.300Z'),
       };
       await database.receipt.create({ data: receipt });
       return {
@@ -298,12 +301,24 @@ describe('the migrated database', () => {
     },
     PublicTally: async () => {
       // A bucket no notification of this test falls in, so the triggers leave it alone.
-      const tally = { bucket: 9_007_199_254_740n, categoryName: 'billing', live: 7, requireAck: 3 };
+      const tally = {
+        bucket: 9_007_199_254_740n,
+        categoryName: 'billing',
+        priority: 'HIGH' as const,
+        live: 7,
+        requireAck: 3,
+      };
       await database.publicTally.create({ data: tally });
       return {
         written: tally,
         read: await database.publicTally.findUniqueOrThrow({
-          where: { bucket_categoryName: { bucket: tally.bucket, categoryName: 'billing' } },
+          where: {
+            categoryName_priority_bucket: {
+              categoryName: 'billing',
+              priority: 'HIGH',
+              bucket: tally.bucket,
+            },
+          },
         }),
       };
     },
@@ -312,6 +327,7 @@ describe('the migrated database', () => {
         seq: 9_007_199_254_740_001n,
         expiresAt: at('2030-01-06T00:00:00.321Z'),
         categoryName: 'billing',
+        priority: 'LOW' as const,
         requireAck: true,
       };
       await database.publicExpiry.create({ data: expiry });
@@ -333,6 +349,28 @@ describe('the migrated database', () => {
         read: await database.publicExpirySettled.findUniqueOrThrow({ where: { singleton: true } }),
       };
     },
+    ArchivePosition: async () => {
+      const position = {
+        userId: 'alice',
+        categoryName: 'billing',
+        priority: 'URGENT' as const,
+        seq: 9_007_199_254_740_993n,
+        archivedAt: at('2030-01-05T00:00:00.666Z'),
+      };
+      await database.archivePosition.create({ data: position });
+      return {
+        written: position,
+        read: await database.archivePosition.findUniqueOrThrow({
+          where: {
+            userId_categoryName_priority: {
+              userId: 'alice',
+              categoryName: 'billing',
+              priority: 'URGENT',
+            },
+          },
+        }),
+      };
+    },
     Event: async () => {
       const event = {
         id: 9_007_199_254_740_995n,
@@ -341,6 +379,7 @@ describe('the migrated database', () => {
         type: 'DELETED' as const,
         notificationId: notification.id,
         tombstone: { id: notification.id, title: notification.title },
+        state: { before: { seenAt: null }, after: { seenAt: '2030-01-04T00:00:00.999Z' } },
         createdAt: at('2030-01-04T00:00:00.999Z'),
       };
       await database.event.create({ data: event });

@@ -104,6 +104,9 @@ describe('persisting a send', () => {
         // Copied from the notification, for the partial indexes that counting walks.
         requireAck: true,
         public: false,
+        archivedAt: null,
+        snoozedUntil: null,
+        updatedAt: expect.any(Date),
       },
     ]);
     const events = await database().event.findMany({ where: { notificationId: row.id } });

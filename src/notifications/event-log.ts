@@ -18,6 +18,8 @@ export interface EventDraft {
   type: NotificationEventType;
   notification: NotificationRecord;
   receipt?: ReceiptTimes | null;
+  /** For the user's own changes: their state just before (`receipt` is the state after). */
+  before?: ReceiptTimes | null;
   /** For DELETED: the notification is kept only as a tombstone (no content). */
   tombstone?: boolean;
 }
@@ -32,7 +34,7 @@ export interface AppendedRow {
 
 /**
  * CTEs that append the events selected by `drafts` (columns stream, type, "notificationId",
- * tombstone, ord) and end in `events`, for use inside a larger statement. Each stream's head
+ * tombstone, state, ord) and end in `events`, for use inside a larger statement. Each stream's head
  * row is locked in sorted order until commit, so seq numbers are gapless and committed in
  * order, and concurrent writers to overlapping streams cannot deadlock.
  */
@@ -45,9 +47,9 @@ export function appendEventsSql(drafts: Prisma.Sql): Prisma.Sql {
       ON CONFLICT (id) DO UPDATE SET seq = "Stream".seq + EXCLUDED.seq
       RETURNING id, seq),
     events AS (
-      INSERT INTO "Event" (stream, seq, type, "notificationId", tombstone)
+      INSERT INTO "Event" (stream, seq, type, "notificationId", tombstone, state)
       SELECT d.stream, h.seq - c.n + row_number() OVER (PARTITION BY d.stream ORDER BY d.ord),
-             d.type, d."notificationId", d.tombstone
+             d.type, d."notificationId", d.tombstone, d.state
       FROM drafts d JOIN heads h ON h.id = d.stream JOIN counts c ON c.stream = d.stream
       ORDER BY d.ord
       RETURNING id::text, stream, seq::text, "notificationId"::text)`;
@@ -69,6 +71,7 @@ export function toStreamEvents(drafts: EventDraft[], rows: AppendedRow[]): Strea
           ? reviveTombstone(tombstoneOf(draft.notification))
           : draft.notification,
         receipt: draft.receipt ?? null,
+        before: draft.before ?? null,
       };
     })
     .sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -83,8 +86,9 @@ export async function appendEvents(tx: Queryable, drafts: EventDraft[]): Promise
         ${drafts.map((draft) => draft.stream)}::text[],
         ${drafts.map((draft) => draft.type)}::"NotificationEventType"[],
         ${drafts.map((draft) => draft.notification.id)}::uuid[],
-        ${drafts.map((draft) => (draft.tombstone ? JSON.stringify(tombstoneOf(draft.notification)) : null))}::jsonb[]
-      ) WITH ORDINALITY AS d(stream, type, "notificationId", tombstone, ord)`)}
+        ${drafts.map((draft) => (draft.tombstone ? JSON.stringify(tombstoneOf(draft.notification)) : null))}::jsonb[],
+        ${drafts.map(stateOf)}::jsonb[]
+      ) WITH ORDINALITY AS d(stream, type, "notificationId", tombstone, state, ord)`)}
     SELECT * FROM events`;
   return toStreamEvents(drafts, rows);
 }
@@ -221,6 +225,38 @@ export async function pruneEventsBefore(
   return count;
 }
 
+/** What an event of the user's own change keeps: their state before and after it. */
+interface StoredState {
+  before: Record<keyof ReceiptTimes, string | null>;
+  after: Record<keyof ReceiptTimes, string | null>;
+}
+
+function stateOf(draft: EventDraft): string | null {
+  if (!draft.before || !draft.receipt) return null;
+  return JSON.stringify({ before: draft.before, after: draft.receipt });
+}
+
+function reviveTimes(times: Record<keyof ReceiptTimes, string | null>): ReceiptTimes {
+  const date = (value: string | null | undefined) => (value == null ? null : new Date(value));
+  return {
+    seenAt: date(times.seenAt),
+    acknowledgedAt: date(times.acknowledgedAt),
+    archivedAt: date(times.archivedAt),
+    snoozedUntil: date(times.snoozedUntil),
+    updatedAt: date(times.updatedAt),
+  };
+}
+
+/**
+ * The user's state for a logged event: as the event left it when the event kept it (the user's
+ * own changes), else as their receipt says now.
+ */
+function receiptFor(row: Event, current: ReceiptTimes | undefined) {
+  if (!row.state) return { receipt: current ?? null, before: null };
+  const state = row.state as unknown as StoredState;
+  return { receipt: reviveTimes(state.after), before: reviveTimes(state.before) };
+}
+
 async function hydrate(database: Database, userId: string, rows: Event[]): Promise<LoggedEvent[]> {
   const ids = [...new Set(rows.filter((row) => !row.tombstone).map((row) => row.notificationId))];
   const [notifications, receipts] = await Promise.all([
@@ -237,7 +273,7 @@ async function hydrate(database: Database, userId: string, rows: Event[]): Promi
     notification: row.tombstone
       ? reviveTombstone(row.tombstone as Tombstone)
       : (notificationById.get(row.notificationId) ?? null),
-    receipt: receiptById.get(row.notificationId) ?? null,
+    ...receiptFor(row, receiptById.get(row.notificationId)),
   }));
 }
 

@@ -5,56 +5,75 @@ import {
   countSql,
   newestVisibleSql,
   stateFromRow,
+  unseenByCategorySql,
   unseenListSql,
   visibleSql,
   type CountRow,
+  type InboxFilter,
 } from './visibility.js';
 
 // Step 2 of the process, as queries: what a user's inbox lists and counts. What "visible" and
 // "unseen" mean is decided in visibility.ts.
 
 /**
- * Not expired and not seen, plus seen-but-unacknowledged require-ack ones, leaving out muted
- * categories; newest first.
+ * Not expired, archived or snoozed, and not seen, plus seen-but-unacknowledged require-ack ones,
+ * leaving out muted categories and what `filter` does not match; newest first.
  */
-export function unseenNotifications(database: Queryable, userId: string, limit: number) {
-  return database.$queryRaw<NotificationView[]>`${unseenListSql(userId, limit)}`;
+export function unseenNotifications(
+  database: Queryable,
+  userId: string,
+  limit: number,
+  filter: InboxFilter = {},
+) {
+  return database.$queryRaw<NotificationView[]>`${unseenListSql(userId, limit, filter)}`;
 }
 
-export async function unseenCount(database: Queryable, userId: string): Promise<number> {
-  return (await unseenSummary(database, userId)).state.count;
+export async function unseenCount(
+  database: Queryable,
+  userId: string,
+  filter: InboxFilter = {},
+): Promise<number> {
+  return (await unseenSummary(database, userId, filter)).state.count;
 }
 
 /**
  * The count and what a live counter needs to keep it (see CountState), the database time it
  * was counted at, and the log position all this stands at: one statement, so one snapshot.
  */
-export async function unseenSummary(database: Queryable, userId: string) {
+export async function unseenSummary(database: Queryable, userId: string, filter: InboxFilter = {}) {
   const [row] = await database.$queryRaw<
     (CountRow & { public: bigint | null; user: bigint | null })[]
-  >`${unseenSummarySql(userId)}`;
+  >`${unseenSummarySql(userId, filter)}`;
   return {
-    state: stateFromRow(row!),
+    state: stateFromRow(row!, filter),
     countedAt: row!.countedAt,
     cursor: { public: row!.public ?? 0n, user: row!.user ?? 0n },
   };
 }
 
-export const unseenSummarySql = (userId: string) => Prisma.sql`
+export const unseenSummarySql = (userId: string, filter: InboxFilter = {}) => Prisma.sql`
   SELECT c.*,
     (SELECT seq FROM "Stream" WHERE id = ${PUBLIC_STREAM}) AS public,
     (SELECT seq FROM "Stream" WHERE id = ${userStream(userId)}) AS user
-  FROM (${countSql(userId)}) c`;
+  FROM (${countSql(userId, filter)}) c`;
 
-/** The whole history, newest first, `limit` items older than `beforeSeq`. */
+/** How many need attention per category: every category, or the filter's, by name. */
+export function unseenByCategory(database: Queryable, userId: string, filter: InboxFilter) {
+  return database.$queryRaw<{ category: string; unseen: number }[]>`
+    ${unseenByCategorySql(userId, filter)}`;
+}
+
+/** The history matching `filter`, newest first, `limit` items older than `beforeSeq`. */
 export function history(
   database: Queryable,
   userId: string,
   limit: number,
   beforeSeq: bigint | null,
+  filter: InboxFilter = {},
 ) {
   const condition = beforeSeq === null ? Prisma.sql`TRUE` : Prisma.sql`n.seq < ${beforeSeq}`;
-  return database.$queryRaw<NotificationView[]>`${newestVisibleSql(userId, condition, limit)}`;
+  return database.$queryRaw<NotificationView[]>`
+    ${newestVisibleSql(userId, condition, limit, filter)}`;
 }
 
 /** The notifications among `ids` that the user may see, as they see them. */

@@ -152,7 +152,7 @@ async function deleteReceiptsStep(deps: RetentionDeps, due: NotificationRecord[]
       RETURNING "notificationId", "userId"),
     ${appendEventsSql(Prisma.sql`
       SELECT ${userStream('')} || g."userId" AS stream, 'DELETED'::"NotificationEventType" AS type,
-             g."notificationId", t.tombstone,
+             g."notificationId", t.tombstone, NULL::jsonb AS state,
              row_number() OVER (ORDER BY g."userId", g."notificationId") AS ord
       FROM gone g JOIN unnest(
         ${secret.map((notification) => notification.id)}::uuid[],

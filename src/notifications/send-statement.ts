@@ -123,7 +123,7 @@ function storeSendsSql(sends: StoredSend[]): Prisma.Sql {
       JOIN go ON go.ord = r.item),
     ${appendEventsSql(Prisma.sql`
       SELECT s.stream, 'CREATED'::"NotificationEventType" AS type, go.id AS "notificationId",
-        NULL::jsonb AS tombstone, s.ord
+        NULL::jsonb AS tombstone, NULL::jsonb AS state, s.ord
       FROM unnest(${streams.index}::int[], ${streams.values}::text[]) WITH ORDINALITY AS s(item, stream, ord)
       JOIN go ON go.ord = s.item`)},
     grouped AS (

@@ -4,7 +4,7 @@ import { history } from './inbox.js';
 import { categoryPreferences } from './preferences.js';
 import { isExpired, type NotificationView } from './types.js';
 import { LIMITS, badInput, isNotificationId } from './validation.js';
-import { needsAttention } from './visibility.js';
+import { listedAsUnseen } from './visibility.js';
 
 // What support needs to answer "why did this user not get that?": a notification as stored with
 // who received it and what each did, and a user's history exactly as they see it, each with the
@@ -64,6 +64,6 @@ export async function historyAsSeenBy(
     ...view,
     expired: isExpired(view, now),
     muted: muted.has(view.categoryName),
-    needsAttention: needsAttention(view, muted, now),
+    needsAttention: listedAsUnseen(view, muted, now),
   }));
 }

@@ -41,9 +41,12 @@ const TRACEPARENT = /^00-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
 const traceparentOf = (value: unknown) =>
   typeof value === 'string' && TRACEPARENT.test(value) ? value : undefined;
 
-/** On the wire: [stream, seq, id, type, notification index, [seenAt, acknowledgedAt] or null]. */
-type WireEntry = [string, string, string, StreamEvent['type'], number, WireReceipt];
-type WireReceipt = [string | null, string | null] | null;
+/**
+ * On the wire: [stream, seq, id, type, notification index, receipt or null, receipt before or
+ * null], a receipt as [seenAt, acknowledgedAt, archivedAt, snoozedUntil, updatedAt].
+ */
+type WireEntry = [string, string, string, StreamEvent['type'], number, WireReceipt, WireReceipt?];
+type WireReceipt = (string | null)[] | null;
 type Json = Record<string, unknown>;
 
 const toJson = (value: unknown) =>
@@ -119,16 +122,27 @@ function wireNotification(wire: Map<string, string>, key: string, event: StreamE
 }
 
 function wireEntry(event: StreamEvent, notification: number): WireEntry {
-  const { receipt } = event;
   return [
     event.stream,
     event.seq.toString(),
     event.id.toString(),
     event.type,
     notification,
-    receipt && [iso(receipt.seenAt), iso(receipt.acknowledgedAt)],
+    wireReceipt(event.receipt),
+    wireReceipt(event.before ?? null),
   ];
 }
+
+const RECEIPT_FIELDS = [
+  'seenAt',
+  'acknowledgedAt',
+  'archivedAt',
+  'snoozedUntil',
+  'updatedAt',
+] as const satisfies readonly (keyof ReceiptTimes)[];
+
+const wireReceipt = (receipt: ReceiptTimes | null): WireReceipt =>
+  receipt && RECEIPT_FIELDS.map((field) => iso(receipt[field]));
 
 export function decodeMessage(text: string): BusMessage {
   const message = JSON.parse(text) as {
@@ -148,14 +162,17 @@ export function decodeMessage(text: string): BusMessage {
         ? { id: notification }
         : { record: decodeRecord(notification) },
     ),
-    events: (message.entries ?? []).map(([stream, seq, id, type, notification, receipt]) => ({
-      stream,
-      seq: BigInt(seq),
-      id: BigInt(id),
-      type,
-      notification,
-      receipt: receipt && decodeReceipt(receipt),
-    })),
+    events: (message.entries ?? []).map(
+      ([stream, seq, id, type, notification, receipt, before]) => ({
+        stream,
+        seq: BigInt(seq),
+        id: BigInt(id),
+        type,
+        notification,
+        receipt: receipt && decodeReceipt(receipt),
+        before: before ? decodeReceipt(before) : null,
+      }),
+    ),
   };
 }
 
@@ -167,10 +184,10 @@ function decodeRecord(notification: Json): NotificationRecord {
   return revived as unknown as NotificationRecord;
 }
 
-const decodeReceipt = ([seenAt, acknowledgedAt]: [string | null, string | null]): ReceiptTimes => ({
-  seenAt: date(seenAt),
-  acknowledgedAt: date(acknowledgedAt),
-});
+const decodeReceipt = (wire: (string | null)[]): ReceiptTimes =>
+  Object.fromEntries(
+    RECEIPT_FIELDS.map((field, index) => [field, date(wire[index])]),
+  ) as unknown as ReceiptTimes;
 
 const iso = (value: Date | null) => value?.toISOString() ?? null;
 const date = (value: string | null | undefined) => (value == null ? null : new Date(value));

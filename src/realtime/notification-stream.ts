@@ -8,7 +8,7 @@ import {
   type LoggedEvent,
 } from '../notifications/event-log.js';
 import { PUBLIC_STREAM, userStream, type StreamEvent } from '../notifications/types.js';
-import { deliverable } from '../notifications/visibility.js';
+import { deliverable, type InboxFilter } from '../notifications/visibility.js';
 import { Repeater } from 'graphql-yoga';
 import type { EventBus } from '../notifications/event-bus.js';
 import { context, trace } from '@opentelemetry/api';
@@ -33,6 +33,8 @@ export interface StreamOptions {
    * either way, since the user's own events move the cursor and the unseen count.
    */
   deliver: 'all' | 'public';
+  /** Only events of notifications of these categories and priorities, and their count. */
+  filter?: InboxFilter;
   /** Told of each delivery, as it is handed over (for metrics). */
   onDelivery?: (delivery: Delivery) => void;
   /** Awaited at each step of joining replay and live; see StreamHooks. */
@@ -74,7 +76,7 @@ function recordDelivery(delivery: Delivery, userId: string) {
 export function notificationStream(options: StreamOptions): AsyncIterableIterator<Delivery> {
   const { database, bus, userId } = options;
   const streams = [PUBLIC_STREAM, userStream(userId)];
-  const counter = new UnseenCounter(database, userId);
+  const counter = new UnseenCounter(database, userId, options.filter);
   return new Repeater<Delivery>(async (push, stop) => {
     // The subscriber may leave in the middle of a long replay: stop reading and delivering then.
     let stopped = false;

@@ -1,6 +1,10 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../db/client.js';
-import { PUBLIC_STREAM, type StreamEvent } from '../notifications/types.js';
+import {
+  PUBLIC_STREAM,
+  type NotificationPriority,
+  type StreamEvent,
+} from '../notifications/types.js';
 
 // When public notifications expire, every subscriber's count may drop, with no event to say so.
 // Rather than each subscriber recounting at that moment (all at once), the instance keeps one
@@ -13,6 +17,7 @@ export interface Expiring {
   id: string;
   seq: bigint;
   categoryName: string;
+  priority: NotificationPriority;
   requireAck: boolean;
   expiresAt: Date;
   /** Its CREATED event's seq in the public stream (0 once the log forgot it). */
@@ -120,8 +125,8 @@ export class PublicExpiries {
         type: string;
       })[]
     >`
-      SELECT e.seq AS "eventSeq", e.type, n.id, n.seq, n."categoryName", n."requireAck",
-        n."expiresAt"
+      SELECT e.seq AS "eventSeq", e.type, n.id, n.seq, n."categoryName", n.priority,
+        n."requireAck", n."expiresAt"
       FROM "Event" e LEFT JOIN "Notification" n ON n.id = e."notificationId"
       WHERE e.stream = ${PUBLIC_STREAM} AND e.seq > ${this.known} ORDER BY e.seq
       LIMIT ${this.pageSize}`;
@@ -182,6 +187,7 @@ export class PublicExpiries {
       id: entry.id,
       seq: entry.seq,
       categoryName: entry.categoryName,
+      priority: entry.priority,
       requireAck: entry.requireAck,
       expiresAt: entry.expiresAt,
       eventSeq: entry.eventSeq,
@@ -245,9 +251,10 @@ export class PublicExpiries {
  */
 export function expiriesPageSql(after: ExpiryKey, limit: number): Prisma.Sql {
   return Prisma.sql`
-    SELECT n.id, n.seq, n."categoryName", n."requireAck", n."expiresAt", COALESCE(e.seq, 0) AS "eventSeq"
+    SELECT n.id, n.seq, n."categoryName", n.priority, n."requireAck", n."expiresAt",
+      COALESCE(e.seq, 0) AS "eventSeq"
     FROM (
-      SELECT id, seq, "categoryName", "requireAck", "expiresAt" FROM "Notification"
+      SELECT id, seq, "categoryName", priority, "requireAck", "expiresAt" FROM "Notification"
       WHERE public AND "expiresAt" IS NOT NULL
         AND ("expiresAt", id) > (${after.at}::timestamptz, ${after.id}::uuid)
       ORDER BY "expiresAt", id LIMIT ${limit}

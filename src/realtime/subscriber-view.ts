@@ -4,7 +4,7 @@ import {
   type NotificationEventType,
   type StreamEvent,
 } from '../notifications/types.js';
-import { mutedForUser } from '../notifications/visibility.js';
+import { heldBack } from '../notifications/visibility.js';
 import type { UnseenCounter } from './unseen-counter.js';
 
 /** What one subscriber receives: an event, or a digest of several CREATED events. */
@@ -26,8 +26,8 @@ interface Batch {
 }
 
 /**
- * Turns one subscriber's ordered events into deliveries: leaves out muted categories (they still
- * move the cursor), keeps the unseen count, and gathers notifications of batched categories into
+ * Turns one subscriber's ordered events into deliveries: leaves out muted categories and what the
+ * subscriber's filter does not match (they still move the cursor), keeps the unseen count, and gathers notifications of batched categories into
  * one DIGEST per window.
  */
 export class SubscriberView {
@@ -49,7 +49,7 @@ export class SubscriberView {
     const unseenCount = await this.counter.after(event);
     if (this.publicOnly && event.stream !== PUBLIC_STREAM) return;
     const { notification } = event;
-    if (mutedForUser(event, (category) => this.counter.isMuted(category))) return;
+    if (heldBack(event, this.counter.filter, (category) => this.counter.isMuted(category))) return;
     if (event.type === 'CREATED' && notification.batchWindowSeconds) {
       this.gather(event, before, notification.batchWindowSeconds);
       return;

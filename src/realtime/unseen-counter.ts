@@ -7,6 +7,7 @@ import {
   applyPrivateExpiries,
   applyPublicExpiry,
   type CountState,
+  type InboxFilter,
 } from '../notifications/visibility.js';
 import { publicExpiriesOf, type ExpiryReader, type PublicExpiries } from './public-expiries.js';
 
@@ -16,7 +17,7 @@ import { publicExpiriesOf, type ExpiryReader, type PublicExpiries } from './publ
  * the rules in visibility.ts. Public deletions and expiries are subtracted arithmetically (the
  * latter from the instance's shared list of expiring public notifications), so a public event
  * never makes every subscriber query the database. Only the user's own events that the
- * arithmetic cannot judge (a private deletion, markAllSeen, changed mutes) recount, for this
+ * arithmetic cannot judge (a private deletion, markAllSeen, archiveAll, changed mutes) recount, for this
  * user alone. Counted private notifications expire by the same arithmetic, from the user's own
  * list of them (bounded by what they have unseen).
  */
@@ -32,6 +33,8 @@ export class UnseenCounter implements ExpiryReader {
   constructor(
     private readonly database: Database,
     private readonly userId: string,
+    /** What the subscriber narrowed its events and count to (categories and priorities). */
+    readonly filter: InboxFilter = {},
   ) {
     this.expiries = publicExpiriesOf(database);
   }
@@ -64,7 +67,7 @@ export class UnseenCounter implements ExpiryReader {
 
   /** Counts from the database; returns the log position the count stands at. */
   async recount(): Promise<Cursor> {
-    const summary = await unseenSummary(this.database, this.userId);
+    const summary = await unseenSummary(this.database, this.userId, this.filter);
     await this.expiries.reach(summary.cursor.public);
     this.state = summary.state;
     this.countedAt = summary.cursor;

@@ -4,6 +4,7 @@ import { viewOf } from '../notifications/types.js';
 import { notificationStream, type Delivery } from '../realtime/notification-stream.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
+import { NotificationFilterInput, filterOf } from './notification-filter.js';
 import { NotificationRef } from './notification.js';
 import type { SharedResults } from './shared-results.js';
 import { userOf } from './viewer-of.js';
@@ -69,17 +70,18 @@ builder.subscriptionFields((t) => ({
   myNotifications: t.field({
     type: NotificationEvent,
     description:
-      'Your events: CREATED (private or public), SEEN and ACKNOWLEDGED (from any of your devices), ALL_SEEN (markAllSeen: everything up to its notification is seen; require-ack ones still await acknowledgement), DELETED. With after, first replays everything since that cursor.',
+      'Your events: CREATED (private or public), SEEN, UNSEEN, ACKNOWLEDGED, ARCHIVED, UNARCHIVED and SNOOZED (from any of your devices), UNSNOOZED (a snooze ran out: it is back), ALL_SEEN (markAllSeen: everything up to its notification is seen; require-ack ones still await acknowledgement), ALL_ARCHIVED (archiveAll: reload the inbox), DELETED. With after, first replays everything since that cursor. With filter (categories and priorities), only events of the notifications it matches, and unseenCount counts only those.',
     authScopes: { user: true },
     extensions: { sharedResults },
-    args: { after: t.arg.string() },
-    subscribe: (_root, { after }, context) =>
+    args: { after: t.arg.string(), filter: t.arg({ type: NotificationFilterInput }) },
+    subscribe: (_root, { after, filter }, context) =>
       notificationStream({
         database: context.services.database,
         bus: context.services.bus,
         userId: userOf(context),
         after: after == null ? null : parseCursor(after),
         deliver: 'all',
+        filter: filterOf(filter, { kindOnly: true }),
         onDelivery: observe(context.services),
         hooks: context.services.streamHooks,
       }),

@@ -1,10 +1,11 @@
 import { DomainError } from '../errors.js';
 import { currentCursor, encodeCursor } from '../notifications/event-log.js';
 import { history, unseenCount, unseenNotifications } from '../notifications/inbox.js';
-import { acknowledge, markAllSeen, markSeen } from '../notifications/receipts.js';
+import { acknowledge, markAllSeen, markSeen, markUnseen } from '../notifications/receipts.js';
 import type { NotificationView } from '../notifications/types.js';
 import { builder } from './builder.js';
 import { NotificationPriorityEnum } from './category.js';
+import { NotificationFilterInput, filterOf } from './notification-filter.js';
 import { readSnapshot } from './read-snapshot.js';
 import { userOf } from './viewer-of.js';
 
@@ -26,8 +27,26 @@ export const NotificationRef = builder.objectRef<NotificationView>('Notification
     public: t.exposeBoolean('public'),
     seenAt: t.expose('seenAt', { type: 'DateTime', nullable: true }),
     acknowledgedAt: t.expose('acknowledgedAt', { type: 'DateTime', nullable: true }),
+    archivedAt: t.expose('archivedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When you archived it (archive or archiveAll); null: not archived.',
+    }),
+    snoozedUntil: t.expose('snoozedUntil', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Snoozed until then: hidden from your unseen list and count until it is back.',
+    }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      description: 'When it or your own state of it last changed.',
+      resolve: (view) => latest([view.createdAt, view.updatedAt, view.seenAt, view.archivedAt]),
+    }),
   }),
 });
+
+const latest = (dates: (Date | null)[]) =>
+  new Date(Math.max(...dates.flatMap((date) => (date ? [date.getTime()] : []))));
 
 interface NotificationPage<T extends NotificationView = NotificationView> {
   items: T[];
@@ -98,27 +117,38 @@ builder.queryFields((t) => ({
     description:
       'Not expired and not seen, plus seen but unacknowledged require-ack ones; newest first. Ask for it when connecting.',
     authScopes: { user: true },
-    args: { limit: t.arg.int({ defaultValue: 200, description: 'At most 1000.' }) },
-    resolve: async (_root, { limit }, context) =>
-      unseenNotifications(await readSnapshot(context), userOf(context), limitArg(1000, 200, limit)),
+    args: {
+      limit: t.arg.int({ defaultValue: 200, description: 'At most 1000.' }),
+      filter: t.arg({ type: NotificationFilterInput }),
+    },
+    resolve: async (_root, { limit, filter }, context) =>
+      unseenNotifications(
+        await readSnapshot(context),
+        userOf(context),
+        limitArg(1000, 200, limit),
+        filterOf(filter),
+      ),
   }),
   unseenCount: t.int({
-    description: 'How many unseenNotifications there are.',
+    description: 'How many unseenNotifications there are (with the same filter).',
     authScopes: { user: true },
-    resolve: async (_root, _args, context) =>
-      unseenCount(await readSnapshot(context), userOf(context)),
+    args: { filter: t.arg({ type: NotificationFilterInput }) },
+    resolve: async (_root, { filter }, context) =>
+      unseenCount(await readSnapshot(context), userOf(context), filterOf(filter)),
   }),
   notifications: t.field({
     type: NotificationConnection,
-    description: "The caller's whole history, seen ones too, newest first.",
+    description:
+      "The caller's whole history, seen and archived ones too (or what filter matches), newest first.",
     authScopes: { user: true },
     args: {
       first: t.arg.int({ defaultValue: 20, description: 'At most 100.' }),
       after: t.arg.string({ description: 'endCursor of the previous page.' }),
+      filter: t.arg({ type: NotificationFilterInput }),
     },
-    resolve: (_root, { first, after }, context) =>
+    resolve: (_root, { first, after, filter }, context) =>
       historyPage(first, after, (limit, beforeSeq) =>
-        history(context.services.database, userOf(context), limit, beforeSeq),
+        history(context.services.database, userOf(context), limit, beforeSeq, filterOf(filter)),
       ),
   }),
   eventCursor: t.string({
@@ -138,6 +168,15 @@ builder.mutationFields((t) => ({
     args: { ids: t.arg.idList({ required: true }) },
     resolve: (_root, { ids }, context) =>
       markSeen(context.services, userOf(context), ids.map(String)),
+  }),
+  markUnseen: t.field({
+    type: [NotificationRef],
+    description:
+      'Marks notifications unseen again: they are counted again; all or none (NOT_FOUND if one is not yours).',
+    authScopes: { user: true },
+    args: { ids: t.arg.idList({ required: true }) },
+    resolve: (_root, { ids }, context) =>
+      markUnseen(context.services, userOf(context), ids.map(String)),
   }),
   markAllSeen: t.int({
     description: 'Marks every unseen notification seen; returns how many.',
