@@ -16,8 +16,10 @@ import {
   HistoryDocument,
   MarkAllSeenDocument,
   MarkSeenDocument,
+  MarkSeenForDocument,
   MarkUnseenDocument,
   MyNotificationsDocument,
+  NotificationStatusDocument,
   NotificationsForDocument,
   OpenInboxDocument,
   PublicNotificationsDocument,
@@ -407,6 +409,31 @@ const OPERATIONS: Operation[] = [
     async (data) => {
       expect(data.notification.id).toBe(ids.supportCase);
       expect(data.notification.receipts.nodes.map((r) => r.userId)).toEqual(['frank']);
+    },
+  ),
+  operation(
+    'notificationStatus',
+    'query',
+    NotificationStatusDocument,
+    () => ({ id: ids.supportCase }),
+    row(U, F, A, A, U, U),
+    async (data) => {
+      expect(data.notificationStatus).toMatchObject({ id: ids.supportCase, recipientCount: 1 });
+      expect(data.notificationStatus.receipts.nodes.map((r) => r.userId)).toEqual(['frank']);
+    },
+  ),
+  operation(
+    'markSeenFor',
+    'mutation',
+    MarkSeenForDocument,
+    () => ({ userId: 'frank', ids: [ids.supportCase] }),
+    row(U, F, A, A, U, U),
+    async (data) => {
+      expect(data.markSeenFor).toEqual([{ id: ids.supportCase, seenAt: expect.any(String) }]);
+      const receipt = await database().receipt.findUniqueOrThrow({
+        where: { userId_notificationId: { userId: 'frank', notificationId: ids.supportCase } },
+      });
+      expect(receipt.seenAt).not.toBeNull();
     },
   ),
   operation(

@@ -18,25 +18,6 @@ export async function storedNotification(database: Database, id: string) {
   return notification;
 }
 
-/**
- * Up to `limit` receipts of a notification, in user order after `afterUserId`, through the
- * (notificationId, userId) index. A private notification has one per recipient from the send;
- * a public one only for users who marked it seen or acknowledged it (markAllSeen moves a
- * position instead, which notificationsFor shows).
- */
-export function receiptsOf(
-  database: Database,
-  notificationId: string,
-  limit: number,
-  afterUserId: string | null,
-) {
-  return database.receipt.findMany({
-    where: { notificationId, ...(afterUserId !== null && { userId: { gt: afterUserId } }) },
-    orderBy: { userId: 'asc' },
-    take: limit,
-  });
-}
-
 /** A notification as one user sees it, with why it does or does not wait for them. */
 export interface ExplainedView extends NotificationView {
   expired: boolean;

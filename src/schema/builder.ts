@@ -45,3 +45,7 @@ builder.addScalarType('JSON', JSONResolver);
 builder.queryType();
 builder.mutationType();
 builder.subscriptionType();
+
+/** The builder's resolved type parameters, for helpers that add the same field to several types. */
+export type SchemaTypesOf<B> =
+  B extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never;

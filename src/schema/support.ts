@@ -3,16 +3,16 @@ import type { NotificationRecord } from '../notifications/types.js';
 import { unseenCount } from '../notifications/inbox.js';
 import { categoryPreferences } from '../notifications/preferences.js';
 import { deleteNotificationNow } from '../notifications/retention.js';
+import { receiptsOf } from '../notifications/delivery-status.js';
 import {
   historyAsSeenBy,
-  receiptsOf,
   storedNotification,
   type ExplainedView,
 } from '../notifications/support.js';
 import { isExpired } from '../notifications/types.js';
 import { isNotificationId } from '../notifications/validation.js';
 import { DomainError } from '../errors.js';
-import { builder } from './builder.js';
+import { builder, type SchemaTypesOf } from './builder.js';
 import { NotificationPriorityEnum } from './category.js';
 import {
   NotificationRef,
@@ -51,6 +51,40 @@ const ReceiptConnection = builder.objectRef<ReceiptPage>('ReceiptConnection').im
   }),
 });
 
+const ReceiptFilterInput = builder.inputType('ReceiptFilter', {
+  description: 'Receipts by what their user did; a field left out does not filter.',
+  fields: (t) => ({
+    seen: t.boolean({ description: 'true: seen (or acknowledged); false: not seen.' }),
+    acknowledged: t.boolean(),
+  }),
+});
+
+/** The receipts field of a notification (support's and the sender's view alike). */
+export const receiptsField = <Parent extends { id: string }>(
+  t: PothosSchemaTypes.ObjectFieldBuilder<SchemaTypesOf<typeof builder>, Parent>,
+) =>
+  t.field({
+    type: ReceiptConnection,
+    description:
+      'By user id. A private notification has one per recipient; a public one only for users who marked it seen or acknowledged it (markAllSeen moves their position instead).',
+    args: {
+      first: t.arg.int({ defaultValue: 50, description: 'At most 500.' }),
+      after: t.arg.string({ description: 'endCursor of the previous page (a user id).' }),
+      filter: t.arg({ type: ReceiptFilterInput }),
+    },
+    resolve: async (notification, { first, after, filter }, { services }) => {
+      const limit = limitArg(500, 50, first);
+      const items = await receiptsOf(
+        services.database,
+        notification.id,
+        limit + 1,
+        after ?? null,
+        filter ?? {},
+      );
+      return { items: items.slice(0, limit), hasNextPage: items.length > limit };
+    },
+  });
+
 const StoredNotification = builder.objectRef<NotificationRecord>('StoredNotification').implement({
   description: 'A notification as it was sent and stored, with its receipts: for support.',
   fields: (t) => ({
@@ -71,25 +105,7 @@ const StoredNotification = builder.objectRef<NotificationRecord>('StoredNotifica
       resolve: (notification) => isExpired(notification),
     }),
     deleteAt: t.expose('deleteAt', { type: 'DateTime' }),
-    receipts: t.field({
-      type: ReceiptConnection,
-      description:
-        'By user id. A private notification has one per recipient; a public one only for users who marked it seen or acknowledged it (markAllSeen moves their position instead: see notificationsFor).',
-      args: {
-        first: t.arg.int({ defaultValue: 50, description: 'At most 500.' }),
-        after: t.arg.string({ description: 'endCursor of the previous page (a user id).' }),
-      },
-      resolve: async (notification, { first, after }, { services }) => {
-        const limit = limitArg(500, 50, first);
-        const items = await receiptsOf(
-          services.database,
-          notification.id,
-          limit + 1,
-          after ?? null,
-        );
-        return { items: items.slice(0, limit), hasNextPage: items.length > limit };
-      },
-    }),
+    receipts: receiptsField(t),
   }),
 });
 
