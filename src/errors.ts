@@ -14,6 +14,8 @@ export const ERROR_CODES = {
     'a category that still has notifications cannot be deleted: delete them, or wait for their `deleteAt`',
   ACKNOWLEDGEMENT_REQUIRED:
     'the notification asks for an acknowledgement it has not had yet: `acknowledge` it first',
+  NOTIFICATION_EXPIRED:
+    'the notification has expired and can no longer be updated (`recallNotification` still deletes it)',
   SERVICE_UNAVAILABLE: 'the database is unreachable: retry later (over HTTP 503 and `Retry-After`)',
   TOO_MANY_CONNECTIONS:
     'over `MAX_CONNECTIONS_PER_USER` sockets and SSE subscriptions together, or `WS_MAX_ANONYMOUS_PER_IP`',

@@ -10,7 +10,7 @@ import {
   type StreamEvent,
 } from './types.js';
 
-// The event log: every CREATED/SEEN/ACKNOWLEDGED/DELETED is written here in the transaction
+// The event log: every CREATED/SEEN/ACKNOWLEDGED/UPDATED/DELETED is written here in the transaction
 // that causes it, then published. Subscribers replay it after a cursor and fill gaps from it.
 
 export interface EventDraft {
@@ -313,6 +313,7 @@ function reviveTombstone(tombstone: Tombstone): NotificationRecord {
     actionUrl: null,
     templateKey: null,
     createdAt: date(tombstone.createdAt)!,
+    editedAt: null,
     expiresAt: date(tombstone.expiresAt),
     deleteAt: date(tombstone.deleteAt)!,
   };

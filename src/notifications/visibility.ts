@@ -585,6 +585,9 @@ export function applyEvent(state: CountState, event: StreamEvent, now: Date): 'r
         state.privateExpiries.set(notification.id, notification.expiresAt);
       }
       return;
+    case 'UPDATED':
+      // New content only: what decides counting (category, audience, dates) never changes.
+      return;
   }
 }
 

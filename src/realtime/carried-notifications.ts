@@ -18,8 +18,16 @@ export class CarriedNotifications {
   constructor(private readonly database: Database) {}
 
   async events(message: Extract<BusMessage, { events: unknown }>): Promise<StreamEvent[]> {
-    const records = message.notifications.map((carried) =>
-      'record' in carried ? carried.record : this.recent.get(carried.id),
+    // An UPDATED event's content is newer than any kept: named by id, it is read.
+    const updated = new Set(
+      message.events.filter((event) => event.type === 'UPDATED').map((e) => e.notification),
+    );
+    const records = message.notifications.map((carried, index) =>
+      'record' in carried
+        ? carried.record
+        : updated.has(index)
+          ? undefined
+          : this.recent.get(carried.id),
     );
     for (const event of message.events) {
       const record = records[event.notification];

@@ -176,7 +176,7 @@ export function decodeMessage(text: string): BusMessage {
   };
 }
 
-const DATE_FIELDS = ['createdAt', 'expiresAt', 'deleteAt'] as const;
+const DATE_FIELDS = ['createdAt', 'editedAt', 'expiresAt', 'deleteAt'] as const;
 
 function decodeRecord(notification: Json): NotificationRecord {
   const revived: Json = { ...notification, seq: BigInt(notification.seq as string) };

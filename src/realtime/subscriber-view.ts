@@ -54,6 +54,9 @@ export class SubscriberView {
       this.gather(event, before, notification.batchWindowSeconds);
       return;
     }
+    // Changed while its digest waits: the digest carries the new content, and is all it needs.
+    if (event.type === 'UPDATED' && this.refresh(event)) return;
+    if (event.type === 'DELETED') this.drop(event);
     await this.emit({
       type: event.type,
       event,
@@ -82,6 +85,24 @@ export class SubscriberView {
       this.schedule(() => this.flush(category));
     }, windowSeconds * 1000);
     this.timers.add(timer);
+  }
+
+  /** Puts an UPDATED event's content into the waiting digest that gathers it, if one does. */
+  private refresh(event: StreamEvent): boolean {
+    const batch = this.batches.get(event.notification.categoryName);
+    const index = batch?.events.findIndex((held) => held.notification.id === event.notification.id);
+    if (!batch || index === undefined || index < 0) return false;
+    batch.events[index] = { ...batch.events[index]!, notification: event.notification };
+    return true;
+  }
+
+  /** A deleted notification leaves the waiting digest that gathers it: it is gone. */
+  private drop(event: StreamEvent) {
+    const category = event.notification.categoryName;
+    const batch = this.batches.get(category);
+    if (!batch) return;
+    batch.events = batch.events.filter((held) => held.notification.id !== event.notification.id);
+    if (batch.events.length === 0) this.batches.delete(category);
   }
 
   private async flush(category: string) {

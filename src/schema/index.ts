@@ -2,6 +2,7 @@ import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.js';
 import './category.js';
 import './delivery-status.js';
+import './edit.js';
 import './inbox.js';
 import './notification.js';
 import './notification-event.js';

@@ -70,7 +70,7 @@ builder.subscriptionFields((t) => ({
   myNotifications: t.field({
     type: NotificationEvent,
     description:
-      'Your events: CREATED (private or public), SEEN, UNSEEN, ACKNOWLEDGED, ARCHIVED, UNARCHIVED and SNOOZED (from any of your devices), UNSNOOZED (a snooze ran out: it is back), ALL_SEEN (markAllSeen: everything up to its notification is seen; require-ack ones still await acknowledgement), ALL_ARCHIVED (archiveAll: reload the inbox), DELETED. With after, first replays everything since that cursor. With filter (categories and priorities), only events of the notifications it matches, and unseenCount counts only those.',
+      'Your events: CREATED (private or public), SEEN, UNSEEN, ACKNOWLEDGED, ARCHIVED, UNARCHIVED and SNOOZED (from any of your devices), UNSNOOZED (a snooze ran out: it is back), ALL_SEEN (markAllSeen: everything up to its notification is seen; require-ack ones still await acknowledgement), ALL_ARCHIVED (archiveAll: reload the inbox), UPDATED (its sender changed its content: the event carries it; counts do not change), DELETED (also when its sender recalls it). With after, first replays everything since that cursor. With filter (categories and priorities), only events of the notifications it matches, and unseenCount counts only those.',
     authScopes: { user: true },
     extensions: { sharedResults },
     args: { after: t.arg.string(), filter: t.arg({ type: NotificationFilterInput }) },
@@ -89,7 +89,8 @@ builder.subscriptionFields((t) => ({
   }),
   publicNotifications: t.field({
     type: NotificationEvent,
-    description: 'Public notifications as they are sent (and deleted), for any signed-in user.',
+    description:
+      'Public notifications as they are sent (and updated and deleted), for any signed-in user.',
     authScopes: { user: true },
     extensions: { sharedResults },
     subscribe: (_root, _args, context) =>

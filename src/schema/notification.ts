@@ -39,8 +39,16 @@ export const NotificationRef = builder.objectRef<NotificationView>('Notification
     }),
     updatedAt: t.field({
       type: 'DateTime',
-      description: 'When it or your own state of it last changed.',
-      resolve: (view) => latest([view.createdAt, view.updatedAt, view.seenAt, view.archivedAt]),
+      description:
+        'When it (its content: see editedAt) or your own state of it last changed; createdAt until then, never null.',
+      resolve: (view) =>
+        latest([view.createdAt, view.editedAt, view.updatedAt, view.seenAt, view.archivedAt]),
+    }),
+    editedAt: t.expose('editedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'When its sender last changed its content (updateNotification); null: never changed.',
     }),
   }),
 });
