@@ -6,6 +6,7 @@ import { archive, archiveAll, unarchive } from '../src/notifications/archive.js'
 import { acknowledge, markAllSeen, markSeen, markUnseen } from '../src/notifications/receipts.js';
 import { snooze, wakeDueSnoozes } from '../src/notifications/snooze.js';
 import { deleteDueNotifications } from '../src/notifications/retention.js';
+import { recallNotification, updateNotification } from '../src/notifications/edit.js';
 import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
 import { deliverable, type InboxFilter } from '../src/notifications/visibility.js';
 import { UnseenCounter } from '../src/realtime/unseen-counter.js';
@@ -14,9 +15,9 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 
 // The rules of what a user counts live in notifications/visibility.ts twice over: as SQL and as
 // the arithmetic a live counter applies to events. Random sequences of sends, seen, unseen,
-// acknowledged, archived, unarchived, snoozed and woken, markAllSeen, archiveAll and deletions
-// are fed to real counters from the event log (one of them narrowed by a filter), and after
-// every step each counter must agree with the database's count and with the length of the list.
+// acknowledged, archived, unarchived, snoozed and woken, markAllSeen, archiveAll, deletions,
+// updates and recalls are fed to real counters from the event log (one of them narrowed by a
+// filter), and after every step each counter must agree with the database's count and with the length of the list.
 
 let server: TestServer;
 const services = () => server.app.services;
@@ -41,7 +42,8 @@ type Step =
   | { kind: 'unseen' | 'archive' | 'unarchive' | 'snooze'; user: number; pick: number }
   | { kind: 'wake' }
   | { kind: 'archiveAll'; user: number; filter: InboxFilter }
-  | { kind: 'delete'; pick: number };
+  | { kind: 'delete'; pick: number }
+  | { kind: 'update' | 'recall'; pick: number };
 
 const user = fc.integer({ min: 0, max: USERS.length - 1 });
 const pick = fc.nat();
@@ -76,7 +78,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     ),
   }),
   fc.record({ kind: fc.constant('delete' as const), pick }),
+  fc.record({ kind: fc.constantFrom('update' as const, 'recall' as const), pick }),
 );
+
+/** The service the sends come from, which may update and recall them. */
+const SENDER = { kind: 'service' as const, service: 'test' };
 
 /** What a refusal the step may meet (archiving what awaits an acknowledgement) leaves alone. */
 const refused = (codes: string[]) => (error: { code?: string }) => {
@@ -175,6 +181,15 @@ async function apply(step: Step, sent: { id: string; to: 'public' | number[] }[]
       await deleteDueNotifications(deps);
       sent.splice(sent.indexOf(chosen), 1);
       return;
+    case 'update':
+      // New content: no count moves.
+      if (chosen) await updateNotification(deps, SENDER, chosen.id, { title: 'y', body: 'z' });
+      return;
+    case 'recall':
+      if (!chosen) return;
+      await recallNotification(deps, SENDER, chosen.id);
+      sent.splice(sent.indexOf(chosen), 1);
+      return;
   }
 }
 
@@ -245,6 +260,22 @@ describe('live counting rules', () => {
               { kind: 'archive', user: 0, pick: 1 },
               { kind: 'archiveAll', user: 1, filter: { status: 'SNOOZED' } },
               { kind: 'delete', pick: 0 },
+            ],
+          ],
+          // Updates (no count moves) and recalls of public and private ones, seen and not.
+          [
+            [
+              { kind: 'send', to: 'public', category: 'terms' },
+              { kind: 'send', to: [0, 1], category: 'info' },
+              { kind: 'send', to: [0], category: 'muted-by-ada' },
+              { kind: 'update', pick: 0 },
+              { kind: 'update', pick: 1 },
+              { kind: 'update', pick: 2 },
+              { kind: 'seen', user: 0, pick: 1 },
+              { kind: 'update', pick: 1 },
+              { kind: 'recall', pick: 1 },
+              { kind: 'seen', user: 1, pick: 0 },
+              { kind: 'recall', pick: 0 },
             ],
           ],
         ],
