@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { advance, eventsAfter, type Cursor } from '../src/notifications/event-log.js';
 import { unseenCount } from '../src/notifications/inbox.js';
 import { acknowledge, markSeen } from '../src/notifications/receipts.js';
+import { recallNotification, updateNotification } from '../src/notifications/edit.js';
 import { deleteDueNotifications } from '../src/notifications/retention.js';
 import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
 import { deliverable } from '../src/notifications/visibility.js';
@@ -152,6 +153,72 @@ describe('SubscriberView', () => {
     expect(digest.unseenCount).toBe(await counted());
     expect(digest.unseenCount).toBe(4);
     expect(digest.cursor).toEqual(fed.cursor);
+
+    fed.view.close();
+  });
+
+  it('delivers updates (no count moves) and recalls (the count drops), and folds into a waiting digest what happens to its notifications', async () => {
+    await services().database
+      .$executeRaw`TRUNCATE "Notification", "Receipt", "Event", "Stream", "InboxState", "ArchivePosition" CASCADE`;
+    const fed = new FedView();
+    await fed.start();
+    const sender = { kind: 'service' as const, service: 'test' };
+    const step = async (types: Delivery['type'][]) => {
+      const emitted = await fed.catchUp();
+      const count = await counted();
+      expect(emitted.map((delivery) => delivery.type)).toEqual(types);
+      for (const delivery of emitted) expect(delivery.unseenCount).toBe(count);
+      expect(fed.counter.current).toBe(count);
+      return { emitted, count };
+    };
+
+    const info = await send('info');
+    expect((await step(['CREATED'])).count).toBe(1);
+    await updateNotification(services(), sender, info.id, { title: 'info, revised' });
+    const updated = await step(['UPDATED']);
+    expect(updated.count).toBe(1);
+    expect(updated.emitted[0]!.event.notification).toMatchObject({
+      id: info.id,
+      title: 'info, revised',
+      editedAt: expect.any(Date),
+    });
+    await markSeen(services(), USER, [info.id]);
+    expect((await step(['SEEN'])).count).toBe(0);
+    await updateNotification(services(), sender, info.id, { body: 'seen stays seen' });
+    expect((await step(['UPDATED'])).count).toBe(0);
+
+    // A muted one: its CREATED is held back, later events of it go out (as SEEN does).
+    const quiet = await send('quiet');
+    expect((await step([])).count).toBe(0);
+    await updateNotification(services(), sender, quiet.id, { title: 'quiet, revised' });
+    expect((await step(['UPDATED'])).count).toBe(0);
+
+    const terms = await send('terms');
+    expect((await step(['CREATED'])).count).toBe(1);
+    await recallNotification(services(), sender, terms.id);
+    expect((await step(['DELETED'])).count).toBe(0);
+
+    // While a digest waits: an update goes into it, a recall takes its notification out of it.
+    const likes = [await send('likes'), await send('likes')];
+    expect((await step([])).count).toBe(2);
+    await updateNotification(services(), sender, likes[0]!.id, { title: 'likes, revised' });
+    expect((await step([])).count).toBe(2);
+    await recallNotification(services(), sender, likes[1]!.id);
+    expect((await step(['DELETED'])).count).toBe(1);
+    const digest = await until(
+      () => fed.deliveries.at(-1)!,
+      (delivery) => delivery.type === 'DIGEST',
+      5000,
+      'the DIGEST of the batched category after its 1 s window',
+    );
+    expect(digest.events.map((event) => event.notification.title)).toEqual(['likes, revised']);
+    expect(digest.unseenCount).toBe(await counted());
+    expect(digest.unseenCount).toBe(1);
+    // Once delivered, its changes are events of their own.
+    await updateNotification(services(), sender, likes[0]!.id, { title: 'likes, again' });
+    expect((await step(['UPDATED'])).count).toBe(1);
+    await recallNotification(services(), sender, likes[0]!.id);
+    expect((await step(['DELETED'])).count).toBe(0);
 
     fed.view.close();
   });
