@@ -23,6 +23,7 @@ import {
   NotificationsForDocument,
   OpenInboxDocument,
   PublicNotificationsDocument,
+  RecallNotificationDocument,
   SendNotificationDocument,
   SendNotificationsDocument,
   SetCategoryPreferenceDocument,
@@ -32,6 +33,7 @@ import {
   UnarchiveDocument,
   UnseenCountDocument,
   UnseenNotificationsDocument,
+  UpdateNotificationDocument,
   UpsertCategoryDocument,
   UpsertTemplateDocument,
   ViewerDocument,
@@ -66,7 +68,15 @@ const SECRET = { title: 'Carol: termination letter', body: 'strictly confidentia
 const LEAKS = /termination|confidential|carol/i;
 
 /** Ids the inbox mutations act on: public, so both the user and the admin user may. */
-const ids = { publicNotification: '', publicRequireAck: '', supportCase: '', doomed: '' };
+const ids = {
+  publicNotification: '',
+  publicRequireAck: '',
+  supportCase: '',
+  doomed: '',
+  edited: '',
+};
+/** What recallNotification acts on: one per caller, each taken as its case runs. */
+const recallable: string[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -87,6 +97,18 @@ beforeAll(async () => {
   ids.doomed = (
     await send(server, { category: 'general', recipientIds: ['dora'], title: 'Doomed' })
   ).notification.id;
+  // What the sender (the test key's service) changes and takes back; admins may too.
+  ids.edited = (
+    await send(server, { category: 'general', recipientIds: ['gina'], title: 'Edited' })
+  ).notification.id;
+  for (const _caller of CALLERS) {
+    const sent = await send(server, {
+      category: 'general',
+      recipientIds: ['gina'],
+      title: 'Recalled',
+    });
+    recallable.push(sent.notification.id);
+  }
   await upsertCategory(server, { name: 'doomed-category' });
   await database().template.create({ data: { key: 'doomed-template', title: 'Bye' } });
 
@@ -345,6 +367,34 @@ const OPERATIONS: Operation[] = [
         orderBy: [{ notificationId: 'asc' }, { userId: 'asc' }],
       });
       expect(receipts).toHaveLength(3);
+    },
+  ),
+  // A sender changes or takes back what it sent; admins anything; users are FORBIDDEN.
+  operation(
+    'updateNotification',
+    'mutation',
+    UpdateNotificationDocument,
+    () => ({ id: ids.edited, input: { title: 'Edited again', body: 'new words' } }),
+    row(U, F, A, A, U, U),
+    async (data) => {
+      expect(data.updateNotification).toMatchObject({ id: ids.edited, title: 'Edited again' });
+      const stored = await database().notification.findUniqueOrThrow({ where: { id: ids.edited } });
+      expect([stored.title, stored.body, stored.editedAt]).toEqual([
+        'Edited again',
+        'new words',
+        expect.any(Date),
+      ]);
+    },
+  ),
+  operation(
+    'recallNotification',
+    'mutation',
+    RecallNotificationDocument,
+    () => ({ id: recallable.shift()! }),
+    row(U, F, A, A, U, U),
+    async (data, _caller, { id }) => {
+      expect(data.recallNotification).toBe(id);
+      expect(await database().notification.count({ where: { id } })).toBe(0);
     },
   ),
   operation(
