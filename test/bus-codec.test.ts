@@ -31,6 +31,7 @@ const notification: fc.Arbitrary<NotificationRecord> = fc.record({
   actionUrl: fc.option(text(LIMITS.urlLength)),
   templateKey: fc.option(fc.string({ maxLength: 64 })),
   createdAt: date,
+  editedAt: fc.option(date),
   expiresAt: fc.option(date),
   deleteAt: date,
 }) as fc.Arbitrary<NotificationRecord>;
@@ -62,6 +63,7 @@ const publish: fc.Arbitrary<StreamEvent[]> = fc
           'UNSEEN',
           'SNOOZED',
           'UNSNOOZED',
+          'UPDATED',
         ),
         receipt: fc.option(receipt),
         before: fc.option(receipt),
@@ -93,6 +95,7 @@ const tombstone = (record: NotificationRecord): NotificationRecord => ({
   actionUrl: null,
   templateKey: null,
   batchWindowSeconds: null,
+  editedAt: null,
 });
 
 /** The W3C traceparent a traced publish carries. */

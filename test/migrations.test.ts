@@ -194,6 +194,7 @@ describe('the migrated database', () => {
     templateKey: 'invoice-ready',
     sender: 'billing-service',
     createdAt: at('2030-01-02T03:04:05.001Z'),
+    editedAt: at('2030-01-02T03:30:05.001Z'),
     expiresAt: at('2030-01-02T04:04:05.001Z'),
     deleteAt: at('2030-01-03T03:04:05.001Z'),
   };
