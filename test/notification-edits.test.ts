@@ -4,6 +4,7 @@ import {
   RecallNotificationDocument,
   UpdateNotificationDocument,
 } from '../client/graphql.js';
+import { CarriedNotifications } from '../src/realtime/carried-notifications.js';
 import { startCluster, type Cluster } from './helpers/cluster.js';
 import { ADMIN, SERVICE, ok, run, send, upsertCategory } from './helpers/operations.js';
 import { TEST_API_KEY, type TestServer } from './helpers/server.js';
@@ -386,5 +387,37 @@ describe('bad input', () => {
     const sent = await send(a, { category: 'news', recipientIds: ['jo'], title: 'Fine' });
     const result = await update(sent.notification.id, { icon: 'ftp://x' }, a, OTHER);
     expect(result.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('an update named by id on the bus', () => {
+  it('is read from the database, not taken from content an earlier message carried', async () => {
+    const sent = await send(a, { category: 'news', recipientIds: ['kim'], title: 'Old' });
+    const database = a.app.services.database;
+    const old = await database.notification.findUniqueOrThrow({
+      where: { id: sent.notification.id },
+    });
+    const carried = new CarriedNotifications(database);
+    const entry = (type: 'CREATED' | 'UPDATED', seq: bigint) => ({
+      id: seq,
+      stream: 'user:kim',
+      seq,
+      type,
+      notification: 0,
+      receipt: null,
+      before: null,
+    });
+    await carried.events({
+      origin: 'x',
+      notifications: [{ record: old }],
+      events: [entry('CREATED', 1n)],
+    });
+    expect((await update(old.id, { title: 'New' })).errors).toBeUndefined();
+    const [event] = await carried.events({
+      origin: 'x',
+      notifications: [{ id: old.id }],
+      events: [entry('UPDATED', 2n)],
+    });
+    expect(event!.notification.title).toBe('New');
   });
 });
