@@ -1,28 +1,19 @@
+import type { Viewer } from '../auth/viewer.js';
 import type { Database } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { sentNotification } from './delivery-status.js';
 import { appendEventsSql, toStreamEvents, type AppendedRow } from './event-log.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
 import { deleteNotificationNow, type RetentionDeps } from './retention.js';
 import { PUBLIC_STREAM, isExpired, userStream, type NotificationRecord } from './types.js';
-import {
-  LIMITS,
-  badInput,
-  checkData,
-  checkLink,
-  checkText,
-  checkTitle,
-  isNotificationId,
-} from './validation.js';
+import { LIMITS, badInput, checkData, checkLink, checkText, checkTitle } from './validation.js';
 
 // A sender changes or takes back what it sent. Only the service that sent a notification (or an
 // admin) may; to anyone else it does not exist, so a service learns nothing of another's.
 // An update is logged as UPDATED on every stream the notification is on, in the statement that
 // changes it, and changes no count (nothing that decides counting can change). A recall is the
 // deletion support and the retention job do: every recipient's devices get DELETED.
-
-/** Who is changing a notification: the service that must have sent it, or an admin. */
-export type Editor = { kind: 'service'; service: string } | { kind: 'admin' };
 
 /**
  * The content to change: a field left out stays as it is; null removes it (all but title).
@@ -57,18 +48,13 @@ const expired = (id: string) =>
     `notification ${id} has expired: it is no longer shown, so it cannot be updated (recall it instead)`,
   );
 
-/** The notification, if this editor may change it and it is not being deleted; else NOT_FOUND. */
-async function editable(database: Database, editor: Editor, id: string) {
-  const notification = isNotificationId(id)
-    ? await database.notification.findUnique({ where: { id } })
-    : null;
-  if (
-    !notification ||
-    (editor.kind === 'service' && notification.sender !== editor.service) ||
-    notification.deleteAt <= new Date()
-  ) {
-    throw notFound(id);
-  }
+/**
+ * The notification, if `viewer` sent it or is an admin (as for notificationStatus) and it is not
+ * being deleted; else NOT_FOUND.
+ */
+async function editable(database: Database, viewer: Viewer, id: string) {
+  const notification = await sentNotification(database, viewer, id);
+  if (notification.deleteAt <= new Date()) throw notFound(id);
   return notification;
 }
 
@@ -80,15 +66,16 @@ async function editable(database: Database, editor: Editor, id: string) {
  */
 export async function updateNotification(
   deps: PublishDeps & { database: Database },
-  editor: Editor,
+  viewer: Viewer,
   id: string,
   update: NotificationUpdate,
 ): Promise<NotificationRecord> {
   checkUpdate(update);
-  const found = await editable(deps.database, editor, id);
+  const found = await editable(deps.database, viewer, id);
   if (isExpired(found)) throw expired(id);
   const given = (field: (typeof FIELDS)[number]) => update[field] !== undefined;
-  const sender = editor.kind === 'service' ? editor.service : null;
+  // Checked by editable (a service its own, an admin any), and again as the row is changed.
+  const sender = viewer.kind === 'service' ? viewer.service : null;
   const data = update.data == null ? null : JSON.stringify(update.data);
   const { changed, events } = await deps.database.$transaction(async (tx) => {
     // The public stream's head before the row (the tally triggers take it), in the order the
@@ -130,7 +117,7 @@ export async function updateNotification(
   });
   if (!changed) {
     // Changed since it was read: deleted (NOT_FOUND) or expired.
-    const now = await editable(deps.database, editor, id);
+    const now = await editable(deps.database, viewer, id);
     throw isExpired(now) ? expired(id) : notFound(id);
   }
   await publishCommitted(deps, events);
@@ -141,7 +128,7 @@ export async function updateNotification(
  * Deletes a notification for everyone now, as support's deleteNotification and the retention job
  * do (deleteNotificationNow): every recipient's devices get DELETED and their counts drop.
  */
-export async function recallNotification(deps: RetentionDeps, editor: Editor, id: string) {
-  await editable(deps.database, editor, id);
+export async function recallNotification(deps: RetentionDeps, viewer: Viewer, id: string) {
+  await editable(deps.database, viewer, id);
   if (!(await deleteNotificationNow(deps, id))) throw notFound(id);
 }

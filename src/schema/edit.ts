@@ -1,5 +1,4 @@
-import type { Viewer } from '../auth/viewer.js';
-import { recallNotification, updateNotification, type Editor } from '../notifications/edit.js';
+import { recallNotification, updateNotification } from '../notifications/edit.js';
 import { noReceipt, viewOf } from '../notifications/types.js';
 import { builder } from './builder.js';
 import { NotificationRef } from './notification.js';
@@ -18,10 +17,6 @@ const UpdateNotificationInput = builder.inputType('UpdateNotificationInput', {
   }),
 });
 
-/** Services may change what they sent; admins anything. Users are refused by authScopes. */
-const editorOf = (viewer: Viewer): Editor =>
-  viewer.kind === 'service' ? { kind: 'service', service: viewer.service } : { kind: 'admin' };
-
 builder.mutationFields((t) => ({
   updateNotification: t.field({
     type: NotificationRef,
@@ -33,7 +28,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateNotificationInput, required: true }),
     },
     resolve: async (_root, { id, input }, { services, viewer }) =>
-      viewOf(await updateNotification(services, editorOf(viewer), String(id), input), noReceipt),
+      viewOf(await updateNotification(services, viewer, String(id), input), noReceipt),
   }),
   recallNotification: t.id({
     description:
@@ -41,7 +36,7 @@ builder.mutationFields((t) => ({
     authScopes: { service: true, admin: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, { services, viewer }) => {
-      await recallNotification(services, editorOf(viewer), String(id));
+      await recallNotification(services, viewer, String(id));
       return String(id);
     },
   }),
