@@ -63,9 +63,10 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
   const database = createDatabase(pool);
   const instanceId = randomUUID();
-  const bus = config.REDIS_URL
+  const bus = config.REDIS
     ? createRedisBus({
-        url: config.REDIS_URL,
+        target: config.REDIS,
+        shards: config.REDIS_CLUSTER_SHARDS,
         channelPrefix: config.REDIS_CHANNEL_PREFIX,
         instanceId,
         logger,

@@ -30,6 +30,20 @@ const logLevel = z
   .default('info');
 const postgresUrl = z.url({ protocol: /^postgres(ql)?$/ });
 
+/** One Redis server, or a Redis Cluster reached through its seed nodes. */
+export type RedisTarget = { url: string } | { clusterNodes: { host: string; port: number }[] };
+
+function redisTarget(url: string | undefined, nodes: string[]): RedisTarget | undefined {
+  if (url) return { url };
+  if (nodes.length === 0) return undefined;
+  return {
+    clusterNodes: nodes.map((node) => {
+      const at = node.lastIndexOf(':');
+      return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+    }),
+  };
+}
+
 const environmentSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -42,6 +56,12 @@ const environmentSchema = z
     DATA_DIR: z.string().default('.data'),
     EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+    /** Seed nodes (host:port, comma-separated) of a Redis Cluster: used instead of REDIS_URL. */
+    REDIS_CLUSTER_NODES: commaList.pipe(
+      z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'each node must be host:port')),
+    ),
+    /** Sharded pub/sub channels events are spread over on a cluster (by stream). */
+    REDIS_CLUSTER_SHARDS: positive(16).pipe(z.number().max(1024)),
     REDIS_CHANNEL_PREFIX: z.string().default('notifications:'),
     JWT_SECRET: optionalString.pipe(
       z.string().min(32, 'must be at least 32 characters').optional(),
@@ -118,6 +138,10 @@ const environmentSchema = z
     message: 'JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production',
     path: ['JWT_SECRET'],
   })
+  .refine((env) => !(env.REDIS_URL && env.REDIS_CLUSTER_NODES.length > 0), {
+    message: 'set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both',
+    path: ['REDIS_CLUSTER_NODES'],
+  })
   .refine((env) => env.NODE_ENV !== 'production' || env.DATABASE_URL, {
     message: 'DATABASE_URL is required when NODE_ENV=production',
     path: ['DATABASE_URL'],
@@ -126,6 +150,8 @@ const environmentSchema = z
     const development = env.NODE_ENV !== 'production';
     return {
       ...env,
+      /** Where Redis is, if anywhere: one server, or a cluster's seed nodes. */
+      REDIS: redisTarget(env.REDIS_URL, env.REDIS_CLUSTER_NODES),
       GRAPHIQL: env.GRAPHIQL ?? development,
       INTROSPECTION: env.INTROSPECTION ?? development,
       CORS_ORIGINS: env.CORS_ORIGINS.length > 0 || !development ? env.CORS_ORIGINS : ['*'],

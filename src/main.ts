@@ -161,9 +161,34 @@ function portFailure(error: unknown, config: Config) {
 
 /** ioredis says only "Connection is closed.": when Redis does not answer a TCP connect, say so. */
 async function redisFailure(error: unknown, config: Config) {
-  if (!config.REDIS_URL) return undefined;
-  const { hostname, port } = new URL(config.REDIS_URL);
-  const reachable = await new Promise<boolean>((resolve) => {
+  if (!config.REDIS) return undefined;
+  const nodes =
+    'url' in config.REDIS
+      ? [
+          {
+            host: new URL(config.REDIS.url).hostname,
+            port: Number(new URL(config.REDIS.url).port || 6379),
+          },
+        ]
+      : config.REDIS.clusterNodes;
+  const reachable = await Promise.all(nodes.map(({ host, port }) => answersTcp(host, port)));
+  if (reachable.some(Boolean)) return undefined;
+  if ('url' in config.REDIS) {
+    return new StartFailure(
+      `Redis at ${whereOf(config.REDIS.url)} (REDIS_URL) cannot be reached: ${messageOf(error)}`,
+      'start Redis there or fix REDIS_URL; a single instance runs without Redis (unset REDIS_URL)',
+      { cause: error },
+    );
+  }
+  return new StartFailure(
+    `no node of the Redis Cluster (REDIS_CLUSTER_NODES: ${config.REDIS_CLUSTER_NODES.join(', ')}) can be reached: ${messageOf(error)}`,
+    'start the cluster or fix REDIS_CLUSTER_NODES (any reachable nodes of it will do)',
+    { cause: error },
+  );
+}
+
+function answersTcp(host: string, port: number) {
+  return new Promise<boolean>((resolve) => {
     const socket = new Socket();
     socket.setTimeout(2000, () => socket.destroy(new Error('timed out')));
     socket.once('connect', () => {
@@ -171,14 +196,8 @@ async function redisFailure(error: unknown, config: Config) {
       resolve(true);
     });
     socket.once('error', () => resolve(false));
-    socket.connect(Number(port || 6379), hostname);
+    socket.connect(port, host);
   });
-  if (reachable) return undefined;
-  return new StartFailure(
-    `Redis at ${whereOf(config.REDIS_URL)} (REDIS_URL) cannot be reached: ${messageOf(error)}`,
-    'start Redis there or fix REDIS_URL; a single instance runs without Redis (unset REDIS_URL)',
-    { cause: error },
-  );
 }
 
 /**

@@ -26,6 +26,10 @@ const REFUSED: [name: string, value: string][] = [
   ['DATABASE_URL', 'not a url'],
   ['EMBEDDED_POSTGRES_PORT', '0'],
   ['REDIS_URL', 'http://cache.internal'],
+  ['REDIS_CLUSTER_NODES', 'cache-1.internal'],
+  ['REDIS_CLUSTER_NODES', 'redis://cache-1.internal:6379'],
+  ['REDIS_CLUSTER_SHARDS', '0'],
+  ['REDIS_CLUSTER_SHARDS', '5000'],
   ['JWT_SECRET', 'too-short'],
   ['JWT_JWKS_URL', 'ftp://idp.internal/jwks.json'],
   ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://collector.internal:4317'],
@@ -105,6 +109,25 @@ describe('loadConfig', () => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^${name}(\\.\\d+)?: `));
+  });
+
+  it('takes a Redis Cluster as its seed nodes, and refuses it beside REDIS_URL', () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: 'cache-1.internal:7000, 10.0.0.2:7001' });
+    expect(config.REDIS).toEqual({
+      clusterNodes: [
+        { host: 'cache-1.internal', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+      ],
+    });
+    expect(config.REDIS_CLUSTER_SHARDS).toBe(16);
+    expect(loadConfig({ REDIS_URL: 'redis://cache.internal' }).REDIS).toEqual({
+      url: 'redis://cache.internal',
+    });
+    expect(
+      problemsOf({ REDIS_URL: 'redis://cache.internal', REDIS_CLUSTER_NODES: 'cache-1:7000' }),
+    ).toEqual([
+      'REDIS_CLUSTER_NODES: set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both',
+    ]);
   });
 
   it('names every wrong variable at once', () => {

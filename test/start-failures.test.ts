@@ -88,6 +88,17 @@ describe('a start that cannot succeed', () => {
       expect(exit.stderr).toMatch(/fix REDIS_URL/);
     }, 90_000);
 
+    it('names an unreachable REDIS_CLUSTER_NODES, and what to do', async () => {
+      const ports = [await freePort(), await freePort()];
+      const exit = await failedStart({
+        DATABASE_URL: database.url,
+        REDIS_CLUSTER_NODES: ports.map((port) => `127.0.0.1:${port}`).join(','),
+      });
+      expect(exit.code, exit.stdout + exit.stderr).not.toBe(0);
+      expect(exit.stderr).toContain(`127.0.0.1:${ports[0]}, 127.0.0.1:${ports[1]}`);
+      expect(exit.stderr).toMatch(/fix REDIS_CLUSTER_NODES/);
+    }, 90_000);
+
     it('names the service PORT that is taken, and what to do', async () => {
       const port = await occupiedPort();
       const exit = await failedStart({ DATABASE_URL: database.url, PORT: String(port) });

@@ -8,7 +8,6 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { Redis } from 'ioredis';
 import {
   RateLimiterMemory,
   RateLimiterRedis,
@@ -20,6 +19,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Context } from '../schema/context.js';
 import type { ErrorCode } from '../errors.js';
+import { createRedisClient } from '../realtime/redis-client.js';
 import { batchSize } from './query-cost.js';
 
 /** extensions.code of an operation refused by a rate limit; retryAfterSeconds says when to. */
@@ -40,7 +40,7 @@ export interface RateLimits {
 }
 
 /**
- * Counters live in Redis when REDIS_URL is set, so a limit holds across instances (keys under
+ * Counters live in Redis when REDIS_URL (or REDIS_CLUSTER_NODES) is set, so a limit holds across instances (keys under
  * REDIS_CHANNEL_PREFIX, so deployments sharing a Redis do not share counters). Without Redis
  * they live in memory: the service is then a single instance (its pub/sub is in-process too),
  * so one process's count is the whole count. While Redis is unreachable each instance counts
@@ -48,15 +48,13 @@ export interface RateLimits {
  * is refused because Redis is away.
  */
 export function createRateLimits(config: Config, logger: Logger): RateLimits {
-  const redis = config.REDIS_URL
-    ? new Redis(config.REDIS_URL, {
+  const redis = config.REDIS
+    ? createRedisClient(config.REDIS, {
         // A limiter must not wait for Redis: fail at once and count in memory meanwhile.
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,
         commandTimeout: 1000,
-        retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
         connectionName: 'notifications-rate-limits',
-        lazyConnect: true,
       })
     : undefined;
   redis?.on('error', (error) => logger.debug({ err: error }, 'rate-limit redis error'));

@@ -1,5 +1,6 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import type { RedisTarget } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from '../notifications/event-bus.js';
@@ -8,20 +9,30 @@ import { StreamRouter } from './bus.js';
 import { CarriedNotifications } from './carried-notifications.js';
 import { decodeMessage, encodeEvents, encodeSignal, type BusMessage } from './codec.js';
 import { createRetryingPublisher } from './publish-retry.js';
+import { createRedisClient, type RedisClient } from './redis-client.js';
 import { checkStreamHeads } from './stream-heads.js';
+import type { StreamEvent } from '../notifications/types.js';
 
 /**
- * All instances publish to and subscribe to one channel, `<prefix>events`; each routes what
- * arrives to its own sockets by stream. So an instance holds one Redis subscription however
- * many sockets it serves, and a publish is a few PUBLISHes of bounded size (see codec.ts)
- * however many streams it touches. The prefix lets several deployments share one Redis.
+ * On one Redis, all instances publish to and subscribe to one channel, `<prefix>events`; each
+ * routes what arrives to its own sockets by stream. So an instance holds one Redis subscription
+ * however many sockets it serves, and a publish is a few PUBLISHes of bounded size (see
+ * codec.ts) however many streams it touches. The prefix lets several deployments share one Redis.
+ *
+ * On a Redis Cluster, streams are spread by a hash of their name over `shards` sharded channels,
+ * `<prefix>events:{<n>}`, whose slots spread them over the cluster's masters: SPUBLISH goes to
+ * the one master that owns the channel, so pub/sub traffic and CPU split across masters. Every
+ * instance SSUBSCRIBEs to every shard (it serves users of every stream), through one connection
+ * per master. A stream's events stay in order: a stream always uses the same channel.
  *
  * Nothing is lost for good on the way: a failed publish is retried, a subscriber connection
  * that comes back makes subscribers catch up from the log, and stream heads are checked against
  * the log every few seconds, which finds whatever else went missing.
  */
 export interface RedisBusOptions {
-  url: string;
+  target: RedisTarget;
+  /** Sharded channels on a cluster (ignored on one Redis, which has one channel). */
+  shards: number;
   channelPrefix: string;
   instanceId: string;
   logger: Logger;
@@ -46,23 +57,27 @@ export interface BacklogObserver {
 export const MAX_BUS_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 export function createRedisBus({
-  url,
+  target,
+  shards,
   channelPrefix,
   instanceId,
   logger,
   database,
   observer,
 }: RedisBusOptions): EventBus {
-  const channel = `${channelPrefix}events`;
-  const connection = (role: string) => {
-    const redis = new Redis(url, {
+  const cluster = 'clusterNodes' in target;
+  const channels = cluster
+    ? Array.from({ length: shards }, (_, shard) => `${channelPrefix}events:{${shard}}`)
+    : [`${channelPrefix}events`];
+  const channelOf = (stream: string) => channels[shardOf(stream, channels.length)]!;
+  const connection = (role: 'publisher' | 'subscriber') => {
+    const redis = createRedisClient(target, {
       // A send must not wait for Redis: while it is away, publishing fails at once (the event
       // is already in the log) instead of queueing.
       enableOfflineQueue: role === 'subscriber',
       maxRetriesPerRequest: role === 'subscriber' ? null : 1,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
       connectionName: `notifications-${role}-${instanceId}`,
-      lazyConnect: true,
+      shardedSubscriber: role === 'subscriber',
     });
     redis.on('error', (error) => logger.debug({ err: error, role }, 'redis error'));
     return redis;
@@ -70,15 +85,25 @@ export function createRedisBus({
   const publisher = connection('publisher');
   const subscriber = connection('subscriber');
   const router = new StreamRouter();
-  const pubsub = new RedisPubSub({
-    publisher,
-    subscriber,
-    serializer: (payload: string) => payload,
-    deserializer: (payload) => payload.toString(),
-  });
+  const transport = cluster
+    ? shardedTransport(publisher as Cluster, subscriber as Cluster)
+    : channelTransport(publisher, subscriber);
 
-  const outbox = createRetryingPublisher((message) => pubsub.publish(channel, message), logger);
-  publisher.on('ready', () => outbox.retryNow());
+  // One retrying outbox per channel: a channel's messages keep their order.
+  const outboxes = new Map(
+    channels.map((channel) => [
+      channel,
+      createRetryingPublisher((message) => transport.publish(channel, message), logger),
+    ]),
+  );
+  publisher.on('ready', () => outboxes.forEach((outbox) => outbox.retryNow()));
+  /** Publishes each channel's share of `events`, in order, in bounded messages. */
+  const publishEvents = (events: StreamEvent[], trace: string | undefined) =>
+    Promise.all(
+      [...groupBy(events, (event) => channelOf(event.stream))].map(([channel, share]) =>
+        outboxes.get(channel)!.publish(encodeEvents(instanceId, share, trace)),
+      ),
+    );
   const heads = checkStreamHeads({
     database,
     streams: () => router.watchedStreams(),
@@ -97,7 +122,7 @@ export function createRedisBus({
     // Subscribers take the events in this span's context, so their deliveries join the send's trace.
     const attributes = {
       'messaging.system': 'redis',
-      'messaging.destination.name': channel,
+      'messaging.destination.name': channelOf(message.events[0]?.stream ?? ''),
       'notification.events': message.events.length,
     };
     await continueTrace('notification.bus.receive', message.trace, attributes, async () => {
@@ -149,16 +174,16 @@ export function createRedisBus({
   return {
     async start() {
       await Promise.all([publisher.connect(), subscriber.connect()]);
-      await pubsub.subscribe<string>(channel, onMessage);
+      await transport.subscribe(channels, onMessage);
       heads.start();
     },
     async publish(events) {
       events.forEach((event) => router.dispatch(event));
-      await outbox.publish(encodeEvents(instanceId, events, activeTraceparent()));
+      await publishEvents(events, activeTraceparent());
     },
     async signal(stream) {
       router.signal(stream);
-      await outbox.publish([encodeSignal(instanceId, stream)]);
+      await outboxes.get(channelOf(stream))!.publish([encodeSignal(instanceId, stream)]);
     },
     onSignal: (stream, listener) => router.onSignal(stream, listener),
     subscribe: (stream, listener) => router.subscribe(stream, listener),
@@ -173,10 +198,67 @@ export function createRedisBus({
     },
     async close() {
       heads.stop();
-      outbox.close();
+      outboxes.forEach((outbox) => outbox.close());
       // Not QUIT: with Redis away it would wait for a reconnection that may never come.
       publisher.disconnect();
       subscriber.disconnect();
     },
   };
+}
+
+interface Transport {
+  publish(channel: string, message: string): Promise<unknown>;
+  subscribe(channels: string[], onMessage: (message: string) => void): Promise<void>;
+}
+
+/** One Redis: PUBLISH and SUBSCRIBE through graphql-redis-subscriptions. */
+function channelTransport(publisher: RedisClient, subscriber: RedisClient): Transport {
+  const pubsub = new RedisPubSub({
+    publisher,
+    subscriber,
+    serializer: (payload: string) => payload,
+    deserializer: (payload) => payload.toString(),
+  });
+  return {
+    publish: (channel, message) => pubsub.publish(channel, message),
+    async subscribe(channels, onMessage) {
+      for (const channel of channels) await pubsub.subscribe<string>(channel, onMessage);
+    },
+  };
+}
+
+/**
+ * A Redis Cluster: SPUBLISH and SSUBSCRIBE (Redis 7), which graphql-redis-subscriptions does not
+ * speak; ioredis's cluster client sends each to the master that owns the channel's slot and
+ * follows it there after a failover.
+ */
+function shardedTransport(publisher: Cluster, subscriber: Cluster): Transport {
+  return {
+    publish: (channel, message) => publisher.spublish(channel, message),
+    async subscribe(channels, onMessage) {
+      subscriber.on('smessage', (_channel: string, message: string) => onMessage(message));
+      // One SSUBSCRIBE per channel: the channels of one call must share a slot.
+      for (const channel of channels) await subscriber.ssubscribe(channel);
+    },
+  };
+}
+
+/** Which of `count` shards a stream's events go to: the same one always (FNV-1a). */
+export function shardOf(stream: string, count: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < stream.length; i++) {
+    hash = Math.imul(hash ^ stream.charCodeAt(i), 0x01000193);
+  }
+  return (hash >>> 0) % count;
+}
+
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }

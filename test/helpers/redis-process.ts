@@ -6,10 +6,13 @@ import { Redis } from 'ioredis';
 /** A redis-server of the test's own on a free port, so a fault test can stop and restart it. */
 export class RedisProcess {
   private child?: ChildProcess;
-  constructor(readonly port: number) {}
+  constructor(
+    readonly port: number,
+    private readonly extraArgs: string[] = [],
+  ) {}
 
-  static async start(): Promise<RedisProcess> {
-    const redis = new RedisProcess(await freePort());
+  static async start(extraArgs: string[] = []): Promise<RedisProcess> {
+    const redis = new RedisProcess(await freePort(), extraArgs);
     await redis.start();
     return redis;
   }
@@ -21,7 +24,10 @@ export class RedisProcess {
   async start() {
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        ...['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        ...this.extraArgs,
+      ],
       { stdio: 'ignore' },
     );
     const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50 });
@@ -36,6 +42,12 @@ export class RedisProcess {
       5000,
     );
     probe.disconnect();
+  }
+
+  /** Whether its process is still running. */
+  get alive(): boolean {
+    const child = this.child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
   }
 
   async stop() {
