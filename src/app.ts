@@ -27,6 +27,7 @@ import { useSubscriptionRules } from './api/subscription-rules.js';
 import { useSharedSubscriptionResults } from './api/shared-subscription-results.js';
 import { createJobs } from './jobs/agenda.js';
 import { createSnoozeWaker } from './jobs/snooze-waker.js';
+import { createWebhookDispatcher } from './jobs/webhook-dispatcher.js';
 import type { Logger } from './logger.js';
 import { createCatalog } from './notifications/catalog.js';
 import { createSender } from './notifications/send.js';
@@ -123,6 +124,17 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
   });
 
   const snoozeWaker = createSnoozeWaker(services, logger);
+  const webhooks = createWebhookDispatcher(
+    pool,
+    {
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+      timeoutSeconds: config.WEBHOOK_TIMEOUT_SECONDS,
+      retryBaseSeconds: config.WEBHOOK_RETRY_BASE_SECONDS,
+      retryHours: config.WEBHOOK_RETRY_HOURS,
+      keepDays: config.WEBHOOK_KEEP_DAYS,
+    },
+    logger,
+  );
 
   const rateLimits = createRateLimits(config, logger);
   // Sockets and SSE subscriptions alike end when their credentials do.
@@ -217,6 +229,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       await jobs.start();
       credentials.start();
       snoozeWaker.start();
+      webhooks.start();
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, config.HOST, () => {
@@ -246,6 +259,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         clearTimeout(grace);
         credentials.stop();
         await step('snooze waker', () => snoozeWaker.stop());
+        await step('webhooks', () => webhooks.stop());
         await step('jobs', () => jobs.stop());
         await step('connections', () => services.connections.stop());
         await step('bus', () => services.bus.close());

@@ -118,6 +118,18 @@ const environmentSchema = z
     RATE_LIMIT_CONNECTIONS_WINDOW_SECONDS: seconds(60),
     /** Proxies in front of the service whose X-Forwarded-For is believed (0: use the peer). */
     TRUST_PROXY_HOPS: count(0),
+    // Webhooks (createWebhook): deliveries from the outbox in PostgreSQL.
+    /** Lets webhook URLs resolve to private, loopback or link-local addresses (development, tests). */
+    WEBHOOK_ALLOW_PRIVATE: flag.transform((value) => value ?? false),
+    WEBHOOK_MAX_PER_SERVICE: positive(10),
+    /** How long a receiver has to answer one delivery. */
+    WEBHOOK_TIMEOUT_SECONDS: seconds(10),
+    /** The first retry's delay; each next one doubles (with jitter), up to an hour. */
+    WEBHOOK_RETRY_BASE_SECONDS: seconds(30),
+    /** A delivery is retried this long after its event before it is marked failed. */
+    WEBHOOK_RETRY_HOURS: positive(24),
+    /** Delivered and failed deliveries are kept this long for support, then pruned. */
+    WEBHOOK_KEEP_DAYS: positive(7),
     /** Where OpenTelemetry spans go (OTLP over HTTP); unset: no tracing, nothing of it loaded. */
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     // Exposure. Unset: on in development and test, off in production.

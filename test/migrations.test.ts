@@ -175,6 +175,7 @@ describe('the migrated database', () => {
     requireAck: true,
     priority: 'URGENT' as const,
     batchWindowSeconds: 30,
+    escalateAfterSeconds: 900,
     createdAt: at('2030-01-02T03:04:05.678Z'),
     updatedAt: at('2030-01-03T03:04:05.678Z'),
   };
@@ -197,6 +198,15 @@ describe('the migrated database', () => {
     editedAt: at('2030-01-02T03:30:05.001Z'),
     expiresAt: at('2030-01-02T04:04:05.001Z'),
     deleteAt: at('2030-01-03T03:04:05.001Z'),
+  };
+  const webhook = {
+    id: '1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6',
+    service: 'billing-service',
+    url: 'https://hooks.example.com/notifications',
+    events: ['SEEN', 'UNACKNOWLEDGED'] as ('SEEN' | 'UNACKNOWLEDGED')[],
+    categories: ['billing', 'security'],
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    createdAt: at('2030-01-06T00:00:00.777Z'),
   };
   const instance = {
     id: '6a1d9f34-2b7c-4c8e-8f0a-5e4d3c2b1a09',
@@ -388,6 +398,50 @@ describe('the migrated database', () => {
         written: event,
         read: await database.event.findUniqueOrThrow({
           where: { stream_seq: { stream: event.stream, seq: event.seq } },
+        }),
+      };
+    },
+    Webhook: async () => {
+      await database.webhook.upsert({ where: { id: webhook.id }, create: webhook, update: {} });
+      return {
+        written: webhook,
+        read: await database.webhook.findUniqueOrThrow({ where: { id: webhook.id } }),
+      };
+    },
+    WebhookDelivery: async () => {
+      await database.webhook.upsert({ where: { id: webhook.id }, create: webhook, update: {} });
+      const delivery = {
+        id: '5d0c1b2a-3e4f-4a5b-8c6d-7e8f9a0b1c2d',
+        webhookId: webhook.id,
+        event: 'UNACKNOWLEDGED' as const,
+        notificationId: notification.id,
+        userId: 'alice',
+        data: { notificationId: notification.id, userId: 'alice', category: 'billing' },
+        status: 'FAILED' as const,
+        attempts: 17,
+        nextAttemptAt: at('2030-01-08T00:00:00.111Z'),
+        lastError: 'HTTP 503',
+        createdAt: at('2030-01-07T00:00:00.222Z'),
+        finishedAt: at('2030-01-08T00:00:00.333Z'),
+      };
+      await database.webhookDelivery.create({ data: delivery });
+      return {
+        written: delivery,
+        read: await database.webhookDelivery.findUniqueOrThrow({ where: { id: delivery.id } }),
+      };
+    },
+    WebhookEscalation: async () => {
+      await ensureNotification();
+      const escalation = {
+        notificationId: notification.id,
+        escalateAt: at('2030-01-02T03:19:05.001Z'),
+        throughUserId: 'bob',
+      };
+      await database.webhookEscalation.create({ data: escalation });
+      return {
+        written: escalation,
+        read: await database.webhookEscalation.findUniqueOrThrow({
+          where: { notificationId: notification.id },
         }),
       };
     },

@@ -2,7 +2,7 @@ import type { Database } from '../db/client.js';
 import type { Catalog } from './catalog.js';
 import { DomainError } from '../errors.js';
 import type { NotificationPriority } from './types.js';
-import { checkName, checkPositiveSeconds } from './validation.js';
+import { badInput, checkName, checkPositiveSeconds } from './validation.js';
 
 export interface CategoryInput {
   name: string;
@@ -11,6 +11,7 @@ export interface CategoryInput {
   requireAck: boolean;
   priority: NotificationPriority;
   batchWindowSeconds?: number | null;
+  escalateAfterSeconds?: number | null;
 }
 
 /** Creates the category or replaces its settings; notifications already sent keep theirs. */
@@ -22,12 +23,17 @@ export async function upsertCategory(
   checkPositiveSeconds('expireAfterSeconds', input.expireAfterSeconds);
   checkPositiveSeconds('deleteAfterSeconds', input.deleteAfterSeconds);
   checkPositiveSeconds('batchWindowSeconds', input.batchWindowSeconds);
+  checkPositiveSeconds('escalateAfterSeconds', input.escalateAfterSeconds);
+  if (input.escalateAfterSeconds != null && !input.requireAck) {
+    badInput('escalateAfterSeconds is only for categories with requireAck');
+  }
   const settings = {
     expireAfterSeconds: input.expireAfterSeconds ?? null,
     deleteAfterSeconds: input.deleteAfterSeconds ?? null,
     requireAck: input.requireAck,
     priority: input.priority,
     batchWindowSeconds: input.batchWindowSeconds ?? null,
+    escalateAfterSeconds: input.escalateAfterSeconds ?? null,
   };
   const category = await database.category.upsert({
     where: { name: input.name },

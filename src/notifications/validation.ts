@@ -71,3 +71,5 @@ export function checkIds(ids: readonly string[]) {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids that cannot name a notification are simply not found, like ids of other users'. */
 export const isNotificationId = (id: string) => UUID.test(id);
+/** Any id stored as a UUID (webhooks too): another string cannot name one. */
+export const isUuid = isNotificationId;

@@ -25,6 +25,11 @@ builder.prismaObject('Category', {
       description:
         'Live delivery gathers its notifications into one DIGEST event per this many seconds; null: each at once.',
     }),
+    escalateAfterSeconds: t.exposeInt('escalateAfterSeconds', {
+      nullable: true,
+      description:
+        "Require-ack only: a recipient who has not acknowledged this long after the send produces one UNACKNOWLEDGED delivery to the sender's webhooks; null: never.",
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -38,6 +43,9 @@ const CategoryInput = builder.inputType('CategoryInput', {
     requireAck: t.boolean({ defaultValue: false }),
     priority: t.field({ type: NotificationPriorityEnum, defaultValue: 'NORMAL' }),
     batchWindowSeconds: t.int(),
+    escalateAfterSeconds: t.int({
+      description: 'Only with requireAck (BAD_USER_INPUT otherwise).',
+    }),
   }),
 });
 

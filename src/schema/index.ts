@@ -11,6 +11,7 @@ import './send.js';
 import './support.js';
 import './template.js';
 import './viewer.js';
+import './webhook.js';
 
 export const schema = builder.toSchema();
 

@@ -1,0 +1,76 @@
+import type { Pool } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import {
+  claimDueDeliveries,
+  deliver,
+  escalateDue,
+  pruneFinishedDeliveries,
+  type DeliverySettings,
+} from '../notifications/webhook-deliveries.js';
+
+// Every instance runs the webhook outbox on its own timer, like the snooze waker: claims are
+// SKIP LOCKED leases, so instances share the work and never send one delivery at the same time.
+// Each pass is bounded: so many escalation receipts, so many deliveries (sent in parallel, each
+// within WEBHOOK_TIMEOUT_SECONDS), so many pruned rows. A full pass is followed at once by another.
+
+const DELIVERIES_PER_PASS = 50;
+const ESCALATION_RECEIPTS_PER_PASS = 1000;
+const PRUNE_PER_PASS = 1000;
+/** How often each instance looks when the last pass found little to do. */
+const POLL_EVERY_MS = 1000;
+
+export interface WebhookDispatcher {
+  start(): void;
+  /** Stops the timer, releases deliveries in flight for another instance, waits for the pass. */
+  stop(): Promise<void>;
+}
+
+export function createWebhookDispatcher(
+  pool: Pool,
+  settings: DeliverySettings,
+  logger: Logger,
+): WebhookDispatcher {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<boolean> = Promise.resolve(false);
+  const stopping = new AbortController();
+
+  const pass = async (): Promise<boolean> => {
+    try {
+      await escalateDue(pool, ESCALATION_RECEIPTS_PER_PASS);
+      const claimed = await claimDueDeliveries(pool, settings, DELIVERIES_PER_PASS);
+      const results = await Promise.all(
+        claimed.map((delivery) =>
+          deliver(pool, settings, delivery, stopping.signal).then((result) => {
+            const log = { delivery: delivery.id, attempt: delivery.attempts, ...result };
+            if (result.outcome === 'failed') logger.warn(log, 'webhook delivery failed for good');
+            else logger.debug(log, 'webhook delivery');
+          }),
+        ),
+      );
+      await pruneFinishedDeliveries(pool, settings.keepDays, PRUNE_PER_PASS);
+      return results.length === DELIVERIES_PER_PASS;
+    } catch (error) {
+      if (!stopping.signal.aborted) {
+        logger.warn({ err: error }, 'webhook pass failed; the next pass tries again');
+      }
+      return false;
+    }
+  };
+  const tick = () => {
+    running = pass();
+    void running.then((full) => {
+      if (timer) timer = setTimeout(tick, full ? 0 : POLL_EVERY_MS);
+    });
+  };
+  return {
+    start() {
+      timer = setTimeout(tick, POLL_EVERY_MS);
+    },
+    async stop() {
+      clearTimeout(timer);
+      timer = undefined;
+      stopping.abort();
+      await running;
+    },
+  };
+}
