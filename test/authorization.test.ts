@@ -37,6 +37,9 @@ import {
   UpsertCategoryDocument,
   UpsertTemplateDocument,
   ViewerDocument,
+  CreateWebhookDocument,
+  DeleteWebhookDocument,
+  WebhooksDocument,
 } from '../client/graphql.js';
 import { createApiKey, revokeApiKey } from '../src/auth/api-keys.js';
 import { schema } from '../src/schema/index.js';
@@ -77,6 +80,8 @@ const ids = {
 };
 /** What recallNotification acts on: one per caller, each taken as its case runs. */
 const recallable: string[] = [];
+/** Webhooks of the test's service (env-key-1) that deleteWebhook's allowed callers delete, in turn. */
+const doomedWebhooks: string[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -111,6 +116,19 @@ beforeAll(async () => {
   }
   await upsertCategory(server, { name: 'doomed-category' });
   await database().template.create({ data: { key: 'doomed-template', title: 'Bye' } });
+  // UNACKNOWLEDGED only (no category here escalates): no delivery is queued or tried in the
+  // background while the matrix compares every table.
+  for (const service of ['env-key-1', 'env-key-1', 'another-service']) {
+    const webhook = await database().webhook.create({
+      data: {
+        service,
+        url: 'https://93.184.215.14/hooks',
+        events: ['UNACKNOWLEDGED'],
+        secret: 'whsec_AAAA',
+      },
+    });
+    if (service === 'env-key-1') doomedWebhooks.push(webhook.id);
+  }
 
   const revokedKey = await createApiKey(database(), 'retired-service');
   await revokeApiKey(database(), 'retired-service');
@@ -590,6 +608,49 @@ const OPERATIONS: Operation[] = [
       const positions = await database().archivePosition.findMany();
       expect(positions.every((p) => ['alice', 'admin'].includes(p.userId))).toBe(true);
       expect(positions.some((p) => p.userId === userIdOf(caller))).toBe(true);
+    },
+  ),
+  operation(
+    'webhooks',
+    'query',
+    WebhooksDocument,
+    () => ({}),
+    row(U, F, A, A, U, U),
+    async (data, caller) => {
+      const stored = await database().webhook.findMany({
+        where: caller === 'service' ? { service: 'env-key-1' } : {},
+      });
+      expect(data.webhooks.map((w) => w.id).sort()).toEqual(stored.map((w) => w.id).sort());
+      if (caller === 'service')
+        expect(stored.length).toBeLessThan(await database().webhook.count());
+    },
+  ),
+  operation(
+    'createWebhook',
+    'mutation',
+    CreateWebhookDocument,
+    () => ({ input: { url: 'https://93.184.215.14/matrix', events: ['UNACKNOWLEDGED' as const] } }),
+    row(U, F, F, A, U, U),
+    async (data) => {
+      expect(data.createWebhook.secret).toMatch(/^whsec_[A-Za-z0-9+/]+={0,2}$/);
+      expect(data.createWebhook.webhook).toMatchObject({
+        service: 'env-key-1',
+        url: 'https://93.184.215.14/matrix',
+        events: ['UNACKNOWLEDGED'],
+        categories: null,
+      });
+    },
+  ),
+  operation(
+    'deleteWebhook',
+    'mutation',
+    DeleteWebhookDocument,
+    () => ({ id: doomedWebhooks[0]! }),
+    row(U, F, A, A, U, U),
+    async (data, _caller, { id }) => {
+      expect(data.deleteWebhook).toBe(true);
+      expect(await database().webhook.count({ where: { id } })).toBe(0);
+      doomedWebhooks.shift();
     },
   ),
 ];
