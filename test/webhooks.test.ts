@@ -145,6 +145,28 @@ describe('deliveries', () => {
     expect(receiver.at('/plain-seen')[0]!.payload!.type).toBe('notification.seen');
   });
 
+  it('sends SEEN when a service marks it seen for the user (markSeenFor), as when the user does', async () => {
+    await createWebhook('/for', 'SEEN');
+    const { notification } = await send(server, {
+      category: 'wh-plain',
+      recipientIds: ['gus'],
+      title: 'by e-mail',
+    });
+    const marked = await server.request(
+      `mutation { markSeenFor(userId: "gus", ids: ["${notification.id}"]) { id } }`,
+      {},
+      SERVICE,
+    );
+    expect(marked.errors).toBeUndefined();
+    const [entry] = await until(
+      () => of('/for', notification.id),
+      (entries) => entries.length === 1,
+      15_000,
+    );
+    expect(entry!.refused).toBeUndefined();
+    expect(entry!.payload).toMatchObject({ type: 'notification.seen', data: { userId: 'gus' } });
+  });
+
   it('retries a delivery the receiver answered with 500, with the same webhook-id', async () => {
     receiver.answer = (path, count) => (path === '/flaky' && count === 0 ? 500 : 200);
     await createWebhook('/flaky', 'SEEN');
