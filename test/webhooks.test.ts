@@ -195,6 +195,34 @@ describe('deliveries', () => {
     await sleep(2500);
     expect(of('/flaky', notification.id)).toHaveLength(2);
   });
+  it('marks a delivery failed when an attempt fails after its retry window (WEBHOOK_RETRY_HOURS) is over', async () => {
+    receiver.answer = (path, count) =>
+      path === '/down' ? 503 : path === '/flaky' && count === 0 ? 500 : 200;
+    const hook = await createWebhook('/down', 'DELETED');
+    const database = server.app.services.database;
+    // Queued 25 hours ago and never delivered (the receiver was down all along).
+    const old = await database.webhookDelivery.create({
+      data: {
+        webhookId: hook.webhook.id,
+        event: 'DELETED',
+        notificationId: '00000000-0000-4000-8000-000000000025',
+        data: {
+          notificationId: '00000000-0000-4000-8000-000000000025',
+          userId: null,
+          category: 'wh-plain',
+        },
+        attempts: 40,
+        createdAt: new Date(Date.now() - 25 * 3600_000),
+      },
+    });
+    const failed = await until(
+      () => database.webhookDelivery.findUniqueOrThrow({ where: { id: old.id } }),
+      (delivery) => delivery.status !== 'PENDING',
+      15_000,
+    );
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 41, lastError: 'HTTP 503' });
+    expect(receiver.at('/down')).toHaveLength(1);
+  });
 });
 
 describe('escalation', () => {

@@ -37,6 +37,7 @@ export function createWebhookDispatcher(
   const pass = async (): Promise<boolean> => {
     try {
       await escalateDue(pool, ESCALATION_RECEIPTS_PER_PASS);
+      if (stopping.signal.aborted) return false; // claim nothing it would release at once
       const claimed = await claimDueDeliveries(pool, settings, DELIVERIES_PER_PASS);
       const results = await Promise.all(
         claimed.map((delivery) =>

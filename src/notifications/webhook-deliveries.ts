@@ -129,7 +129,8 @@ export async function deliver(
   }
   const retryUntil = delivery.createdAt.getTime() + settings.retryHours * 3600_000;
   const delay = retryDelaySeconds(settings.retryBaseSeconds, delivery.attempts);
-  if (Date.now() + delay * 1000 > retryUntil) {
+  // Failed only once the window is over: the last retry may fall just past it, never short of it.
+  if (Date.now() >= retryUntil) {
     await settle(pool, delivery, `status = 'FAILED', "finishedAt" = now(), "lastError" = $3`, [
       error.slice(0, 500),
     ]);
