@@ -5,13 +5,18 @@ import { Emitter, reportLater } from './emitter.js';
 import { InboxError, postGraphQL } from './http.js';
 import {
   ACKNOWLEDGE,
+  ARCHIVE,
+  ARCHIVE_ALL,
   EVENTS,
   HISTORY,
   MARK_ALL_SEEN,
   MARK_SEEN,
+  MARK_UNSEEN,
   PREFERENCES,
   SET_MUTED,
   SNAPSHOT,
+  SNOOZE,
+  UNARCHIVE,
 } from './operations.js';
 import type {
   CategoryChoice,
@@ -20,6 +25,7 @@ import type {
   InboxState,
   Notification,
   NotificationEvent,
+  NotificationFilter,
 } from './types.js';
 
 // The store: loads the snapshot, follows myNotifications from its cursor, resumes from the latest
@@ -51,6 +57,19 @@ export interface Inbox {
   /** Returns how many were marked. */
   markAllSeen(): Promise<number>;
   acknowledge(id: string): Promise<void>;
+  /** Marks them unseen again: back in `notifications`; UNSEEN events bring the counts. */
+  markUnseen(ids: string[]): Promise<void>;
+  /** Dismisses them (all or none; not a require-ack one still awaiting acknowledge). */
+  archive(ids: string[]): Promise<void>;
+  /** Takes them back from the archive. */
+  unarchive(ids: string[]): Promise<void>;
+  /**
+   * Clears all: archives what `filter` matches (status ALL, SEEN or SNOOZED; all by default),
+   * but what awaits an acknowledgement; returns how many. Every store of the user reloads.
+   */
+  archiveAll(filter?: NotificationFilter): Promise<number>;
+  /** Hides it until `until` (a Date or an ISO string), when the service's UNSNOOZED brings it back. */
+  snooze(id: string, until: Date | string): Promise<void>;
   /** Loads the next page of the whole history into `history`. */
   loadMore(first?: number): Promise<void>;
   /** Loads every category with the user's choice into `preferences`; `setMuted` keeps it current. */
@@ -62,9 +81,15 @@ export interface Inbox {
 }
 
 interface SnapshotData {
-  unseenNotifications: Notification[];
-  unseenCount: number;
-  eventCursor: string;
+  inbox: {
+    notifications: Notification[];
+    unseenCount: number;
+    counts: { category: string; unseen: number }[];
+    cursor: string;
+  };
+  snoozed: { nodes: Notification[] };
+  seen: { nodes: Pick<Notification, 'id' | 'seenAt' | 'acknowledgedAt' | 'updatedAt'>[] };
+  categoryPreferences: CategoryPreference[];
 }
 
 interface PreferencesData {
@@ -85,6 +110,8 @@ interface Session {
   stopLive?: () => void;
   /** Snapshot and stream failures in a row, for the back-off; an event resets it. */
   failures: number;
+  /** Snapshots asked for: only the latest one's answer is taken and followed. */
+  loads: number;
   lastClose?: { code: number; reason: string };
   retryTimer?: ReturnType<typeof setTimeout>;
 }
@@ -102,6 +129,13 @@ export function createInbox(options: InboxOptions): Inbox {
   let historyCursor: string | null = null;
   let historyStarted = false;
   let loadingMore: Promise<void> | undefined;
+  /**
+   * Whether each notification the store has heard of counts (as of the last snapshot and the
+   * events since, never a mutation's answer): what an event changed is judged against it.
+   */
+  const counted = new Map<string, boolean>();
+  let muted = new Set<string>();
+  let countCheck: ReturnType<typeof setTimeout> | undefined;
 
   function update(change: Partial<InboxState>): void {
     state = { ...state, ...change };
@@ -128,6 +162,7 @@ export function createInbox(options: InboxOptions): Inbox {
     stop();
     const current: Session = {
       failures: 0,
+      loads: 0,
       socket: openSocket({
         connected: () => ifCurrent(current, () => update({ status: 'live', problem: null })),
         closed: (close) => {
@@ -178,21 +213,61 @@ export function createInbox(options: InboxOptions): Inbox {
     return Math.max(delay, seconds * 1000);
   }
 
-  /** Loads the unseen list and the cursor it stands at, then follows events from that cursor. */
+  /**
+   * Loads the unseen list, the counts, the snoozed ones and the cursor they stand at, then
+   * follows events from that cursor. Seen cards the state showed stay if they are still seen.
+   */
   async function load(current: Session): Promise<void> {
     if (current !== session) return;
+    const asked = ++current.loads;
     let snapshot: SnapshotData;
     try {
       snapshot = await request<SnapshotData>(SNAPSHOT, { limit: options.snapshotLimit });
     } catch (error) {
-      ifCurrent(current, () => retryLater(current, error));
+      if (asked === current.loads) ifCurrent(current, () => retryLater(current, error));
       return;
     }
-    if (current !== session) return;
-    const { unseenNotifications, unseenCount, eventCursor } = snapshot;
-    update({ notifications: unseenNotifications, unseenCount, cursor: eventCursor, problem: null });
-    events.emit('snapshot', { notifications: unseenNotifications, unseenCount, cursor: eventCursor });
-    follow(current, eventCursor);
+    if (current !== session || asked !== current.loads) return;
+    const { inbox, snoozed, seen, categoryPreferences } = snapshot;
+    muted = new Set(categoryPreferences.filter((p) => p.muted).map((p) => p.category));
+    counted.clear();
+    // Seen ones that still await an acknowledgement are in both `seen` and the unseen list.
+    for (const n of [...snoozed.nodes, ...seen.nodes]) counted.set(n.id, false);
+    for (const n of inbox.notifications) counted.set(n.id, true);
+    const categoryCounts = Object.fromEntries(inbox.counts.map((c) => [c.category, c.unseen]));
+    const stillSeen = new Map(seen.nodes.map((n) => [n.id, n]));
+    const kept = state.notifications.flatMap((n) => {
+      const now = stillSeen.get(n.id);
+      return now ? [{ ...n, ...now, archivedAt: null, snoozedUntil: null }] : [];
+    });
+    const notifications = newestFirst([...inbox.notifications, ...without(kept, inbox.notifications)]);
+    const fresh = [...notifications, ...snoozed.nodes];
+    update({
+      notifications,
+      unseenCount: inbox.unseenCount,
+      categoryCounts,
+      snoozed: soonestBack(snoozed.nodes),
+      history: replaced(state.history, fresh),
+      cursor: inbox.cursor,
+      problem: null,
+    });
+    events.emit('snapshot', {
+      notifications: inbox.notifications,
+      unseenCount: inbox.unseenCount,
+      categoryCounts,
+      snoozed: snoozed.nodes,
+      cursor: inbox.cursor,
+    });
+    current.stopLive?.();
+    follow(current, inbox.cursor);
+  }
+
+  /** Starts again from a fresh snapshot on the same socket: for what events cannot say exactly. */
+  function reload(): void {
+    const current = session;
+    if (!current) return;
+    current.stopLive?.();
+    void load(current);
   }
 
   /**
@@ -253,35 +328,61 @@ export function createInbox(options: InboxOptions): Inbox {
 
   function apply(event: NotificationEvent): void {
     events.emit('event', event);
-    let { notifications, history } = state;
+    if (event.type === 'ALL_SEEN' || event.type === 'ALL_ARCHIVED') {
+      // One event for many notifications of any category (archiveAll's filter is not in it):
+      // a snapshot says exactly what they are now, and the stream goes on from its cursor.
+      return reload();
+    }
+    // Every other event is about its notifications alone: each moves its category's count by
+    // whether it counts now less whether it counted before. (The event's unseenCount cannot say
+    // it per event: events replayed after a reconnect each carry the count as it is now.)
+    const categoryCounts = { ...state.categoryCounts };
+    for (const n of event.notifications) {
+      const now = event.type !== 'DELETED' && counts(n, muted);
+      const before = counted.get(n.id) ?? countedBefore(event.type, n, muted);
+      if (event.type === 'DELETED') counted.delete(n.id);
+      else counted.set(n.id, now);
+      categoryCounts[n.category] = (categoryCounts[n.category] ?? 0) + Number(now) - Number(before);
+    }
+    let lists: Lists = state;
     let added: Notification[] = [];
     switch (event.type) {
       case 'CREATED':
-      case 'DIGEST':
+      case 'DIGEST': {
         // A DIGEST lists oldest first; the state keeps newest first. A repeat is not added twice.
-        added = without(event.notifications, notifications).reverse();
-        notifications = [...added, ...notifications];
-        if (historyStarted) history = [...without(added, history), ...history];
-        break;
-      case 'SEEN':
-      case 'ACKNOWLEDGED':
-        notifications = replaced(notifications, [event.notification]);
-        history = replaced(history, [event.notification]);
-        break;
-      case 'ALL_SEEN': {
-        // One event for everything marked at once: whatever arrived before it is seen now.
-        const seenAt = event.notification.seenAt ?? new Date().toISOString();
-        notifications = notifications.map((n) => n.seenAt ? n : { ...n, seenAt });
-        history = history.map((n) => n.seenAt ? n : { ...n, seenAt });
+        added = without(event.notifications, lists.notifications).reverse();
+        const history = historyStarted ? [...without(added, lists.history), ...lists.history] : lists.history;
+        lists = { ...lists, notifications: [...added, ...lists.notifications], history };
         break;
       }
-      case 'DELETED':
-        notifications = notifications.filter((n) => n.id !== event.notification.id);
-        history = history.filter((n) => n.id !== event.notification.id);
+      case 'DELETED': {
+        const gone = (n: Notification) => n.id !== event.notification.id;
+        lists = {
+          notifications: lists.notifications.filter(gone),
+          snoozed: lists.snoozed.filter(gone),
+          history: lists.history.filter(gone),
+        };
         break;
+      }
+      default: {
+        const wasListed = lists.notifications.some((n) => n.id === event.notification.id);
+        lists = placed(lists, event.notification);
+        const back = lists.notifications.find((n) => n.id === event.notification.id);
+        // Back from a snooze: in front of the user again, as when it arrived.
+        if (event.type === 'UNSNOOZED' && back && !wasListed) added = [back];
+      }
     }
-    update({ notifications, history, unseenCount: event.unseenCount, cursor: event.cursor });
+    const { notifications, snoozed, history } = lists;
+    update({ notifications, snoozed, history, categoryCounts, unseenCount: event.unseenCount, cursor: event.cursor });
     for (const notification of added) events.emit('notification', notification);
+    // Once the events stop coming (a replay's too), the counts must add up to the service's:
+    // if not, something changed one without an event (an expiry): a snapshot has it exactly.
+    clearTimeout(countCheck);
+    countCheck = setTimeout(() => {
+      const values = Object.values(state.categoryCounts);
+      const sum = values.reduce((a, b) => a + b, 0);
+      if (sum !== state.unseenCount || values.some((c) => c < 0)) reload();
+    }, COUNT_CHECK_MS);
   }
 
   /** The token was refused: stop everything and wait for reconnect() rather than retry. */
@@ -300,6 +401,7 @@ export function createInbox(options: InboxOptions): Inbox {
     if (!current) return Promise.resolve();
     session = undefined;
     clearTimeout(current.retryTimer);
+    clearTimeout(countCheck);
     current.stopLive?.();
     // Disposing waits for a connection under way; one the server has just refused rejects.
     return Promise.resolve(current.socket.dispose()).catch(() => {});
@@ -315,6 +417,14 @@ export function createInbox(options: InboxOptions): Inbox {
       notifications: replaced(state.notifications, changed),
       history: replaced(state.history, changed),
     });
+  }
+
+  /** A mutation's answer, shown at once where it now belongs (the events bring the counts). */
+  function place(changed: Notification[]): void {
+    let lists: Lists = state;
+    for (const n of changed) lists = placed(lists, n);
+    const { notifications, snoozed, history } = lists;
+    update({ notifications, snoozed, history });
   }
 
   /** Sets one category's choice in `preferences`, once they are loaded. */
@@ -354,6 +464,25 @@ export function createInbox(options: InboxOptions): Inbox {
     async acknowledge(id) {
       replace([(await request<{ acknowledge: Notification }>(ACKNOWLEDGE, { id })).acknowledge]);
     },
+    async markUnseen(ids) {
+      if (ids.length === 0) return;
+      place((await request<{ markUnseen: Notification[] }>(MARK_UNSEEN, { ids })).markUnseen);
+    },
+    async archive(ids) {
+      if (ids.length === 0) return;
+      place((await request<{ archive: Notification[] }>(ARCHIVE, { ids })).archive);
+    },
+    async unarchive(ids) {
+      if (ids.length === 0) return;
+      place((await request<{ unarchive: Notification[] }>(UNARCHIVE, { ids })).unarchive);
+    },
+    async archiveAll(filter) {
+      return (await request<{ archiveAll: number }>(ARCHIVE_ALL, { filter })).archiveAll;
+    },
+    async snooze(id, until) {
+      const at = typeof until === 'string' ? until : until.toISOString();
+      place([(await request<{ snooze: Notification }>(SNOOZE, { id, until: at })).snooze]);
+    },
     loadMore(first = 20) {
       // One page at a time: two at once would both ask for the page after the same cursor.
       loadingMore ??= loadPage(first).finally(() => (loadingMore = undefined));
@@ -368,6 +497,8 @@ export function createInbox(options: InboxOptions): Inbox {
           muted,
         });
         choose(category, data.setCategoryPreference.muted);
+        // Muting changes counts without an event: a snapshot has them as they are now.
+        reload();
         return data.setCategoryPreference;
       } catch (error) {
         choose(category, !muted);
@@ -399,6 +530,8 @@ export function startingState(): InboxState {
     status: 'connecting',
     notifications: [],
     unseenCount: 0,
+    categoryCounts: {},
+    snoozed: [],
     cursor: null,
     history: [],
     hasMore: true,
@@ -411,6 +544,73 @@ export function startingState(): InboxState {
 function without(list: Notification[], known: Notification[]): Notification[] {
   const ids = new Set(known.map((n) => n.id));
   return list.filter((n) => !ids.has(n.id));
+}
+
+/** How long after the last event the counts are checked against the service's total. */
+const COUNT_CHECK_MS = 300;
+
+/** Whether it is in the user's unseen count (the service's rule, visibility.ts). */
+function counts(n: Notification, muted: Set<string>): boolean {
+  if (muted.has(n.category) || n.archivedAt || n.snoozedUntil) return false;
+  if (n.expiresAt && Date.parse(n.expiresAt) <= Date.now()) return false;
+  return !n.seenAt || (n.requireAck && !n.acknowledgedAt);
+}
+
+/** For a notification the store had not heard of: what the event says it was before. */
+function countedBefore(type: NotificationEvent['type'], n: Notification, muted: Set<string>) {
+  const at = n.updatedAt;
+  switch (type) {
+    case 'SEEN':
+      return counts({ ...n, seenAt: null }, muted);
+    case 'UNSEEN':
+      return counts({ ...n, seenAt: at }, muted);
+    case 'ACKNOWLEDGED':
+      return counts({ ...n, acknowledgedAt: null }, muted);
+    case 'ARCHIVED':
+      // A snoozed one the store holds (in `snoozed`) is known; archive ends a snooze.
+      return counts({ ...n, archivedAt: null, snoozedUntil: null }, muted);
+    case 'SNOOZED':
+      return counts({ ...n, snoozedUntil: null }, muted);
+    default:
+      // New (CREATED, DIGEST), back from the archive or a snooze, or deleted unheard of.
+      return false;
+  }
+}
+
+/** The lists a notification can be in. */
+interface Lists {
+  notifications: Notification[];
+  snoozed: Notification[];
+  history: Notification[];
+}
+
+/**
+ * Puts the latest version of a notification where it now belongs: out of `notifications` when
+ * archived or snoozed, into it when it needs attention again (unseen, or awaiting an
+ * acknowledgement), in `snoozed` while snoozed. A version older than the one held changes nothing.
+ */
+function placed(lists: Lists, n: Notification): Lists {
+  const held = [...lists.notifications, ...lists.snoozed, ...lists.history].find((h) => h.id === n.id);
+  if (held && Date.parse(held.updatedAt) > Date.parse(n.updatedAt)) return lists;
+  const others = (list: Notification[]) => list.filter((h) => h.id !== n.id);
+  const listed = lists.notifications.some((h) => h.id === n.id);
+  const away = n.archivedAt !== null || n.snoozedUntil !== null;
+  const needsAttention = !n.seenAt || (n.requireAck && !n.acknowledgedAt);
+  let notifications = lists.notifications;
+  if (away) notifications = others(notifications);
+  else if (listed) notifications = replaced(notifications, [n]);
+  else if (needsAttention) notifications = newestFirst([n, ...notifications]);
+  const snoozed =
+    n.snoozedUntil && !n.archivedAt ? soonestBack([n, ...others(lists.snoozed)]) : others(lists.snoozed);
+  return { notifications, snoozed, history: replaced(lists.history, [n]) };
+}
+
+function newestFirst(list: Notification[]): Notification[] {
+  return [...list].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+}
+
+function soonestBack(list: Notification[]): Notification[] {
+  return [...list].sort((a, b) => Date.parse(a.snoozedUntil ?? '') - Date.parse(b.snoozedUntil ?? ''));
 }
 
 function replaced(list: Notification[], changed: Notification[]): Notification[] {

@@ -3,13 +3,28 @@
 
 const NOTIFICATION_FIELDS = `
   id category priority title body data icon actionUrl createdAt expiresAt deleteAt requireAck
-  public seenAt acknowledgedAt`;
+  public seenAt acknowledgedAt archivedAt snoozedUntil updatedAt`;
 
-/** One query, so the list, the count and the cursor describe the same moment. */
+/**
+ * One query, so the list, the counts, the snoozed ones and the cursor describe the same moment
+ * (the service reads every field of one request from one database snapshot). `seen` is the
+ * newest seen ones: a reload keeps the seen cards it showed that are still there (and no more:
+ * the service's query cost limit counts every field of every item).
+ */
 export const SNAPSHOT = `query InboxSnapshot($limit: Int) {
-  unseenNotifications(limit: $limit) { ${NOTIFICATION_FIELDS} }
-  unseenCount
-  eventCursor
+  inbox(limit: $limit) {
+    notifications { ${NOTIFICATION_FIELDS} }
+    unseenCount
+    counts { category unseen }
+    cursor
+  }
+  snoozed: notifications(first: 100, filter: { status: SNOOZED }) {
+    nodes { ${NOTIFICATION_FIELDS} }
+  }
+  seen: notifications(first: 100, filter: { status: SEEN }) {
+    nodes { id seenAt acknowledgedAt updatedAt }
+  }
+  categoryPreferences { category muted }
 }`;
 
 export const EVENTS = `subscription InboxEvents($after: String) {
@@ -45,4 +60,24 @@ export const SET_MUTED = `mutation InboxSetMuted($category: String!, $muted: Boo
 export const PREFERENCES = `query InboxPreferences {
   categories { name requireAck }
   categoryPreferences { category muted }
+}`;
+
+export const MARK_UNSEEN = `mutation InboxMarkUnseen($ids: [ID!]!) {
+  markUnseen(ids: $ids) { ${NOTIFICATION_FIELDS} }
+}`;
+
+export const ARCHIVE = `mutation InboxArchive($ids: [ID!]!) {
+  archive(ids: $ids) { ${NOTIFICATION_FIELDS} }
+}`;
+
+export const UNARCHIVE = `mutation InboxUnarchive($ids: [ID!]!) {
+  unarchive(ids: $ids) { ${NOTIFICATION_FIELDS} }
+}`;
+
+export const ARCHIVE_ALL = `mutation InboxArchiveAll($filter: NotificationFilter) {
+  archiveAll(filter: $filter)
+}`;
+
+export const SNOOZE = `mutation InboxSnooze($id: ID!, $until: DateTime!) {
+  snooze(id: $id, until: $until) { ${NOTIFICATION_FIELDS} }
 }`;

@@ -13,7 +13,19 @@ export interface SharedInboxOptions extends InboxOptions {
   name?: string;
 }
 
-type Action = 'markSeen' | 'markAllSeen' | 'acknowledge' | 'loadMore' | 'setMuted' | 'loadPreferences' | 'reconnect';
+type Action =
+  | 'markSeen'
+  | 'markAllSeen'
+  | 'acknowledge'
+  | 'markUnseen'
+  | 'archive'
+  | 'unarchive'
+  | 'archiveAll'
+  | 'snooze'
+  | 'loadMore'
+  | 'setMuted'
+  | 'loadPreferences'
+  | 'reconnect';
 
 type Message =
   | { type: 'hello' }
@@ -121,6 +133,13 @@ export function createSharedInbox(options: SharedInboxOptions): Inbox {
     markSeen: (ids) => act('markSeen', [ids]) as Promise<void>,
     markAllSeen: () => act('markAllSeen', []) as Promise<number>,
     acknowledge: (id) => act('acknowledge', [id]) as Promise<void>,
+    markUnseen: (ids) => act('markUnseen', [ids]) as Promise<void>,
+    archive: (ids) => act('archive', [ids]) as Promise<void>,
+    unarchive: (ids) => act('unarchive', [ids]) as Promise<void>,
+    archiveAll: (filter) => act('archiveAll', [filter]) as Promise<number>,
+    // A Date does not cross a BroadcastChannel as one: its ISO string does.
+    snooze: (id, until) =>
+      act('snooze', [id, typeof until === 'string' ? until : until.toISOString()]) as Promise<void>,
     loadMore: (first) => act('loadMore', [first]) as Promise<void>,
     setMuted: (category, muted) => act('setMuted', [category, muted]) as never,
     loadPreferences: () => act('loadPreferences', []) as never,

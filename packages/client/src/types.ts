@@ -19,7 +19,23 @@ export interface Notification {
   public: boolean;
   seenAt: string | null;
   acknowledgedAt: string | null;
+  /** When the user archived (dismissed) it; null: not archived. */
+  archivedAt: string | null;
+  /** Snoozed until then: out of the list and the counts until the service's UNSNOOZED. */
+  snoozedUntil: string | null;
+  /** When it or the user's own state of it last changed: an older answer never undoes a newer. */
+  updatedAt: string;
 }
+
+/** Which notifications an operation applies to; each field left out matches all. */
+export interface NotificationFilter {
+  categories?: string[];
+  priorities?: Priority[];
+  /** UNSEEN, SEEN, SNOOZED, ARCHIVED or ALL (archiveAll takes ALL, SEEN or SNOOZED). */
+  status?: NotificationStatus;
+}
+
+export type NotificationStatus = 'UNSEEN' | 'SEEN' | 'SNOOZED' | 'ARCHIVED' | 'ALL';
 
 export type NotificationEventType =
   | 'CREATED'
@@ -27,7 +43,13 @@ export type NotificationEventType =
   | 'SEEN'
   | 'ACKNOWLEDGED'
   | 'ALL_SEEN'
-  | 'DELETED';
+  | 'DELETED'
+  | 'UNSEEN'
+  | 'ARCHIVED'
+  | 'UNARCHIVED'
+  | 'ALL_ARCHIVED'
+  | 'SNOOZED'
+  | 'UNSNOOZED';
 
 /** One event of `myNotifications`, as the service sends it. */
 export interface NotificationEvent {
@@ -55,6 +77,13 @@ export interface InboxState {
   notifications: Notification[];
   /** The service's count from the snapshot or the latest event: exact, never counted here. */
   unseenCount: number;
+  /**
+   * Unseen per category (every category, 0 included): the snapshot's counts, each event moving
+   * its notification's category by what it moved `unseenCount`; they always add up to it.
+   */
+  categoryCounts: Record<string, number>;
+  /** Snoozed notifications, soonest back first: each returns to `notifications` when due. */
+  snoozed: Notification[];
   /** The last event's cursor (or the snapshot's): every reconnect resumes from it. */
   cursor: string | null;
   /** The history pages `loadMore()` has loaded, seen ones too, newest first. */
@@ -71,6 +100,8 @@ export interface InboxState {
 export interface Snapshot {
   notifications: Notification[];
   unseenCount: number;
+  categoryCounts: Record<string, number>;
+  snoozed: Notification[];
   cursor: string;
 }
 
@@ -88,10 +119,16 @@ export interface CategoryChoice {
 }
 
 export interface InboxEvents {
-  /** A notification that arrived live (CREATED, or each of a DIGEST): for a toast. */
+  /**
+   * A notification that arrived live (CREATED, or each of a DIGEST), or came back from a snooze
+   * (UNSNOOZED): for a toast.
+   */
   notification: Notification;
   /** Every event received, before repeats are merged away: for logging or checking the stream. */
   event: NotificationEvent;
-  /** A snapshot was loaded: at the start, after `reconnect()`, or after CURSOR_EXPIRED. */
+  /**
+   * A snapshot was loaded: at the start, after `reconnect()`, after CURSOR_EXPIRED, and after an
+   * event that changes many at once (ALL_SEEN, ALL_ARCHIVED) or a change of mutes.
+   */
   snapshot: Snapshot;
 }

@@ -51,6 +51,13 @@ export function useUnseenCount(): number {
 
 const selectUnseenCount = (state: InboxState) => state.unseenCount;
 
+/** Unseen per category (every category, 0 included), exact like the total: for tabs. */
+export function useCategoryCounts(): Record<string, number> {
+  return useInbox(selectCategoryCounts, shallowEqual);
+}
+
+const selectCategoryCounts = (state: InboxState) => state.categoryCounts;
+
 /** Which notifications `useNotifications` returns; every field given must match. */
 export interface NotificationFilter {
   category?: string | string[];

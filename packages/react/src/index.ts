@@ -1,6 +1,7 @@
 export { InboxProvider, useInboxClient, type InboxProviderProps } from './context.js';
 export {
   shallowEqual,
+  useCategoryCounts,
   useInbox,
   useNotifications,
   usePreferences,
