@@ -8,21 +8,23 @@ import type { Command, InboxState, Received, Update } from './protocol';
 // The one place that talks to the service, through @notifications/client (packages/client): the
 // store loads the snapshot, follows the stream from the latest cursor and keeps the count. The hub
 // runs it in the SharedWorker, so a browser has one socket however many tabs are open, adds what
-// is this browser's own (dismissed cards, seen batching) and sends the state to every tab's port.
+// is this browser's own (seen batching) and sends the state to every tab's port. Dismissing,
+// clearing, marking unread and snoozing are the user's state on the service: every tab and every
+// device of theirs hears of them as events.
 
 export class InboxHub {
   private readonly ports = new Set<MessagePort>();
   private state: InboxState = {
     status: 'signed-out',
     unseenCount: 0,
+    categoryCounts: {},
     notifications: [],
+    snoozed: [],
     cursor: null,
     problem: null,
   };
   private inbox?: Inbox;
   private signedIn?: { server: string; token: string };
-  /** Hidden in this browser only; the server just hears "seen". */
-  private readonly dismissed = new Set<string>();
   private readonly seenQueue = new Set<string>();
   private seenTimer?: ReturnType<typeof setTimeout>;
   /** Names this hub in what it reports as received (not secret; works outside HTTPS too). */
@@ -58,22 +60,22 @@ export class InboxHub {
         return this.act((inbox) => inbox.markAllSeen());
       case 'acknowledge':
         return this.act((inbox) => inbox.acknowledge(command.id));
-      case 'dismiss': {
-        const notification = this.state.notifications.find((n) => n.id === command.id);
-        // A notification that asks to be acknowledged cannot be put aside unanswered.
-        if (!notification || (notification.requireAck && !notification.acknowledgedAt)) return;
-        this.handle(port, { type: 'markSeen', ids: [command.id] });
-        this.dismissed.add(command.id);
-        if (this.inbox) this.show(this.inbox.getState());
-        return;
-      }
+      case 'archive':
+        // The service refuses one that awaits an acknowledgement; the view offers none.
+        return this.act((inbox) => inbox.archive(command.ids));
+      case 'archiveAll':
+        return this.act((inbox) => inbox.archiveAll(command.filter));
+      case 'markUnseen':
+        for (const id of command.ids) this.seenQueue.delete(id);
+        return this.act((inbox) => inbox.markUnseen(command.ids));
+      case 'snooze':
+        return this.act((inbox) => inbox.snooze(command.id, command.until));
     }
   }
 
   private start(server: string, token: string): void {
     void this.inbox?.close();
     this.signedIn = { server, token };
-    this.dismissed.clear();
     // The token a tab signed in with; on `expired` a tab sends a new one, which starts again.
     const inbox = createInbox({ url: server, getToken: () => token });
     this.inbox = inbox;
@@ -85,15 +87,14 @@ export class InboxHub {
       ),
     );
     inbox.on('event', (event) => this.received('event', [event.notification.id], event.type));
-    inbox.on('notification', (notification) => {
-      if (!this.dismissed.has(notification.id)) this.broadcast({ type: 'toast', notification });
-    });
+    // New, or back from a snooze: each tab shows it by its importance (view.ts).
+    inbox.on('notification', (notification) => this.broadcast({ type: 'toast', notification }));
     this.show(inbox.getState());
   }
 
-  private show({ status, unseenCount, cursor, problem, notifications }: StoreState): void {
-    const shown = notifications.filter((n) => !this.dismissed.has(n.id));
-    this.update({ status, unseenCount, cursor, problem, notifications: shown });
+  private show(state: StoreState): void {
+    const { status, unseenCount, categoryCounts, cursor, problem, notifications, snoozed } = state;
+    this.update({ status, unseenCount, categoryCounts, cursor, problem, notifications, snoozed });
   }
 
   private received(from: Received['from'], ids: string[], eventType?: string): void {
@@ -108,7 +109,7 @@ export class InboxHub {
     if (ids.length > 0) this.act((inbox) => inbox.markSeen(ids));
   }
 
-  /** Runs an action; the SEEN, ACKNOWLEDGED or ALL_SEEN events that follow bring the new count. */
+  /** Runs an action; the events that follow (SEEN, ARCHIVED, ...) bring the new counts. */
   private act(run: (inbox: Inbox) => Promise<unknown>): void {
     const inbox = this.inbox;
     if (!inbox || this.state.status === 'expired') return;

@@ -11,6 +11,8 @@ const CURSOR_KEY = 'inbox.cursor';
 
 const params = new URLSearchParams(location.search);
 const server = params.get('server') ?? 'http://localhost:4000/graphql';
+// ?quickSnooze=<seconds> adds a snooze that short to the menu: for demos and tests.
+const quickSnoozeSeconds = Number(params.get('quickSnooze')) || undefined;
 
 // The example's sign-in: ?token= once, kept for later visits and taken out of the address bar,
 // history and referrers. A real app passes the token it already has.
@@ -24,19 +26,26 @@ if (tokenInUrl) {
 async function main() {
   const port = await openInbox();
   const send = (command: Command) => port.postMessage(command);
-  const view = new InboxView(document.body, {
-    markSeen: (ids) => send({ type: 'markSeen', ids }),
-    markAllSeen: () => send({ type: 'markAllSeen' }),
-    acknowledge: (id) => send({ type: 'acknowledge', id }),
-    dismiss: (id) => send({ type: 'dismiss', id }),
-    signIn: (token) => {
-      localStorage.setItem(TOKEN_KEY, token);
-      start();
+  const view = new InboxView(
+    document.body,
+    {
+      markSeen: (ids) => send({ type: 'markSeen', ids }),
+      markAllSeen: () => send({ type: 'markAllSeen' }),
+      acknowledge: (id) => send({ type: 'acknowledge', id }),
+      archive: (ids) => send({ type: 'archive', ids }),
+      archiveAll: (filter) => send({ type: 'archiveAll', filter }),
+      markUnseen: (ids) => send({ type: 'markUnseen', ids }),
+      snooze: (id, until) => send({ type: 'snooze', id, until }),
+      signIn: (token) => {
+        localStorage.setItem(TOKEN_KEY, token);
+        start();
+      },
     },
-  });
+    { quickSnoozeSeconds },
+  );
   port.onmessage = (event: MessageEvent<Update>) => {
     const update = event.data;
-    if (update.type === 'toast') return view.toast(update.notification);
+    if (update.type === 'toast') return view.notify(update.notification);
     if (update.type === 'received') {
       return void dispatchEvent(new CustomEvent('inbox:received', { detail: update.received }));
     }
@@ -54,7 +63,9 @@ async function main() {
       view.render({
         status: 'signed-out',
         unseenCount: 0,
+        categoryCounts: {},
         notifications: [],
+        snoozed: [],
         cursor: null,
         problem: null,
       });

@@ -1,9 +1,9 @@
-import type { InboxStatus, Notification } from '../../../packages/client/src';
+import type { InboxStatus, Notification, NotificationFilter } from '../../../packages/client/src';
 
 // What the tabs and the hub (in the SharedWorker, or in the tab without one) say to each other
 // over a MessagePort. Plain data only: it is copied between threads.
 
-export type { Notification };
+export type { Notification, NotificationFilter };
 
 /** The store's status, or no token yet. */
 export type Status = InboxStatus | 'signed-out';
@@ -13,8 +13,12 @@ export interface InboxState {
   status: Status;
   /** The server's count from the latest answer or event: exact, never worked out here. */
   unseenCount: number;
-  /** Newest first, without the ones dismissed in this browser. */
+  /** Unseen per category, every category (0 included): the tabs and their badges. */
+  categoryCounts: Record<string, number>;
+  /** Newest first: what needs attention, and the seen ones shown since. */
   notifications: Notification[];
+  /** Snoozed, soonest back first: each comes back by itself when due. */
+  snoozed: Notification[];
   /** The last event cursor; reconnects resume from it. */
   cursor: string | null;
   /** Something that went wrong and that the user should know about. */
@@ -27,7 +31,10 @@ export type Command =
   | { type: 'markSeen'; ids: string[] }
   | { type: 'markAllSeen' }
   | { type: 'acknowledge'; id: string }
-  | { type: 'dismiss'; id: string }
+  | { type: 'archive'; ids: string[] }
+  | { type: 'archiveAll'; filter: NotificationFilter }
+  | { type: 'markUnseen'; ids: string[] }
+  | { type: 'snooze'; id: string; until: string }
   | { type: 'leave' };
 
 /**

@@ -1,16 +1,30 @@
-import type { InboxState, Notification, Status } from './protocol';
+import type { InboxState, Notification, NotificationFilter, Status } from './protocol';
 
-// The notification centre drawn from the hub's state: a bell with the count, a dropdown of cards,
-// a banner for what must be acknowledged, toasts, and a sign-in panel. Notification text is only
-// ever set as text, never as HTML: it comes from other services.
+// The notification centre drawn from the hub's state: a bell with the count, a dropdown with a
+// tab per category (with its count) and cards to dismiss, mark unread or snooze, a banner for what
+// must be acknowledged (a modal dialog when it is URGENT), toasts, desktop notifications for
+// important ones while the tab is hidden, and a sign-in panel. Notification text is only ever set
+// as text, never as HTML: it comes from other services.
 
 export interface Actions {
   markSeen(ids: string[]): void;
   markAllSeen(): void;
   acknowledge(id: string): void;
-  dismiss(id: string): void;
+  archive(ids: string[]): void;
+  archiveAll(filter: NotificationFilter): void;
+  markUnseen(ids: string[]): void;
+  snooze(id: string, until: string): void;
   signIn(token: string): void;
 }
+
+export interface ViewOptions {
+  /** Adds "In <n> seconds" to the snooze menu (demos and tests). */
+  quickSnoozeSeconds?: number;
+}
+
+/** The "All" tab; the others are category names. */
+const ALL = '';
+const DESKTOP_KEY = 'inbox.desktopNotifications';
 
 const STATUS_TEXT: Record<Status, string> = {
   'signed-out': 'Signed out',
@@ -31,7 +45,20 @@ export class InboxView {
   private readonly badge = h('span', { class: 'badge' });
   private readonly status = h('span', { class: 'status' });
   private readonly dropdown = h('section', { class: 'dropdown', hidden: '' });
-  private readonly list = h('ol', { class: 'cards' });
+  private readonly list = h('ol', { class: 'cards', role: 'tabpanel' });
+  private readonly tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Categories' });
+  private readonly clearAll = h('button', { class: 'clear-all', type: 'button' }, 'Clear all');
+  private readonly desktop = h(
+    'button',
+    { class: 'desktop-toggle', type: 'button' },
+    'Enable desktop notifications',
+  );
+  /** The selected tab: a category, or ALL. */
+  private tab = ALL;
+  /** Marked unread here while the list is open: not marked seen again until it is reopened. */
+  private readonly keptUnread = new Set<string>();
+  /** The card whose snooze menu is open, if any. */
+  private snoozeMenu?: HTMLElement;
   private readonly empty = h('p', { class: 'empty' }, 'You are all caught up.');
   private readonly problem = h('p', { class: 'problem', hidden: '' });
   private readonly attention = h('section', { class: 'attention', 'aria-live': 'polite' });
@@ -47,18 +74,30 @@ export class InboxView {
   constructor(
     root: HTMLElement,
     private readonly actions: Actions,
+    private readonly options: ViewOptions = {},
   ) {
     this.bell.innerHTML = BELL_SVG;
     this.bell.append(this.badge);
+    this.bell.setAttribute('aria-haspopup', 'true');
     this.bell.addEventListener('click', () => this.toggle());
     const markAll = h('button', { class: 'mark-all', type: 'button' }, 'Mark all seen');
     markAll.addEventListener('click', () => actions.markAllSeen());
+    this.clearAll.addEventListener('click', (event) => {
+      event.stopPropagation();
+      // Clears the tab in view: its category, or everything (what awaits an ack stays).
+      actions.archiveAll(this.tab === ALL ? {} : { categories: [this.tab] });
+    });
+    this.dropdown.setAttribute('aria-label', 'Notifications');
     this.dropdown.append(
-      h('header', {}, h('h2', {}, 'Notifications'), markAll),
+      h('header', {}, h('h2', {}, 'Notifications'), h('div', {}, markAll, this.clearAll)),
+      this.tabs,
       this.problem,
       this.list,
       this.empty,
     );
+    // Asked for only from this click, never on load (browsers block prompts nobody asked for).
+    this.desktop.addEventListener('click', () => void this.enableDesktop());
+    this.showDesktopChoice();
     const tokenInput = h('textarea', { name: 'token', rows: '3', required: '' });
     this.signIn.append(
       h('h2', {}, 'Sign in'),
@@ -77,6 +116,7 @@ export class InboxView {
         { class: 'app-bar' },
         h('strong', { class: 'app-name' }, 'Acme Projects'),
         this.status,
+        this.desktop,
         h('div', { class: 'bell-wrap' }, this.bell, this.dropdown),
       ),
       this.attention,
@@ -91,8 +131,16 @@ export class InboxView {
     );
     document.addEventListener('click', (event) => {
       if (!this.dropdown.parentElement!.contains(event.target as Node)) this.close();
+      else if (this.snoozeMenu && !this.snoozeMenu.contains(event.target as Node)) {
+        this.closeSnoozeMenu();
+      }
     });
-    document.addEventListener('keydown', (event) => event.key === 'Escape' && this.close());
+    document.addEventListener('keydown', (event) => {
+      if (event.key !== 'Escape') return;
+      // An URGENT dialog stays until it is acknowledged: Escape closes only the list.
+      if (this.snoozeMenu) this.closeSnoozeMenu();
+      else this.close();
+    });
     // Relative times ("2 min ago") age while the page is open.
     setInterval(() => this.state && this.render(this.state), 30_000);
   }
@@ -108,17 +156,25 @@ export class InboxView {
     this.problem.textContent = state.problem ?? '';
     this.problem.hidden = !state.problem;
 
-    const shown = state.notifications.filter(
+    const current = state.notifications.filter(
       (n) => !n.expiresAt || Date.parse(n.expiresAt) > Date.now(),
     );
+    const categories = Object.keys(state.categoryCounts).sort();
+    if (this.tab !== ALL && !categories.includes(this.tab)) this.tab = ALL;
+    this.renderTabs(state, categories);
+    const shown = current.filter((n) => this.tab === ALL || n.category === this.tab);
     this.renderCards(shown);
     this.empty.hidden = shown.length > 0;
-    const needsAck = shown.filter((n) => n.requireAck && !n.acknowledgedAt);
+    this.clearAll.setAttribute(
+      'aria-label',
+      this.tab === ALL ? 'Clear all notifications' : `Clear all ${this.tab} notifications`,
+    );
+    const needsAck = current.filter((n) => n.requireAck && !n.acknowledgedAt);
     const attentionKey = needsAck.map((n) => n.id).join();
     // Rebuilt only when its items change, so a click under way is not lost to an update.
     if (this.attention.dataset.key !== attentionKey) {
       this.attention.dataset.key = attentionKey;
-      this.attention.replaceChildren(...needsAck.map((n) => this.attentionItem(n)));
+      this.renderAttention(needsAck);
     }
 
     const signedIn = state.status !== 'signed-out' && state.status !== 'expired';
@@ -127,6 +183,17 @@ export class InboxView {
       state.status === 'expired'
         ? 'Your session expired. Sign in again to keep receiving notifications.'
         : 'Paste a user token: `npm start` prints one for development.';
+  }
+
+  /** A new notification (or one back from a snooze), shown by its importance. */
+  notify(notification: Notification): void {
+    const important = notification.priority === 'HIGH' || notification.priority === 'URGENT';
+    // A hidden tab cannot show a toast: an important one reaches the user on the desktop.
+    if (document.visibilityState === 'hidden') {
+      if (important) this.desktopNotification(notification);
+      return;
+    }
+    this.toast(notification);
   }
 
   toast(notification: Notification): void {
@@ -152,6 +219,68 @@ export class InboxView {
     this.toasts.prepend(toast);
     while (this.toasts.children.length > 3) this.toasts.lastElementChild!.remove();
     setTimeout(() => toast.remove(), notification.priority === 'URGENT' ? 12_000 : 6000);
+  }
+
+  /** "All" and a tab per category, each with its unseen count from the service. */
+  private renderTabs(state: InboxState, categories: string[]): void {
+    const entries: [string, string, number][] = [
+      [ALL, 'All', state.unseenCount],
+      ...categories.map((c): [string, string, number] => [c, c, state.categoryCounts[c] ?? 0]),
+    ];
+    const key = JSON.stringify([this.tab, entries]);
+    if (this.tabs.dataset.key === key) return;
+    this.tabs.dataset.key = key;
+    this.tabs.replaceChildren(
+      ...entries.map(([value, label, count]) => {
+        const selected = value === this.tab;
+        const tab = h(
+          'button',
+          {
+            class: 'tab',
+            type: 'button',
+            role: 'tab',
+            'data-tab': value === ALL ? 'all' : value,
+            'aria-selected': String(selected),
+            'aria-label': `${label}, ${count} unseen`,
+            tabindex: selected ? '0' : '-1',
+          },
+          h('span', { class: 'tab-name' }, label),
+          h('span', { class: 'tab-count', 'aria-hidden': 'true' }, String(count)),
+        );
+        tab.addEventListener('click', (event) => {
+          event.stopPropagation();
+          this.tab = value;
+          if (this.state) this.render(this.state);
+        });
+        return tab;
+      }),
+    );
+  }
+
+  /** Require-ack ones in a banner; as a modal dialog while one of them is URGENT. */
+  private renderAttention(needsAck: Notification[]): void {
+    const modal = needsAck.some((n) => n.priority === 'URGENT');
+    const items = needsAck.map((n) => this.attentionItem(n));
+    this.attention.classList.toggle('modal', modal);
+    if (!modal) {
+      this.attention.removeAttribute('role');
+      this.attention.removeAttribute('aria-modal');
+      this.attention.removeAttribute('aria-labelledby');
+      this.attention.replaceChildren(...items);
+      return;
+    }
+    this.attention.setAttribute('role', 'dialog');
+    this.attention.setAttribute('aria-modal', 'true');
+    this.attention.setAttribute('aria-labelledby', 'attention-heading');
+    const box = h(
+      'div',
+      { class: 'dialog-box' },
+      h('h2', { id: 'attention-heading' }, 'Action required'),
+      ...items,
+    );
+    this.attention.replaceChildren(box);
+    // Focus goes into the dialog, on its first answer.
+    box.querySelector<HTMLElement>('.acknowledge')?.focus();
   }
 
   private renderCards(notifications: Notification[]): void {
@@ -187,8 +316,24 @@ export class InboxView {
         this.button('Acknowledge', 'acknowledge', () => this.actions.acknowledge(n.id)),
       );
     } else {
-      actions.append(this.button('Dismiss', 'dismiss', () => this.actions.dismiss(n.id)));
+      actions.append(
+        this.button('Dismiss', 'dismiss', () => this.actions.archive([n.id]), `Dismiss ${n.title}`),
+      );
+      if (n.seenAt) {
+        actions.append(
+          this.button(
+            'Mark unread',
+            'mark-unread',
+            () => {
+              this.keptUnread.add(n.id);
+              this.actions.markUnseen([n.id]);
+            },
+            `Mark ${n.title} unread`,
+          ),
+        );
+      }
     }
+    actions.append(this.snoozeButton(n));
     const classes = ['card', `priority-${n.priority.toLowerCase()}`];
     if (!n.seenAt) classes.push('unseen');
     if (n.requireAck && !n.acknowledgedAt) classes.push('needs-ack');
@@ -225,8 +370,111 @@ export class InboxView {
     );
   }
 
-  private button(label: string, className: string, onClick: () => void): HTMLElement {
+  /** "Snooze" and its menu: back in an hour, tomorrow at 9:00 (and the quick one, if asked). */
+  private snoozeButton(n: Notification): HTMLElement {
+    const wrap = h('span', { class: 'snooze' });
+    const button = h(
+      'button',
+      {
+        class: 'snooze-button',
+        type: 'button',
+        'aria-haspopup': 'menu',
+        'aria-expanded': 'false',
+        'aria-label': `Snooze ${n.title}`,
+      },
+      'Snooze',
+    );
+    button.addEventListener('click', (event) => {
+      event.stopPropagation();
+      const open = this.snoozeMenu === wrap;
+      this.closeSnoozeMenu();
+      if (open) return;
+      const menu = h('div', { class: 'snooze-menu', role: 'menu', 'aria-label': 'Snooze until' });
+      for (const [label, until] of snoozeChoices(this.options.quickSnoozeSeconds)) {
+        const item = h('button', { type: 'button', role: 'menuitem' }, label);
+        item.addEventListener('click', (clicked) => {
+          clicked.stopPropagation();
+          this.closeSnoozeMenu();
+          this.actions.snooze(n.id, until().toISOString());
+        });
+        menu.append(item);
+      }
+      wrap.append(menu);
+      button.setAttribute('aria-expanded', 'true');
+      this.snoozeMenu = wrap;
+      menu.querySelector<HTMLElement>('[role=menuitem]')?.focus();
+    });
+    wrap.append(button);
+    return wrap;
+  }
+
+  private closeSnoozeMenu(): void {
+    this.snoozeMenu?.querySelector('.snooze-menu')?.remove();
+    this.snoozeMenu?.querySelector('.snooze-button')?.setAttribute('aria-expanded', 'false');
+    this.snoozeMenu = undefined;
+  }
+
+  /** Whether the user turned desktop notifications on here (and the browser allows them). */
+  private desktopEnabled(): boolean {
+    return (
+      'Notification' in window &&
+      Notification.permission === 'granted' &&
+      localStorage.getItem(DESKTOP_KEY) === 'on'
+    );
+  }
+
+  private showDesktopChoice(): void {
+    const supported = 'Notification' in window;
+    this.desktop.hidden = !supported;
+    if (!supported) return;
+    const on = this.desktopEnabled();
+    const denied = Notification.permission === 'denied';
+    this.desktop.textContent = on
+      ? 'Desktop notifications on'
+      : denied
+        ? 'Desktop notifications blocked'
+        : 'Enable desktop notifications';
+    this.desktop.setAttribute('aria-pressed', String(on));
+    (this.desktop as HTMLButtonElement).disabled = denied;
+  }
+
+  private async enableDesktop(): Promise<void> {
+    if (this.desktopEnabled()) {
+      localStorage.setItem(DESKTOP_KEY, 'off');
+    } else {
+      const permission = await Notification.requestPermission();
+      localStorage.setItem(DESKTOP_KEY, permission === 'granted' ? 'on' : 'off');
+    }
+    this.showDesktopChoice();
+  }
+
+  private desktopNotification(n: Notification): void {
+    if (!this.desktopEnabled()) return;
+    try {
+      // One per notification however many tabs are hidden: the tag makes the browser keep one.
+      const shown = new Notification(n.title, {
+        body: n.body ?? '',
+        tag: n.id,
+        requireInteraction: n.priority === 'URGENT',
+      });
+      shown.onclick = () => {
+        window.focus();
+        this.open();
+        shown.close();
+      };
+    } catch {
+      // Some browsers (Chrome on Android) allow them only from a service worker.
+    }
+  }
+
+  private button(
+    label: string,
+    className: string,
+    onClick: () => void,
+    ariaLabel?: string,
+  ): HTMLElement {
     const button = h('button', { class: className, type: 'button' }, label);
+    if (ariaLabel) button.setAttribute('aria-label', ariaLabel);
     button.addEventListener('click', (event) => {
       event.stopPropagation();
       onClick();
@@ -239,6 +487,7 @@ export class InboxView {
     const ids = entries
       .filter((entry) => entry.isIntersecting)
       .map((entry) => (entry.target as HTMLElement).dataset.id!)
+      .filter((id) => !this.keptUnread.has(id))
       .filter((id) => this.state?.notifications.find((n) => n.id === id)?.seenAt === null);
     if (ids.length > 0) this.actions.markSeen(ids);
   }
@@ -255,9 +504,34 @@ export class InboxView {
   }
 
   private close(): void {
+    this.keptUnread.clear();
+    this.closeSnoozeMenu();
     this.dropdown.hidden = true;
     this.bell.setAttribute('aria-expanded', 'false');
   }
+}
+
+/** The snooze menu's choices: a label and when it would be back. */
+function snoozeChoices(quickSeconds?: number): [string, () => Date][] {
+  const choices: [string, () => Date][] = [
+    ['In 1 hour', () => new Date(Date.now() + 3_600_000)],
+    [
+      'Tomorrow at 9:00',
+      () => {
+        const at = new Date();
+        at.setDate(at.getDate() + 1);
+        at.setHours(9, 0, 0, 0);
+        return at;
+      },
+    ],
+  ];
+  if (quickSeconds) {
+    choices.unshift([
+      `In ${quickSeconds} seconds`,
+      () => new Date(Date.now() + quickSeconds * 1000),
+    ]);
+  }
+  return choices;
 }
 
 function icon(n: Notification): HTMLElement {
