@@ -366,7 +366,8 @@ export function createInbox(options: InboxOptions): Inbox {
       }
       default: {
         const wasListed = lists.notifications.some((n) => n.id === event.notification.id);
-        lists = placed(lists, event.notification);
+        const comesBack = event.type === 'UNSNOOZED' || event.type === 'UNARCHIVED';
+        lists = placed(lists, event.notification, comesBack);
         const back = lists.notifications.find((n) => n.id === event.notification.id);
         // Back from a snooze: in front of the user again, as when it arrived.
         if (event.type === 'UNSNOOZED' && back && !wasListed) added = [back];
@@ -420,9 +421,9 @@ export function createInbox(options: InboxOptions): Inbox {
   }
 
   /** A mutation's answer, shown at once where it now belongs (the events bring the counts). */
-  function place(changed: Notification[]): void {
+  function place(changed: Notification[], comesBack = false): void {
     let lists: Lists = state;
-    for (const n of changed) lists = placed(lists, n);
+    for (const n of changed) lists = placed(lists, n, comesBack);
     const { notifications, snoozed, history } = lists;
     update({ notifications, snoozed, history });
   }
@@ -474,7 +475,7 @@ export function createInbox(options: InboxOptions): Inbox {
     },
     async unarchive(ids) {
       if (ids.length === 0) return;
-      place((await request<{ unarchive: Notification[] }>(UNARCHIVE, { ids })).unarchive);
+      place((await request<{ unarchive: Notification[] }>(UNARCHIVE, { ids })).unarchive, true);
     },
     async archiveAll(filter) {
       return (await request<{ archiveAll: number }>(ARCHIVE_ALL, { filter })).archiveAll;
@@ -587,9 +588,10 @@ interface Lists {
 /**
  * Puts the latest version of a notification where it now belongs: out of `notifications` when
  * archived or snoozed, into it when it needs attention again (unseen, or awaiting an
- * acknowledgement), in `snoozed` while snoozed. A version older than the one held changes nothing.
+ * acknowledgement) or `comesBack` (from a snooze or the archive, seen or not: the user asked to
+ * see it again), in `snoozed` while snoozed. A version older than the one held changes nothing.
  */
-function placed(lists: Lists, n: Notification): Lists {
+function placed(lists: Lists, n: Notification, comesBack = false): Lists {
   const held = [...lists.notifications, ...lists.snoozed, ...lists.history].find((h) => h.id === n.id);
   if (held && Date.parse(held.updatedAt) > Date.parse(n.updatedAt)) return lists;
   const others = (list: Notification[]) => list.filter((h) => h.id !== n.id);
@@ -599,7 +601,7 @@ function placed(lists: Lists, n: Notification): Lists {
   let notifications = lists.notifications;
   if (away) notifications = others(notifications);
   else if (listed) notifications = replaced(notifications, [n]);
-  else if (needsAttention) notifications = newestFirst([n, ...notifications]);
+  else if (needsAttention || comesBack) notifications = newestFirst([n, ...notifications]);
   const snoozed =
     n.snoozedUntil && !n.archivedAt ? soonestBack([n, ...others(lists.snoozed)]) : others(lists.snoozed);
   return { notifications, snoozed, history: replaced(lists.history, [n]) };

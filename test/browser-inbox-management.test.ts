@@ -1,0 +1,357 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  chromiumInstalled,
+  launchChromium,
+  serveExample,
+  type StaticSite,
+} from './helpers/browser.js';
+import { send, upsertCategory } from './helpers/operations.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { sleep } from './helpers/wait.js';
+
+// Inbox management in the reference inbox (examples/inbox), in Chromium against the real
+// service: category tabs with their counts, dismiss, clear all, mark unread and snooze in one tab
+// shown in the other tab and on another "device" (a second browser profile of the same user),
+// each count compared with what the service says; display by importance (toast, desktop
+// notification while hidden, a modal dialog for an URGENT one to acknowledge).
+
+const artifact = (name: string) => fileURLToPath(new URL(`artifacts/${name}`, import.meta.url));
+
+let server: TestServer;
+let site: StaticSite;
+let browser: Browser;
+const pageErrors: string[] = [];
+const poll = { timeout: 10_000, interval: 50 };
+/** The snooze menu's quick choice, in seconds. */
+const QUICK_SNOOZE = 3;
+
+/** A browser profile of its own (another device): its own SharedWorker and socket. */
+const newDevice = () => browser.newContext({ viewport: { width: 1100, height: 760 } });
+
+async function openTab(context: BrowserContext, userId: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${userId}: ${error.message}`));
+  const params = new URLSearchParams({
+    server: server.url,
+    token: await server.token(userId),
+    quickSnooze: String(QUICK_SNOOZE),
+  });
+  await page.goto(`${site.origin}/?${params}`);
+  await page.locator('body[data-status="live"]').waitFor({ timeout: 10_000 });
+  return page;
+}
+
+/** What the tabs say: { all: n, <category>: n }. */
+const tabCounts = (page: Page) =>
+  page.evaluate(() =>
+    Object.fromEntries(
+      [...document.querySelectorAll<HTMLElement>('.tabs .tab')].map((tab) => [
+        tab.dataset.tab!,
+        Number(tab.querySelector('.tab-count')!.textContent),
+      ]),
+    ),
+  );
+
+/**
+ * What the list in the "All" tab shows (the list is drawn while the dropdown is closed too):
+ * cards that need attention per category, and every card's title.
+ */
+const listed = (page: Page) =>
+  page.evaluate(() => {
+    const cards = [...document.querySelectorAll<HTMLElement>('.cards .card')];
+    const unseen: Record<string, number> = {};
+    for (const card of cards) {
+      const category = card.querySelector('.category')!.textContent!;
+      const counts = card.matches('.unseen, .needs-ack');
+      unseen[category] = (unseen[category] ?? 0) + (counts ? 1 : 0);
+    }
+    const titles = cards.map((card) => card.querySelector('.title')!.textContent!);
+    return { unseen, titles };
+  });
+
+/** The service's own counts for the user: { all, <category>... }. */
+async function serviceCounts(userId: string): Promise<Record<string, number>> {
+  const { data } = await server.request<{
+    inbox: { unseenCount: number; counts: { category: string; unseen: number }[] };
+  }>('{ inbox { unseenCount counts { category unseen } } }', {}, userId);
+  return {
+    all: data!.inbox.unseenCount,
+    ...Object.fromEntries(data!.inbox.counts.map((c) => [c.category, c.unseen])),
+  };
+}
+
+/**
+ * Every page shows the service's counts in its tabs, its list agrees with its tabs (as many cards
+ * needing attention per category as the tab says) and its titles are `titles` (when given). All
+ * are read afresh until they agree: an action the test just clicked may still be on its way.
+ * Answers the counts they agreed on.
+ */
+async function allAgree(userId: string, pages: Page[], titles?: string[]) {
+  let agreed: Record<string, number> = {};
+  for (const page of pages) {
+    await expect
+      .poll(async () => {
+        const [service, shown, list] = await Promise.all([
+          serviceCounts(userId),
+          tabCounts(page),
+          listed(page),
+        ]);
+        agreed = service;
+        const fromList = Object.fromEntries(
+          Object.keys(service).map((c) => [c, c === 'all' ? service.all : (list.unseen[c] ?? 0)]),
+        );
+        const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+        const ok =
+          same(shown, service) && same(fromList, service) && (!titles || same(list.titles, titles));
+        return ok ? 'agree' : { service, shown, fromList, titles: list.titles };
+      }, poll)
+      .toBe('agree');
+  }
+  return agreed;
+}
+
+/** The card titled `title` in the open dropdown. */
+const card = (page: Page, title: string) =>
+  page.locator('.cards .card', { has: page.locator('.title', { hasText: title }) });
+
+describe.skipIf(!chromiumInstalled())('inbox management in the reference inbox', () => {
+  beforeAll(async () => {
+    site = await serveExample('inbox');
+    server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
+    browser = await launchChromium();
+    await upsertCategory(server, { name: 'security', requireAck: true, priority: 'URGENT' });
+    await upsertCategory(server, { name: 'billing', priority: 'HIGH' });
+    await upsertCategory(server, { name: 'exports' });
+    await upsertCategory(server, { name: 'maintenance', priority: 'LOW' });
+    await mkdir(new URL('artifacts/', import.meta.url), { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await site?.close();
+  });
+
+  it('tab counts equal the list; dismiss, mark unread, clear all and snooze in one tab show in the other tab and on another device', async () => {
+    const [laptop, phone] = [await newDevice(), await newDevice()];
+    const [front, back] = [await openTab(laptop, 'kim'), await openTab(laptop, 'kim')];
+    const other = await openTab(phone, 'kim');
+    const pages = [front, back, other];
+    const sendKim = (category: string, title: string) =>
+      send(server, { category, recipientIds: ['kim'], title });
+    await sendKim('exports', 'export 1');
+    await sendKim('exports', 'export 2');
+    await sendKim('billing', 'Invoice overdue');
+    await sendKim('maintenance', 'Maintenance tonight');
+    const counts = await allAgree('kim', pages, [
+      'Maintenance tonight',
+      'Invoice overdue',
+      'export 2',
+      'export 1',
+    ]);
+    expect(counts).toEqual({ all: 4, billing: 1, exports: 2, maintenance: 1, security: 0 });
+    // A NORMAL one (and a LOW one) is a toast in a visible tab.
+    await other.locator('.toast', { hasText: 'export 2' }).waitFor();
+    await other.locator('.toast', { hasText: 'Maintenance tonight' }).waitFor();
+
+    // The user opens the list in the front tab: what it shows is seen, on every device.
+    await front.bringToFront();
+    await front.locator('.bell').click();
+    await expect.poll(() => serviceCounts('kim').then((c) => c.all), poll).toBe(0);
+    await allAgree('kim', pages);
+
+    // Mark unread: counted again everywhere (and not marked seen again while the list is open).
+    await card(front, 'export 2').getByRole('button', { name: 'Mark export 2 unread' }).click();
+    await card(front, 'Invoice overdue')
+      .getByRole('button', { name: 'Mark Invoice overdue unread' })
+      .click();
+    await expect.poll(() => serviceCounts('kim').then((c) => c.all), poll).toBe(2);
+    await sleep(500);
+    expect(await allAgree('kim', pages)).toEqual({
+      all: 2,
+      billing: 1,
+      exports: 1,
+      maintenance: 0,
+      security: 0,
+    });
+
+    // The exports tab: its list is its cards, its count theirs.
+    await front.getByRole('tab', { name: /^exports,/ }).click();
+    expect(await front.locator('.cards .card .title').allTextContents()).toEqual([
+      'export 2',
+      'export 1',
+    ]);
+    expect(await front.locator('.cards .card.unseen').count()).toBe(1);
+    await front.screenshot({ path: artifact('inbox-tabs.png') });
+
+    // Dismiss an unread one: gone from every list, its count down everywhere.
+    await card(front, 'export 2').getByRole('button', { name: 'Dismiss export 2' }).click();
+    await allAgree('kim', [back, other], ['Maintenance tonight', 'Invoice overdue', 'export 1']);
+    expect(await serviceCounts('kim')).toMatchObject({ all: 1, exports: 0, billing: 1 });
+    await expect.poll(() => tabCounts(front), poll).toMatchObject({ all: 1, exports: 0 });
+
+    // Clear all in the billing tab: only billing goes.
+    await front.getByRole('tab', { name: /^billing,/ }).click();
+    await front.getByRole('button', { name: 'Clear all billing notifications' }).click();
+    await allAgree('kim', [back, other], ['Maintenance tonight', 'export 1']);
+    expect(await serviceCounts('kim')).toMatchObject({ all: 0, billing: 0 });
+    await expect.poll(() => front.locator('.cards .card').count(), poll).toBe(0);
+
+    // Snooze (the quick choice): hidden everywhere, and back by itself when due.
+    await front.getByRole('tab', { name: /^All,/ }).click();
+    await card(front, 'export 1').getByRole('button', { name: 'Mark export 1 unread' }).click();
+    await expect.poll(() => serviceCounts('kim').then((c) => c.exports), poll).toBe(1);
+    await card(front, 'export 1').getByRole('button', { name: 'Snooze export 1' }).click();
+    const menu = front.getByRole('menu', { name: 'Snooze until' });
+    expect(await menu.getByRole('menuitem').allTextContents()).toEqual([
+      `In ${QUICK_SNOOZE} seconds`,
+      'In 1 hour',
+      'Tomorrow at 9:00',
+    ]);
+    const snoozedAt = Date.now();
+    await menu.getByRole('menuitem', { name: `In ${QUICK_SNOOZE} seconds` }).click();
+    await front.keyboard.press('Escape'); // the list closes: a toast may show when it is back
+    await allAgree('kim', pages, ['Maintenance tonight']);
+    expect(await serviceCounts('kim')).toMatchObject({ all: 0, exports: 0 });
+    // Back live, unread again, on every tab and device (the service's UNSNOOZED when due).
+    for (const page of pages) {
+      await expect
+        .poll(async () => (await listed(page)).titles, { ...poll, timeout: 15_000 })
+        .toEqual(['Maintenance tonight', 'export 1']);
+    }
+    expect(Date.now() - snoozedAt).toBeGreaterThanOrEqual(QUICK_SNOOZE * 1000 - 500);
+    expect(await allAgree('kim', pages)).toMatchObject({ all: 1, exports: 1 });
+    await other.locator('.toast', { hasText: 'export 1' }).waitFor();
+    await laptop.close();
+    await phone.close();
+  });
+
+  it('shows an URGENT notification to acknowledge as a modal dialog in every tab until it is acknowledged', async () => {
+    const [laptop, phone] = [await newDevice(), await newDevice()];
+    const pages = [await openTab(laptop, 'lou'), await openTab(laptop, 'lou')];
+    pages.push(await openTab(phone, 'lou'));
+    await send(server, {
+      category: 'security',
+      recipientIds: ['lou'],
+      title: 'New sign-in from Firefox on Linux',
+      body: 'If this was not you, change your password.',
+    });
+    for (const page of pages) {
+      const dialog = page.getByRole('dialog', { name: 'Action required' });
+      await dialog.waitFor();
+      expect(await dialog.getAttribute('aria-modal')).toBe('true');
+      await dialog.getByText('New sign-in from Firefox on Linux').waitFor();
+    }
+    const [first] = pages as [Page, ...Page[]];
+    await first.bringToFront();
+    await first.screenshot({ path: artifact('inbox-urgent.png') });
+    // It stays: Escape, a click beside it, a while.
+    await first.keyboard.press('Escape');
+    await first.mouse.click(10, 700);
+    await sleep(500);
+    expect(await first.getByRole('dialog').count()).toBe(1);
+    // Nothing behind it can be reached with the mouse.
+    await expect(first.locator('.bell').click({ timeout: 500 })).rejects.toThrow();
+
+    await first.getByRole('dialog').getByRole('button', { name: 'Acknowledge' }).click();
+    for (const page of pages) {
+      await expect.poll(() => page.getByRole('dialog').count(), poll).toBe(0);
+    }
+    expect(await serviceCounts('lou')).toMatchObject({ all: 0, security: 0 });
+    await laptop.close();
+    await phone.close();
+  });
+
+  it('shows a HIGH one as a desktop notification while the tab is hidden, once enabled from a click; never asks on load', async () => {
+    const context = await newDevice();
+    await context.grantPermissions(['notifications'], { origin: site.origin });
+    // Headless Chromium shows no notification: record each one the page makes, and every
+    // permission request; and let the test hide the page as switching tabs would.
+    await context.addInitScript(() => {
+      const log = { shown: [] as { title: string }[], requests: 0 };
+      const Real = window.Notification;
+      class Recorded extends Real {
+        constructor(title: string, options?: NotificationOptions) {
+          log.shown.push({ title });
+          super(title, options);
+        }
+        static override requestPermission(...args: []) {
+          log.requests++;
+          return Real.requestPermission(...args);
+        }
+      }
+      let hidden = false;
+      Object.defineProperty(Document.prototype, 'visibilityState', {
+        configurable: true,
+        get: () => (hidden ? 'hidden' : 'visible'),
+      });
+      Object.defineProperty(Document.prototype, 'hidden', {
+        configurable: true,
+        get: () => hidden,
+      });
+      Object.assign(window, {
+        Notification: Recorded,
+        notificationLog: log,
+        setHidden(value: boolean) {
+          hidden = value;
+          document.dispatchEvent(new Event('visibilitychange'));
+        },
+      });
+    });
+    const page = await openTab(context, 'max');
+    const log = () =>
+      page.evaluate(
+        () =>
+          (
+            window as unknown as {
+              notificationLog: { shown: { title: string }[]; requests: number };
+            }
+          ).notificationLog,
+      );
+    const setHidden = (hidden: boolean) =>
+      page.evaluate(
+        (value) => (window as unknown as { setHidden(v: boolean): void }).setHidden(value),
+        hidden,
+      );
+    const sendMax = (category: string, title: string) =>
+      send(server, { category, recipientIds: ['max'], title });
+    const enable = page.getByRole('button', { name: 'Enable desktop notifications' });
+    await enable.waitFor();
+    // Granted already (by the test), yet nothing was asked on load and nothing is shown.
+    expect(await log()).toEqual({ shown: [], requests: 0 });
+
+    // Hidden, but not enabled yet: no desktop notification.
+    await setHidden(true);
+    await sendMax('billing', 'Invoice overdue (before enabling)');
+    await expect.poll(() => tabCounts(page), poll).toMatchObject({ billing: 1 });
+    await sleep(300);
+    expect((await log()).shown).toEqual([]);
+
+    await setHidden(false);
+    await enable.click();
+    await page.getByRole('button', { name: 'Desktop notifications on' }).waitFor();
+    expect((await log()).requests).toBe(1);
+
+    // Visible: a toast, not a desktop notification.
+    await sendMax('billing', 'Invoice paid');
+    await page.locator('.toast', { hasText: 'Invoice paid' }).waitFor();
+    expect((await log()).shown).toEqual([]);
+
+    // Hidden: a HIGH one is a desktop notification; a NORMAL one is not.
+    await setHidden(true);
+    await sendMax('exports', 'Export ready (quiet)');
+    await sendMax('billing', 'Card declined');
+    await expect.poll(async () => (await log()).shown, poll).toEqual([{ title: 'Card declined' }]);
+    await sleep(300);
+    expect((await log()).shown).toEqual([{ title: 'Card declined' }]);
+    expect((await log()).requests).toBe(1);
+    await context.close();
+  });
+
+  it('raised no error in any page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
