@@ -194,9 +194,9 @@ describe('createInbox: inbox management on two devices of one user', () => {
     // Back in front of the user: a toast on each device, as when it arrived.
     for (const d of [laptop, phone]) expect(d.toasts.filter((id) => id === info2)).toHaveLength(2);
     for (const d of [laptop, phone]) {
-      expect(d.events.filter((e) => e.type === 'UNSNOOZED').map((e) => e.notification.id)).toEqual(
-        [info2],
-      );
+      expect(d.events.filter((e) => e.type === 'UNSNOOZED').map((e) => e.notification.id)).toEqual([
+        info2,
+      ]);
     }
 
     // Clear all, for one tab's filter, then for everything (the require-ack one stays).
