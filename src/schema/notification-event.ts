@@ -46,7 +46,8 @@ const NotificationEvent = builder.objectRef<Delivery>('NotificationEvent').imple
       resolve: ({ events }) => events.map((event) => viewOf(event.notification, event.receipt)),
     }),
     unseenCount: t.int({
-      description: 'Your unseenCount once this event has happened.',
+      description:
+        'Your unseenCount once this event has happened. Events replayed from `after` (those before you subscribed) carry your count as it was when you subscribed: the latest event you received always has your current count.',
       resolve: sharedResults.personal.unseenCount,
     }),
   }),
