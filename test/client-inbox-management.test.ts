@@ -8,7 +8,8 @@ import {
   type Notification,
   type NotificationEvent,
 } from '../packages/client/src/index.js';
-import { send, upsertCategory } from './helpers/operations.js';
+import { SERVICE, ok, send, upsertCategory } from './helpers/operations.js';
+import { RecallNotificationDocument, UpdateNotificationDocument } from '../client/graphql.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { until } from './helpers/wait.js';
@@ -131,6 +132,39 @@ const live = (d: Device) =>
     10_000,
     'live',
   );
+
+describe('createInbox: a service edits and recalls what it sent', () => {
+  it('shows the new content on both devices, and drops a recalled one with its count', async () => {
+    const [laptop, phone] = [device('noa'), device('noa')];
+    await Promise.all([live(laptop), live(phone)]);
+    const edited = await sendTo('noa', 'Build 41 failed');
+    const recalled = await sendTo('noa', 'Sent by mistake', 'billing');
+    await inStep('noa', [laptop, phone], 'two sends');
+
+    await ok(
+      server,
+      UpdateNotificationDocument,
+      { id: edited, input: { title: 'Build 41 fixed', body: 'all green' } },
+      SERVICE,
+    );
+    for (const { inbox } of [laptop, phone]) {
+      await until(
+        () => inbox.getState().notifications.find((n) => n.id === edited),
+        (n) => n?.title === 'Build 41 fixed' && n.body === 'all green',
+        10_000,
+        'the edited content',
+      );
+    }
+    await inStep('noa', [laptop, phone], 'an edit (no count change)');
+
+    await ok(server, RecallNotificationDocument, { id: recalled }, SERVICE);
+    const after = await inStep('noa', [laptop, phone], 'a recall');
+    expect(after.unseen).toEqual([edited]);
+    for (const { inbox } of [laptop, phone]) {
+      expect(inbox.getState().notifications.map((n) => n.id)).not.toContain(recalled);
+    }
+  });
+});
 
 describe('createInbox: inbox management on two devices of one user', () => {
   it('loads the counts per category from the inbox query, each category there, 0 included', async () => {
