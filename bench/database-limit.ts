@@ -37,6 +37,7 @@ function send(pool: Pool, userId: string, title: string) {
       icon: null,
       actionUrl: null,
       templateKey: null,
+      groupKey: null,
       expiresAt: null,
       deleteAt: new Date(Date.now() + DELETE_AFTER_MS),
       recipients: [userId],

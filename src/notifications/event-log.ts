@@ -4,6 +4,7 @@ import { DomainError } from '../errors.js';
 import {
   PUBLIC_STREAM,
   userStream,
+  type Fold,
   type NotificationEventType,
   type NotificationRecord,
   type ReceiptTimes,
@@ -30,6 +31,8 @@ export interface AppendedRow {
   stream: string;
   seq: string;
   notificationId: string;
+  /** What a grouped send did in this stream (see Fold), as stored. */
+  state?: StoredFold | null;
 }
 
 /**
@@ -52,7 +55,7 @@ export function appendEventsSql(drafts: Prisma.Sql): Prisma.Sql {
              d.type, d."notificationId", d.tombstone, d.state
       FROM drafts d JOIN heads h ON h.id = d.stream JOIN counts c ON c.stream = d.stream
       ORDER BY d.ord
-      RETURNING id::text, stream, seq::text, "notificationId"::text)`;
+      RETURNING id::text, stream, seq::text, "notificationId"::text, state)`;
 }
 
 /** Pairs appended rows with their drafts (a stream has one event per notification per call). */
@@ -72,6 +75,7 @@ export function toStreamEvents(drafts: EventDraft[], rows: AppendedRow[]): Strea
           : draft.notification,
         receipt: draft.receipt ?? null,
         before: draft.before ?? null,
+        fold: foldOf(row.state),
       };
     })
     .sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -247,11 +251,30 @@ function reviveTimes(times: Record<keyof ReceiptTimes, string | null>): ReceiptT
   };
 }
 
+/** What a grouped send's CREATED event keeps in its state (see Fold). */
+export interface StoredFold {
+  fold: {
+    groupCount: number;
+    replaces: string | null;
+    replacedCounted: boolean;
+    replacedExpiresAt: string | null;
+  };
+}
+
+export function foldOf(state: unknown): Fold | null {
+  const stored = state as Partial<StoredFold> | null | undefined;
+  if (!stored?.fold) return null;
+  const { replacedExpiresAt, ...rest } = stored.fold;
+  return { ...rest, replacedExpiresAt: replacedExpiresAt ? new Date(replacedExpiresAt) : null };
+}
+
 /**
  * The user's state for a logged event: as the event left it when the event kept it (the user's
  * own changes), else as their receipt says now.
  */
 function receiptFor(row: Event, current: ReceiptTimes | undefined) {
+  const fold = foldOf(row.state);
+  if (fold) return { receipt: current ?? null, before: null, fold };
   if (!row.state) return { receipt: current ?? null, before: null };
   const state = row.state as unknown as StoredState;
   return { receipt: reviveTimes(state.after), before: reviveTimes(state.before) };
@@ -272,9 +295,18 @@ async function hydrate(database: Database, userId: string, rows: Event[]): Promi
     type: row.type,
     notification: row.tombstone
       ? reviveTombstone(row.tombstone as Tombstone)
-      : (notificationById.get(row.notificationId) ?? null),
+      : withGroupCount(
+          notificationById.get(row.notificationId),
+          receiptById.get(row.notificationId)?.groupCount,
+        ),
     ...receiptFor(row, receiptById.get(row.notificationId)),
   }));
+}
+
+/** A grouped one carries the user's groupCount with it, as the lists show it. */
+function withGroupCount(notification: NotificationRecord | undefined, groupCount = 1) {
+  if (!notification) return null;
+  return groupCount === 1 ? notification : { ...notification, groupCount };
 }
 
 export type Tombstone = Record<string, string | boolean | null>;
@@ -312,6 +344,7 @@ function reviveTombstone(tombstone: Tombstone): NotificationRecord {
     icon: null,
     actionUrl: null,
     templateKey: null,
+    groupKey: null,
     createdAt: date(tombstone.createdAt)!,
     editedAt: null,
     expiresAt: date(tombstone.expiresAt),

@@ -1,6 +1,7 @@
 import type { Pool } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { appendEventsSql, type AppendedRow } from './event-log.js';
+import { userStream } from './types.js';
 import type { NotificationPriority, NotificationRecord } from './types.js';
 
 // The one definition of the send SQL (the service and bench/database-limit.ts both run it): a
@@ -24,6 +25,8 @@ export interface StoredSend {
   icon: string | null;
   actionUrl: string | null;
   templateKey: string | null;
+  /** Private only: folds each recipient's newest earlier one of this category and key. */
+  groupKey: string | null;
   expiresAt: Date | null;
   deleteAt: Date;
   /** Sorted and distinct; empty for a public notification. */
@@ -53,14 +56,21 @@ type StoredRow = Omit<NotificationRecord, 'seq'> & { seq: string; events: Append
  * was claimed before (by an earlier send, committed: the claim waits for it). At most one send
  * per (sender, key) in a call: ON CONFLICT cannot touch one row twice in a statement. Keys,
  * then stream heads, are locked in sorted order, so concurrent calls cannot deadlock.
+ *
+ * A call with grouped sends first takes, in the same transaction, the grouped recipients'
+ * inboxes (as their own changes take them, so a fold reads a state no markSeen or archive is
+ * changing) and then every stream head the statement appends to, both in sorted order: the
+ * statement then starts from a snapshot in which every earlier send to those streams is
+ * committed, so the earlier one it folds is the newest there is. (Only a concurrent call with
+ * the same idempotency key locks in the other order, keys first; PostgreSQL breaks that
+ * deadlock and the group commit stores each send of the failed group again.)
  */
 export async function storeSends(pool: Pool, sends: StoredSend[]): Promise<(Stored | undefined)[]> {
   const statement = storeSendsSql(sends);
-  const { rows } = await pool.query<StoredRow>({
-    name: 'store-sends',
-    text: statement.text,
-    values: statement.values,
-  });
+  const query = { name: 'store-sends', text: statement.text, values: statement.values };
+  const { rows } = sends.some((send) => send.groupKey !== null)
+    ? await lockedForGroups(pool, sends, () => query)
+    : await pool.query<StoredRow>(query);
   const byId = new Map(rows.map(({ events, ...row }) => [row.id, { events, row }]));
   return sends.map((send) => {
     const stored = byId.get(send.id);
@@ -68,6 +78,37 @@ export async function storeSends(pool: Pool, sends: StoredSend[]): Promise<(Stor
     const notification = { ...stored.row, seq: BigInt(stored.row.seq) };
     return { notification, events: stored.events ?? [] };
   });
+}
+
+async function lockedForGroups(
+  pool: Pool,
+  sends: StoredSend[],
+  query: () => { name: string; text: string; values: unknown[] },
+) {
+  const grouped = [...new Set(sends.flatMap((send) => (send.groupKey ? send.recipients : [])))];
+  const streams = [...new Set(sends.flatMap((send) => send.streams))];
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `SELECT pg_advisory_xact_lock(hashtextextended('inbox:' || u, 0))
+       FROM (SELECT u FROM unnest($1::text[]) u ORDER BY u) s`,
+      [grouped],
+    );
+    await client.query(
+      `INSERT INTO "Stream" (id, seq) SELECT s, 0 FROM unnest($1::text[]) s ORDER BY s
+       ON CONFLICT (id) DO UPDATE SET seq = "Stream".seq`,
+      [streams],
+    );
+    const result = await client.query<StoredRow>(query());
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 function storeSendsSql(sends: StoredSend[]): Prisma.Sql {
@@ -95,10 +136,10 @@ function storeSendsSql(sends: StoredSend[]): Prisma.Sql {
         ${column((s) => s.body)}::text[], ${column((s) => s.data)}::jsonb[],
         ${column((s) => s.icon)}::text[], ${column((s) => s.actionUrl)}::text[],
         ${column((s) => s.templateKey)}::text[], ${column((s) => s.expiresAt)}::timestamptz[],
-        ${column((s) => s.deleteAt)}::timestamptz[]
+        ${column((s) => s.deleteAt)}::timestamptz[], ${column((s) => s.groupKey)}::text[]
       ) WITH ORDINALITY AS i(id, sender, key, result, category, priority, "requireAck",
         "batchWindowSeconds", public, title, body, data, icon, "actionUrl", "templateKey",
-        "expiresAt", "deleteAt", ord)),
+        "expiresAt", "deleteAt", "groupKey", ord)),
     claim AS (
       INSERT INTO "IdempotencyKey" (service, key, result)
       SELECT sender, key, result FROM items WHERE key IS NOT NULL ORDER BY sender, key
@@ -111,23 +152,70 @@ function storeSendsSql(sends: StoredSend[]): Prisma.Sql {
     notification AS (
       INSERT INTO "Notification" (id, "categoryName", priority, "requireAck",
         "batchWindowSeconds", public, sender,
-        title, body, data, icon, "actionUrl", "templateKey", "expiresAt", "deleteAt")
+        title, body, data, icon, "actionUrl", "templateKey", "groupKey", "expiresAt", "deleteAt")
       SELECT id, category, priority, "requireAck", "batchWindowSeconds", public, sender,
-        title, body, data, icon, "actionUrl", "templateKey", "expiresAt", "deleteAt"
+        title, body, data, icon, "actionUrl", "templateKey", "groupKey", "expiresAt", "deleteAt"
       FROM go ORDER BY ord
       RETURNING *),
-    receipts AS (
-      INSERT INTO "Receipt" ("notificationId", "userId", "requireAck")
-      SELECT go.id, r.recipient, go."requireAck"
+    addressed AS (
+      SELECT go.ord, go.id, r.recipient, go.category, go."groupKey", go."requireAck",
+        go."expiresAt"
       FROM unnest(${recipients.index}::int[], ${recipients.values}::text[]) AS r(item, recipient)
       JOIN go ON go.ord = r.item),
+    ${foldSql()},
+    receipts AS (
+      INSERT INTO "Receipt" ("notificationId", "userId", "requireAck", "groupKey", "groupCount")
+      SELECT a.id, a.recipient, a."requireAck", a."groupKey", COALESCE(f."groupCount", 1)
+      FROM addressed a LEFT JOIN fold f ON f.ord = a.ord AND f.recipient = a.recipient
+      WHERE f.newest IS NOT FALSE),
     ${appendEventsSql(Prisma.sql`
       SELECT s.stream, 'CREATED'::"NotificationEventType" AS type, go.id AS "notificationId",
-        NULL::jsonb AS tombstone, NULL::jsonb AS state, s.ord
+        NULL::jsonb AS tombstone,
+        CASE WHEN f.ord IS NOT NULL THEN jsonb_build_object('fold', jsonb_build_object(
+          'groupCount', f."groupCount", 'replaces', f.replaces,
+          'replacedCounted', f."replacedCounted", 'replacedExpiresAt', f."replacedExpiresAt"))
+        END AS state, s.ord
       FROM unnest(${streams.index}::int[], ${streams.values}::text[]) WITH ORDINALITY AS s(item, stream, ord)
-      JOIN go ON go.ord = s.item`)},
+      JOIN go ON go.ord = s.item
+      LEFT JOIN fold f ON f.ord = s.item AND s.stream = ${userStream('')} || f.recipient`)},
     grouped AS (
       SELECT "notificationId", json_agg(events ORDER BY id::bigint) AS events
       FROM events GROUP BY "notificationId")
     SELECT n.*, g.events FROM notification n LEFT JOIN grouped g ON g."notificationId" = n.id::text`;
 }
+
+/**
+ * CTEs of the fold, per recipient of a grouped send: `chain` orders the statement's own sends of
+ * one (recipient, category, groupKey); `earlier` is the recipient's newest one before them not
+ * archived (found through "Receipt_group_idx"), whose receipt `folded` removes; `fold` says, for
+ * each, how many it stands for, which it replaces (the earlier, or the previous in the chain)
+ * and whether that one needed attention; only the newest of a chain (`newest`) gets a receipt.
+ */
+const foldSql = () => Prisma.sql`
+    chain AS (
+      SELECT a.*, row_number() OVER w AS rank, lag(a.id) OVER w AS "previousId",
+        lag(a."expiresAt") OVER w AS "previousExpiresAt", lead(a.id) OVER w IS NULL AS newest
+      FROM addressed a WHERE a."groupKey" IS NOT NULL
+      WINDOW w AS (PARTITION BY a.recipient, a.category, a."groupKey" ORDER BY a.ord)),
+    earlier AS (
+      SELECT c.recipient, c.category, c."groupKey", e.*
+      FROM chain c CROSS JOIN LATERAL (
+        SELECT r."notificationId", r."groupCount", n."expiresAt",
+          (r."snoozedUntil" IS NULL
+            AND (r."seenAt" IS NULL OR (r."requireAck" AND r."acknowledgedAt" IS NULL))) AS counted
+        FROM "Receipt" r JOIN "Notification" n ON n.id = r."notificationId"
+        WHERE r."userId" = c.recipient AND r."groupKey" = c."groupKey"
+          AND r."archivedAt" IS NULL AND n."categoryName" = c.category
+        ORDER BY n.seq DESC LIMIT 1) e
+      WHERE c.rank = 1),
+    folded AS (
+      DELETE FROM "Receipt" r USING earlier e
+      WHERE r."userId" = e.recipient AND r."notificationId" = e."notificationId"),
+    fold AS (
+      SELECT c.ord, c.recipient, c.newest, COALESCE(e."groupCount", 0) + c.rank AS "groupCount",
+        CASE WHEN c.rank = 1 THEN e."notificationId" ELSE c."previousId" END AS replaces,
+        CASE WHEN c.rank = 1 THEN COALESCE(e.counted, false) ELSE true END AS "replacedCounted",
+        CASE WHEN c.rank = 1 THEN e."expiresAt" ELSE c."previousExpiresAt" END
+          AS "replacedExpiresAt"
+      FROM chain c LEFT JOIN earlier e ON e.recipient = c.recipient
+        AND e.category = c.category AND e."groupKey" = c."groupKey")`;

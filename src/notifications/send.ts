@@ -35,6 +35,8 @@ export interface SendInput {
   expiresAt?: Date | null;
   deleteAt?: Date | null;
   idempotencyKey?: string | null;
+  /** Folds each recipient's newest earlier one of this category and key (private only). */
+  groupKey?: string | null;
 }
 
 export interface SendResult {
@@ -172,10 +174,12 @@ async function prepare(deps: SendDeps, sender: string, input: SendInput): Promis
   const dates = datesFor(category, input, deps.config.DEFAULT_DELETE_AFTER_SECONDS);
   checkText('idempotencyKey', input.idempotencyKey, LIMITS.idempotencyKeyLength);
   const isPublic = recipients === 'public';
+  checkGroupKey(input.groupKey, isPublic);
   return {
     id: randomUUID(),
     sender,
     idempotencyKey: input.idempotencyKey ?? null,
+    groupKey: input.groupKey ?? null,
     category: category.name,
     priority: category.priority,
     requireAck: category.requireAck,
@@ -228,6 +232,18 @@ async function contentOf(catalog: Pick<Catalog, 'template'>, input: SendInput) {
     actionUrl: input.actionUrl ?? null,
     templateKey: input.template ?? null,
   };
+}
+
+/**
+ * A group key names a thread of one user's inbox. Public notifications are not grouped: folding
+ * one would take an earlier one out of everyone's inbox, which the public tallies do not follow.
+ */
+function checkGroupKey(groupKey: string | null | undefined, isPublic: boolean) {
+  if (groupKey == null) return;
+  if (isPublic) badInput('groupKey is for private sends: public notifications are not grouped');
+  if (groupKey.length === 0 || groupKey.length > LIMITS.groupKeyLength) {
+    badInput(`groupKey must be 1-${LIMITS.groupKeyLength} characters`);
+  }
 }
 
 /** Expiry and deletion from the category unless the send overrides them. */

@@ -15,8 +15,25 @@ export interface ReceiptTimes {
   updatedAt: Date | null;
 }
 
-/** A notification as one user sees it: with that user's own state. */
-export interface NotificationView extends NotificationRecord, ReceiptTimes {}
+/**
+ * A notification as one user sees it: with that user's own state, and how many of a group it
+ * stands for in their inbox (from their receipt; 1 where unknown or ungrouped).
+ */
+export interface NotificationView extends NotificationRecord, ReceiptTimes {
+  groupCount?: number;
+}
+
+/**
+ * What a grouped send did in one user's inbox (on its CREATED event): it stands for groupCount
+ * notifications, and, when it folded an earlier one, `replaces` names it, with what a live count
+ * needs to take it out: whether it needed attention when folded, and when it expires.
+ */
+export interface Fold {
+  groupCount: number;
+  replaces: string | null;
+  replacedCounted: boolean;
+  replacedExpiresAt: Date | null;
+}
 
 export const PUBLIC_STREAM = 'public';
 export const userStream = (userId: string) => `user:${userId}`;
@@ -34,6 +51,8 @@ export interface StreamEvent {
   notification: NotificationRecord;
   receipt: ReceiptTimes | null;
   before?: ReceiptTimes | null;
+  /** On the CREATED event of a grouped notification, in a user's stream. */
+  fold?: Fold | null;
 }
 
 export const noReceipt: ReceiptTimes = {
@@ -57,6 +76,12 @@ export const viewOf = (
   notification: NotificationRecord,
   receipt: ReceiptTimes | null,
 ): NotificationView => ({ ...notification, ...(receipt ? receiptOf(receipt) : noReceipt) });
+
+/** A logged event as its user sees its notification (a CREATED one with its group's count). */
+export const eventView = (event: StreamEvent): NotificationView => {
+  const view = viewOf(event.notification, event.receipt);
+  return event.fold ? { ...view, groupCount: event.fold.groupCount } : view;
+};
 
 export const isExpired = (notification: NotificationRecord, now = new Date()) =>
   notification.expiresAt !== null && notification.expiresAt <= now;

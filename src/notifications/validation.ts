@@ -10,6 +10,7 @@ export const LIMITS = {
   recipients: 10_000,
   userIdLength: 255,
   idempotencyKeyLength: 255,
+  groupKeyLength: 255,
   idsPerCall: 500,
 };
 

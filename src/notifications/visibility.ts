@@ -3,6 +3,7 @@ import type { LoggedEvent } from './event-log.js';
 import {
   PUBLIC_STREAM,
   isExpired,
+  type Fold,
   noReceipt,
   type NotificationEventType,
   type NotificationPriority,
@@ -76,9 +77,14 @@ const publicState = (userId: string): StateSql => ({
     WHEN NOT n."requireAck" AND n.seq <= ap.seq THEN ap."archivedAt" END`,
 });
 
-/** What a list selects of each row: the notification with the user's own state. */
+/**
+ * What a list selects of each row: the notification with the user's own state and how many of
+ * its group it stands for (a grouped send folds the user's earlier one into it: the earlier
+ * one's receipt goes, so it is neither listed nor counted for them).
+ */
 const asView = (state: StateSql) => Prisma.sql`n.*, ${state.seenAt} AS "seenAt",
-  r."acknowledgedAt", ${state.archivedAt} AS "archivedAt", r."snoozedUntil", r."updatedAt"`;
+  r."acknowledgedAt", ${state.archivedAt} AS "archivedAt", r."snoozedUntil", r."updatedAt",
+  COALESCE(r."groupCount", 1)::int AS "groupCount"`;
 
 const STATUS: Record<NotificationStatus, (state: StateSql) => Prisma.Sql> = {
   UNSEEN: (state) =>
@@ -579,6 +585,7 @@ export function applyEvent(state: CountState, event: StreamEvent, now: Date): 'r
       state.publicExceptions.delete(notification.id);
       return;
     case 'CREATED':
+      if (event.fold?.replaces) applyFold(state, event.fold, shown, now);
       if (!shown) return;
       state.count += 1;
       if (!isPublic && notification.expiresAt) {
@@ -589,6 +596,17 @@ export function applyEvent(state: CountState, event: StreamEvent, now: Date): 'r
       // New content only: what decides counting (category, audience, dates) never changes.
       return;
   }
+}
+
+/**
+ * A grouped notification folded an earlier one of the user's (private, same category, so shown
+ * or hidden alike): the earlier stops counting if it counted, that is if it needed attention
+ * when folded and has not expired (an expired one stopped counting when it expired).
+ */
+function applyFold(state: CountState, fold: Fold, shown: boolean, now: Date) {
+  const expired = fold.replacedExpiresAt !== null && fold.replacedExpiresAt <= now;
+  if (shown && fold.replacedCounted && !expired) state.count -= 1;
+  state.privateExpiries.delete(fold.replaces!);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { NotificationRecord, ReceiptTimes, StreamEvent } from '../notifications/types.js';
+import type { Fold, NotificationRecord, ReceiptTimes, StreamEvent } from '../notifications/types.js';
 
 // What travels between instances on Redis, as JSON: bigints as strings, dates as ISO strings.
 //
@@ -43,9 +43,20 @@ const traceparentOf = (value: unknown) =>
 
 /**
  * On the wire: [stream, seq, id, type, notification index, receipt or null, receipt before or
- * null], a receipt as [seenAt, acknowledgedAt, archivedAt, snoozedUntil, updatedAt].
+ * null, fold or null], a receipt as [seenAt, acknowledgedAt, archivedAt, snoozedUntil,
+ * updatedAt], a fold as [groupCount, replaces, replacedCounted, replacedExpiresAt].
  */
-type WireEntry = [string, string, string, StreamEvent['type'], number, WireReceipt, WireReceipt?];
+type WireEntry = [
+  string,
+  string,
+  string,
+  StreamEvent['type'],
+  number,
+  WireReceipt,
+  WireReceipt?,
+  WireFold?,
+];
+type WireFold = [number, string | null, boolean, string | null] | null;
 type WireReceipt = (string | null)[] | null;
 type Json = Record<string, unknown>;
 
@@ -130,8 +141,20 @@ function wireEntry(event: StreamEvent, notification: number): WireEntry {
     notification,
     wireReceipt(event.receipt),
     wireReceipt(event.before ?? null),
+    event.fold
+      ? [
+          event.fold.groupCount,
+          event.fold.replaces,
+          event.fold.replacedCounted,
+          iso(event.fold.replacedExpiresAt),
+        ]
+      : null,
   ];
 }
+
+const decodeFold = ([groupCount, replaces, replacedCounted, replacedExpiresAt]: NonNullable<
+  WireFold
+>): Fold => ({ groupCount, replaces, replacedCounted, replacedExpiresAt: date(replacedExpiresAt) });
 
 const RECEIPT_FIELDS = [
   'seenAt',
@@ -163,7 +186,7 @@ export function decodeMessage(text: string): BusMessage {
         : { record: decodeRecord(notification) },
     ),
     events: (message.entries ?? []).map(
-      ([stream, seq, id, type, notification, receipt, before]) => ({
+      ([stream, seq, id, type, notification, receipt, before, fold]) => ({
         stream,
         seq: BigInt(seq),
         id: BigInt(id),
@@ -171,6 +194,7 @@ export function decodeMessage(text: string): BusMessage {
         notification,
         receipt: receipt && decodeReceipt(receipt),
         before: before ? decodeReceipt(before) : null,
+        fold: fold ? decodeFold(fold) : null,
       }),
     ),
   };

@@ -1,6 +1,6 @@
 import { encodeCursor, parseCursor } from '../notifications/event-log.js';
 import { NotificationEventType } from '../generated/prisma/enums.js';
-import { viewOf } from '../notifications/types.js';
+import { eventView } from '../notifications/types.js';
 import { notificationStream, type Delivery } from '../realtime/notification-stream.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
@@ -37,13 +37,19 @@ const NotificationEvent = builder.objectRef<Delivery>('NotificationEvent').imple
     notification: t.field({
       type: NotificationRef,
       description: 'For DELETED, only its identity and dates remain (empty title, no body).',
-      resolve: ({ event }) => viewOf(event.notification, event.receipt),
+      resolve: ({ event }) => eventView(event),
+    }),
+    replaces: t.id({
+      nullable: true,
+      description:
+        'On CREATED of a grouped notification: the earlier one of its group it folded, to drop from your list (it is no longer listed or counted).',
+      resolve: ({ event }) => event.fold?.replaces ?? null,
     }),
     notifications: t.field({
       type: [NotificationRef],
       description:
         'For a DIGEST, every notification it gathers, oldest first; otherwise [notification].',
-      resolve: ({ events }) => events.map((event) => viewOf(event.notification, event.receipt)),
+      resolve: ({ events }) => events.map(eventView),
     }),
     unseenCount: t.int({
       description:

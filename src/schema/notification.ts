@@ -37,6 +37,15 @@ export const NotificationRef = builder.objectRef<NotificationView>('Notification
       nullable: true,
       description: 'Snoozed until then: hidden from your unseen list and count until it is back.',
     }),
+    groupKey: t.exposeString('groupKey', {
+      nullable: true,
+      description: 'The thread it was sent in (SendNotificationInput.groupKey).',
+    }),
+    groupCount: t.int({
+      description:
+        'How many notifications of its group it stands for in your inbox: 1, or the one it folded plus one.',
+      resolve: (view) => view.groupCount ?? 1,
+    }),
     updatedAt: t.field({
       type: 'DateTime',
       description:

@@ -24,6 +24,10 @@ const SendNotificationInput = builder.inputType('SendNotificationInput', {
     idempotencyKey: t.string({
       description: 'The same key from the same service within 24 hours returns the first result.',
     }),
+    groupKey: t.string({
+      description:
+        "A thread (1-255 characters; private sends only): in each recipient's inbox it takes the place of their newest earlier one of the same category and groupKey not archived, which is folded into it (groupCount).",
+    }),
   }),
 });
 
