@@ -67,7 +67,7 @@ class FedView {
   }
 }
 
-const send = (category: string, extra: { expiresAt?: Date } = {}) =>
+const send = (category: string, extra: { expiresAt?: Date; groupKey?: string } = {}) =>
   services()
     .sender.send('test', {
       category,
@@ -153,6 +153,37 @@ describe('SubscriberView', () => {
     expect(digest.unseenCount).toBe(await counted());
     expect(digest.unseenCount).toBe(4);
     expect(digest.cursor).toEqual(fed.cursor);
+
+    // A thread: each grouped one replaces the one before; the count goes up by at most one.
+    const opened = await send('info', { groupKey: 'thread' });
+    expect((await step(['CREATED'])).count).toBe(5);
+    const reply = await send('info', { groupKey: 'thread' });
+    const folded = await step(['CREATED']);
+    expect(folded.count).toBe(5);
+    expect(folded.emitted[0]!.event.fold).toMatchObject({ replaces: opened.id, groupCount: 2 });
+    await markSeen(services(), USER, [reply.id]);
+    expect((await step(['SEEN'])).count).toBe(4);
+    await send('info', { groupKey: 'thread' });
+    const afterSeen = await step(['CREATED']);
+    expect(afterSeen.count).toBe(5);
+    expect(afterSeen.emitted[0]!.event.fold).toMatchObject({ replaces: reply.id, groupCount: 3 });
+    // Muted threads fold too, neither delivered nor counted.
+    await send('quiet', { groupKey: 'thread' });
+    await send('quiet', { groupKey: 'thread' });
+    expect((await step([])).count).toBe(5);
+    // One that expired before it was folded had stopped counting already.
+    const stale = await send('info', {
+      groupKey: 'stale',
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    expect((await step(['CREATED'])).count).toBe(6);
+    await services().database.$executeRaw`
+      UPDATE "Notification" SET "expiresAt" = now() - interval '1 second'
+      WHERE id = ${stale.id}::uuid`;
+    await send('info', { groupKey: 'stale' });
+    const fresh = await step(['CREATED']);
+    expect(fresh.count).toBe(6);
+    expect(fresh.emitted[0]!.event.fold).toMatchObject({ replaces: stale.id, groupCount: 2 });
 
     fed.view.close();
   });

@@ -585,7 +585,7 @@ export function applyEvent(state: CountState, event: StreamEvent, now: Date): 'r
       state.publicExceptions.delete(notification.id);
       return;
     case 'CREATED':
-      if (event.fold?.replaces) applyFold(state, event.fold, shown, now);
+      if (event.fold?.replaces) applyFold(state, event.fold, shown);
       if (!shown) return;
       state.count += 1;
       if (!isPublic && notification.expiresAt) {
@@ -601,12 +601,14 @@ export function applyEvent(state: CountState, event: StreamEvent, now: Date): 'r
 /**
  * A grouped notification folded an earlier one of the user's (private, same category, so shown
  * or hidden alike): the earlier stops counting if it counted, that is if it needed attention
- * when folded and has not expired (an expired one stopped counting when it expired).
+ * when folded and, if it expires, the counter still holds it (one it saw expire stopped
+ * counting then).
  */
-function applyFold(state: CountState, fold: Fold, shown: boolean, now: Date) {
-  const expired = fold.replacedExpiresAt !== null && fold.replacedExpiresAt <= now;
-  if (shown && fold.replacedCounted && !expired) state.count -= 1;
-  state.privateExpiries.delete(fold.replaces!);
+function applyFold(state: CountState, fold: Fold, shown: boolean) {
+  const replaces = fold.replaces!;
+  const held = fold.replacedExpiresAt === null || state.privateExpiries.has(replaces);
+  if (shown && fold.replacedCounted && held) state.count -= 1;
+  state.privateExpiries.delete(replaces);
 }
 
 /**

@@ -1,4 +1,9 @@
-import type { Fold, NotificationRecord, ReceiptTimes, StreamEvent } from '../notifications/types.js';
+import type {
+  Fold,
+  NotificationRecord,
+  ReceiptTimes,
+  StreamEvent,
+} from '../notifications/types.js';
 
 // What travels between instances on Redis, as JSON: bigints as strings, dates as ISO strings.
 //
@@ -152,9 +157,17 @@ function wireEntry(event: StreamEvent, notification: number): WireEntry {
   ];
 }
 
-const decodeFold = ([groupCount, replaces, replacedCounted, replacedExpiresAt]: NonNullable<
-  WireFold
->): Fold => ({ groupCount, replaces, replacedCounted, replacedExpiresAt: date(replacedExpiresAt) });
+const decodeFold = ([
+  groupCount,
+  replaces,
+  replacedCounted,
+  replacedExpiresAt,
+]: NonNullable<WireFold>): Fold => ({
+  groupCount,
+  replaces,
+  replacedCounted,
+  replacedExpiresAt: date(replacedExpiresAt),
+});
 
 const RECEIPT_FIELDS = [
   'seenAt',
