@@ -30,6 +30,7 @@ const notification: fc.Arbitrary<NotificationRecord> = fc.record({
   icon: fc.option(text(LIMITS.urlLength)),
   actionUrl: fc.option(text(LIMITS.urlLength)),
   templateKey: fc.option(fc.string({ maxLength: 64 })),
+  groupKey: fc.option(text(LIMITS.groupKeyLength)),
   createdAt: date,
   editedAt: fc.option(date),
   expiresAt: fc.option(date),
@@ -42,6 +43,14 @@ const receipt = fc.record({
   archivedAt: fc.option(date),
   snoozedUntil: fc.option(date),
   updatedAt: fc.option(date),
+});
+
+/** What a grouped send's CREATED event carries. */
+const fold = fc.record({
+  groupCount: fc.integer({ min: 1, max: 1_000_000 }),
+  replaces: fc.option(fc.uuid()),
+  replacedCounted: fc.boolean(),
+  replacedExpiresAt: fc.option(date),
 });
 
 const publish: fc.Arbitrary<StreamEvent[]> = fc
@@ -67,6 +76,7 @@ const publish: fc.Arbitrary<StreamEvent[]> = fc
         ),
         receipt: fc.option(receipt),
         before: fc.option(receipt),
+        fold: fc.option(fold),
       }),
       { minLength: 1, maxLength: 400, size: 'max' },
     ),
@@ -82,6 +92,7 @@ const publish: fc.Arbitrary<StreamEvent[]> = fc
       ),
       receipt: draft.receipt,
       before: draft.before,
+      fold: draft.fold,
     })),
   );
 

@@ -193,6 +193,7 @@ describe('the migrated database', () => {
     icon: 'https://example.com/icon.png',
     actionUrl: 'https://example.com/invoices/42',
     templateKey: 'invoice-ready',
+    groupKey: 'invoices',
     sender: 'billing-service',
     createdAt: at('2030-01-02T03:04:05.001Z'),
     editedAt: at('2030-01-02T03:30:05.001Z'),
@@ -289,6 +290,8 @@ describe('the migrated database', () => {
         archivedAt: at('2030-01-02T03:07:00.300Z'),
         snoozedUntil: at('2030-01-02T05:00:00.400Z'),
         updatedAt: at('2030-01-02T03:07:00.300Z'),
+        groupKey: 'invoices',
+        groupCount: 3,
       };
       await database.receipt.create({ data: receipt });
       return {
