@@ -107,6 +107,9 @@ describe('persisting a send', () => {
         archivedAt: null,
         snoozedUntil: null,
         updatedAt: expect.any(Date),
+        // Ungrouped: it stands for itself alone.
+        groupKey: null,
+        groupCount: 1,
       },
     ]);
     const events = await database().event.findMany({ where: { notificationId: row.id } });
