@@ -185,6 +185,28 @@ describe('SubscriberView', () => {
     expect(fresh.count).toBe(6);
     expect(fresh.emitted[0]!.event.fold).toMatchObject({ replaces: stale.id, groupCount: 2 });
 
+    // A batched thread: one replacing one still waiting takes its place in the DIGEST; one
+    // replacing one already delivered goes out at once, with what it replaces.
+    const liked = await send('likes', { groupKey: 'post' });
+    const likedAgain = await send('likes', { groupKey: 'post' });
+    expect((await step([])).count).toBe(7);
+    const threadDigest = await until(
+      () => fed.deliveries.at(-1)!,
+      (delivery) => delivery.type === 'DIGEST' && delivery !== digest,
+      5000,
+      'the DIGEST of the batched thread',
+    );
+    expect(threadDigest.events.map((event) => event.notification.id)).toEqual([likedAgain.id]);
+    expect(threadDigest.unseenCount).toBe(7);
+    expect(liked.id).not.toBe(likedAgain.id);
+    await send('likes', { groupKey: 'post' });
+    const outright = await step(['CREATED']);
+    expect(outright.count).toBe(7);
+    expect(outright.emitted[0]!.event.fold).toMatchObject({
+      replaces: likedAgain.id,
+      groupCount: 3,
+    });
+
     fed.view.close();
   });
 

@@ -50,7 +50,7 @@ export class SubscriberView {
     if (this.publicOnly && event.stream !== PUBLIC_STREAM) return;
     const { notification } = event;
     if (heldBack(event, this.counter.filter, (category) => this.counter.isMuted(category))) return;
-    if (event.type === 'CREATED' && notification.batchWindowSeconds) {
+    if (event.type === 'CREATED' && notification.batchWindowSeconds && this.gathers(event)) {
       this.gather(event, before, notification.batchWindowSeconds);
       return;
     }
@@ -70,6 +70,22 @@ export class SubscriberView {
   close() {
     for (const timer of this.timers) clearTimeout(timer);
     this.counter.close();
+  }
+
+  /**
+   * Whether a CREATED of a batched category waits for its digest: yes, unless it replaces one
+   * the subscriber already has (a DIGEST says nothing of what it replaces), so it goes out now
+   * with `replaces`. One that replaces one still waiting takes its place in the batch: the
+   * subscriber never gets the earlier one.
+   */
+  private gathers(event: StreamEvent): boolean {
+    const replaces = event.fold?.replaces;
+    if (!replaces) return true;
+    const batch = this.batches.get(event.notification.categoryName);
+    const index = batch?.events.findIndex((waiting) => waiting.notification.id === replaces) ?? -1;
+    if (index < 0) return false;
+    batch!.events.splice(index, 1);
+    return true;
   }
 
   private gather(event: StreamEvent, before: Cursor, windowSeconds: number) {
