@@ -1,4 +1,5 @@
 import { print } from 'graphql';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ArchiveDocument,
@@ -10,9 +11,11 @@ import {
   SendNotificationsDocument,
   type SendNotificationInput,
 } from '../client/graphql.js';
+import { storeSendsSql, type StoredSend } from '../src/notifications/send-statement.js';
 import { startCluster, type Cluster } from './helpers/cluster.js';
 import { SERVICE, errorCode, ok, send, upsertCategory, userSocket } from './helpers/operations.js';
 import { query } from './helpers/database.js';
+import { nodesOf, type PlanNode } from './helpers/query-plan.js';
 import type { TestServer } from './helpers/server.js';
 import { Stream } from './helpers/stream.js';
 
@@ -350,5 +353,50 @@ describe('refused', () => {
     expect(await attempt({ groupKey: '' })).toBe('BAD_USER_INPUT');
     expect(await attempt({ groupKey: 'g'.repeat(256) })).toBe('BAD_USER_INPUT');
     expect(await count()).toBe(before);
+  });
+});
+
+describe('the send statement', () => {
+  it("finds each recipient's earlier one through Receipt_group_idx", async () => {
+    const send: StoredSend = {
+      id: '00000000-0000-4000-8000-000000000001',
+      sender: 'test',
+      idempotencyKey: null,
+      category: 'chat',
+      priority: 'NORMAL',
+      requireAck: false,
+      batchWindowSeconds: null,
+      public: false,
+      title: 't',
+      body: null,
+      data: null,
+      icon: null,
+      actionUrl: null,
+      templateKey: null,
+      groupKey: 'thread',
+      expiresAt: null,
+      deleteAt: new Date(Date.now() + 60_000),
+      recipients: ['u1', 'u2'],
+      streams: ['user:u1', 'user:u2'],
+    };
+    const statement = storeSendsSql([send]);
+    const client = new pg.Client({ connectionString: cluster.database.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      // The test database is small: without this the planner reads whole tables.
+      await client.query('SET LOCAL enable_seqscan = off');
+      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+        `EXPLAIN (FORMAT JSON) ${statement.text}`,
+        statement.values,
+      );
+      const receiptScans = nodesOf(rows[0]!['QUERY PLAN'][0].Plan).filter(
+        (node) => node['Relation Name'] === 'Receipt',
+      );
+      expect(receiptScans.map((node) => node['Index Name'])).toContain('Receipt_group_idx');
+    } finally {
+      await client.query('ROLLBACK');
+      await client.end();
+    }
   });
 });

@@ -111,7 +111,7 @@ async function lockedForGroups(
   }
 }
 
-function storeSendsSql(sends: StoredSend[]): Prisma.Sql {
+export function storeSendsSql(sends: StoredSend[]): Prisma.Sql {
   const column = <T>(pick: (send: StoredSend) => T) => sends.map(pick);
   const results = column((send) =>
     JSON.stringify({
