@@ -1,8 +1,7 @@
 import type { Pool } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { appendEventsSql, type AppendedRow } from './event-log.js';
-import { userStream } from './types.js';
-import type { NotificationPriority, NotificationRecord } from './types.js';
+import { userStream, type NotificationPriority, type NotificationRecord } from './types.js';
 
 // The one definition of the send SQL (the service and bench/database-limit.ts both run it): a
 // group of notifications, each with its idempotency claim, receipts and CREATED events, stored by
@@ -69,7 +68,7 @@ export async function storeSends(pool: Pool, sends: StoredSend[]): Promise<(Stor
   const statement = storeSendsSql(sends);
   const query = { name: 'store-sends', text: statement.text, values: statement.values };
   const { rows } = sends.some((send) => send.groupKey !== null)
-    ? await lockedForGroups(pool, sends, () => query)
+    ? await lockedForGroups(pool, sends, query)
     : await pool.query<StoredRow>(query);
   const byId = new Map(rows.map(({ events, ...row }) => [row.id, { events, row }]));
   return sends.map((send) => {
@@ -80,10 +79,11 @@ export async function storeSends(pool: Pool, sends: StoredSend[]): Promise<(Stor
   });
 }
 
+/** Runs the send statement after the locks a fold needs (see storeSends), in one transaction. */
 async function lockedForGroups(
   pool: Pool,
   sends: StoredSend[],
-  query: () => { name: string; text: string; values: unknown[] },
+  query: { name: string; text: string; values: unknown[] },
 ) {
   const grouped = [...new Set(sends.flatMap((send) => (send.groupKey ? send.recipients : [])))];
   const streams = [...new Set(sends.flatMap((send) => send.streams))];
@@ -100,7 +100,7 @@ async function lockedForGroups(
        ON CONFLICT (id) DO UPDATE SET seq = "Stream".seq`,
       [streams],
     );
-    const result = await client.query<StoredRow>(query());
+    const result = await client.query<StoredRow>(query);
     await client.query('COMMIT');
     return result;
   } catch (error) {
