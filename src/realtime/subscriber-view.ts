@@ -80,9 +80,13 @@ export class SubscriberView {
    */
   private gathers(event: StreamEvent): boolean {
     const replaces = event.fold?.replaces;
-    if (!replaces) return true;
-    const batch = this.batches.get(event.notification.categoryName);
-    const index = batch?.events.findIndex((waiting) => waiting.notification.id === replaces) ?? -1;
+    return !replaces || this.takeOut(event.notification.categoryName, replaces);
+  }
+
+  /** Takes a notification out of the waiting digest that gathers it; whether one did. */
+  private takeOut(category: string, id: string): boolean {
+    const batch = this.batches.get(category);
+    const index = batch?.events.findIndex((held) => held.notification.id === id) ?? -1;
     if (index < 0) return false;
     batch!.events.splice(index, 1);
     return true;
@@ -115,10 +119,8 @@ export class SubscriberView {
   /** A deleted notification leaves the waiting digest that gathers it: it is gone. */
   private drop(event: StreamEvent) {
     const category = event.notification.categoryName;
-    const batch = this.batches.get(category);
-    if (!batch) return;
-    batch.events = batch.events.filter((held) => held.notification.id !== event.notification.id);
-    if (batch.events.length === 0) this.batches.delete(category);
+    this.takeOut(category, event.notification.id);
+    if (this.batches.get(category)?.events.length === 0) this.batches.delete(category);
   }
 
   private async flush(category: string) {
