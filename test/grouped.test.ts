@@ -9,6 +9,7 @@ import {
   OpenInboxDocument,
   SendNotificationDocument,
   SendNotificationsDocument,
+  UpdateNotificationDocument,
   type SendNotificationInput,
 } from '../client/graphql.js';
 import { storeSendsSql, type StoredSend } from '../src/notifications/send-statement.js';
@@ -199,6 +200,34 @@ describe.each(SHAPES)('a thread, followed with $name', (shape) => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(fresh.results).toHaveLength(6);
     for (const device of [phone, back, fresh]) device.close();
+  });
+});
+
+describe('a thread changed by its sender', () => {
+  it('an UPDATED of a grouped one keeps the groupCount each device shows', async () => {
+    const user = 'edited';
+    await sendTo(a, user, { groupKey: 'doc' });
+    const latest = (await sendTo(a, user, { groupKey: 'doc' })).notification;
+    const start = (await inboxOf(b, user)).cursor;
+    const device = await follow(b, user, start, SHAPES[2]!);
+    // Live once an event has arrived after the replay.
+    await sendTo(a, user, { category: 'mentions' });
+    await device.waitForCount(1, 8000);
+    await ok(a, UpdateNotificationDocument, { id: latest.id, input: { title: 'edited' } }, SERVICE);
+    await device.waitForCount(2, 8000);
+    // Live, and replayed from a cursor before it.
+    const replayed = await follow(a, user, start, SHAPES[1]!);
+    await replayed.waitForCount(2, 8000);
+    for (const stream of [device, replayed]) {
+      expect(eventsOf(stream)[1]).toMatchObject({
+        type: 'UPDATED',
+        replaces: null,
+        notification: { id: latest.id, title: 'edited', groupCount: 2 },
+      });
+    }
+    const inbox = await inboxOf(a, user);
+    expect(inbox.notifications.find((n) => n.id === latest.id)!.groupCount).toBe(2);
+    for (const stream of [device, replayed]) stream.close();
   });
 });
 

@@ -58,6 +58,11 @@ async function editable(database: Database, viewer: Viewer, id: string) {
   return notification;
 }
 
+/** A grouped one's UPDATED keeps how many it stands for in that user's inbox (see Fold). */
+const groupCountState = Prisma.sql`CASE WHEN r."groupCount" > 1 THEN jsonb_build_object('fold',
+  jsonb_build_object('groupCount', r."groupCount", 'replaces', NULL, 'replacedCounted', false,
+    'replacedExpiresAt', NULL)) END`;
+
 /**
  * Changes a notification's content and appends UPDATED, carrying it, to each recipient's stream
  * (private) or the public stream, in one statement; publishes once committed. An expired
@@ -101,7 +106,7 @@ export async function updateNotification(
         FROM changed c WHERE c.public
         UNION ALL
         SELECT ${userStream('')} || r."userId", 'UPDATED'::"NotificationEventType", c.id,
-               NULL::jsonb, NULL::jsonb, row_number() OVER (ORDER BY r."userId")
+               NULL::jsonb, ${groupCountState}, row_number() OVER (ORDER BY r."userId")
         FROM changed c JOIN "Receipt" r ON r."notificationId" = c.id
         WHERE NOT c.public`)}
       SELECT c.*, COALESCE((SELECT json_agg(events) FROM events), '[]') AS events

@@ -26,7 +26,8 @@ export interface NotificationView extends NotificationRecord, ReceiptTimes {
 /**
  * What a grouped send did in one user's inbox (on its CREATED event): it stands for groupCount
  * notifications, and, when it folded an earlier one, `replaces` names it, with what a live count
- * needs to take it out: whether it needed attention when folded, and when it expires.
+ * needs to take it out: whether it needed attention when folded, and when it expires. A later
+ * UPDATED of a grouped one carries its groupCount too (replacing nothing).
  */
 export interface Fold {
   groupCount: number;
