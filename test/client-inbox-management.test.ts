@@ -166,6 +166,29 @@ describe('createInbox: a service edits and recalls what it sent', () => {
   });
 });
 
+describe('createInbox: threads', () => {
+  it('shows one entry per thread on both devices, with its groupCount, the count up by one at most', async () => {
+    const [laptop, phone] = [device('oli'), device('oli')];
+    await Promise.all([live(laptop), live(phone)]);
+    const thread = (title: string) =>
+      send(server, { category: 'info', recipientIds: ['oli'], title, groupKey: 'pr-7' });
+    await thread('Ana commented');
+    await inStep('oli', [laptop, phone], 'the first of a thread');
+    const loaded = [laptop.snapshots, phone.snapshots];
+    await thread('Ben commented');
+    const last = (await thread('Cy commented')).notification.id;
+    const after = await inStep('oli', [laptop, phone], 'two more of the thread');
+    expect(after.unseen).toEqual([last]);
+    expect(after.unseenCount).toBe(1);
+    for (const { inbox } of [laptop, phone]) {
+      expect(inbox.getState().notifications.map((n) => [n.id, n.groupCount])).toEqual([[last, 3]]);
+    }
+    // From the events alone: no snapshot was reloaded to put the counts right.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect([laptop.snapshots, phone.snapshots]).toEqual(loaded);
+  });
+});
+
 describe('createInbox: inbox management on two devices of one user', () => {
   it('loads the counts per category from the inbox query, each category there, 0 included', async () => {
     await sendTo('lea', 'one');

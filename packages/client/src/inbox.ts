@@ -345,6 +345,21 @@ export function createInbox(options: InboxOptions): Inbox {
       categoryCounts[n.category] = (categoryCounts[n.category] ?? 0) + Number(now) - Number(before);
     }
     let lists: Lists = state;
+    if (event.replaces) {
+      // A thread's new notification takes the place of the one it folds (same category).
+      const replaced = event.replaces;
+      if (counted.get(replaced)) {
+        const category = event.notification.category;
+        categoryCounts[category] = (categoryCounts[category] ?? 0) - 1;
+      }
+      counted.delete(replaced);
+      const kept = (n: Notification) => n.id !== replaced;
+      lists = {
+        notifications: lists.notifications.filter(kept),
+        snoozed: lists.snoozed.filter(kept),
+        history: lists.history.filter(kept),
+      };
+    }
     let added: Notification[] = [];
     switch (event.type) {
       case 'CREATED':

@@ -3,7 +3,7 @@
 
 const NOTIFICATION_FIELDS = `
   id category priority title body data icon actionUrl createdAt expiresAt deleteAt requireAck
-  public seenAt acknowledgedAt archivedAt snoozedUntil updatedAt`;
+  public seenAt acknowledgedAt archivedAt snoozedUntil updatedAt groupKey groupCount`;
 
 /**
  * One query, so the list, the counts, the snoozed ones and the cursor describe the same moment
@@ -29,7 +29,7 @@ export const SNAPSHOT = `query InboxSnapshot($limit: Int) {
 
 export const EVENTS = `subscription InboxEvents($after: String) {
   myNotifications(after: $after) {
-    type cursor unseenCount
+    type cursor unseenCount replaces
     notification { ${NOTIFICATION_FIELDS} }
     notifications { ${NOTIFICATION_FIELDS} }
   }

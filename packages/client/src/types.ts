@@ -25,6 +25,10 @@ export interface Notification {
   snoozedUntil: string | null;
   /** When it or the user's own state of it last changed: an older answer never undoes a newer. */
   updatedAt: string;
+  /** The thread it belongs to, if its sender gave one. */
+  groupKey: string | null;
+  /** How many notifications of its thread it stands for (1 when it folded none). */
+  groupCount: number;
 }
 
 /** Which notifications an operation applies to; each field left out matches all. */
@@ -61,6 +65,8 @@ export interface NotificationEvent {
   notification: Notification;
   /** For a DIGEST, every notification it gathers, oldest first; otherwise [notification]. */
   notifications: Notification[];
+  /** The earlier notification of its thread this one takes the place of (it leaves the lists). */
+  replaces: string | null;
 }
 
 /**
