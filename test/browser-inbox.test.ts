@@ -393,7 +393,8 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
   it('stops reconnecting when the service closes with 4401 at the token expiry, and carries on with a new one', async () => {
     const context = await newBrowserProfile();
     const page = await openTab(context, 'frank', {
-      token: await server.token('frank', { ttl: '3s' }),
+      // Long enough for the page to load and go live on a busy machine, short enough to wait for.
+      token: await server.token('frank', { ttl: '6s' }),
     });
     // At the token's expiry the service closes the open socket with 4401: no retry with it.
     await waitForStatus(page, 'expired');

@@ -1,8 +1,15 @@
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MyNotificationsDocument } from '../client/graphql.js';
+import { EventCursorDocument, MyNotificationsDocument } from '../client/graphql.js';
 import { CLOSE } from '../src/sockets/close-codes.js';
-import { connectAs, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
+import {
+  connectAs,
+  ok,
+  send,
+  subscribe,
+  upsertCategory,
+  userSocket,
+} from './helpers/operations.js';
 import { metricValue } from './helpers/raw-socket.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
@@ -102,7 +109,10 @@ describe('SSE subscriptions as connections', () => {
 
   it("leaves subscriptions over a socket to the socket's one record", async () => {
     const client = await userSocket(server, 'ian');
-    const streams = [1, 2, 3].map(() => subscribe(client, MyNotificationsDocument, {}));
+    // From a cursor: a subscription counted as active may not listen yet, and the replay from
+    // `after` covers a send in that moment (without it, the send could be missed).
+    const { eventCursor: after } = await ok(server, EventCursorDocument, {}, 'ian');
+    const streams = [1, 2, 3].map(() => subscribe(client, MyNotificationsDocument, { after }));
     await until(
       () => scrape('notifications_active_subscriptions{operation="myNotifications"}'),
       (n) => n === 3,
