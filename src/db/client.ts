@@ -26,3 +26,24 @@ export function createDatabase(source: string | Pool, poolSize?: number): Databa
       : new PrismaPg(source);
   return new PrismaClient({ adapter });
 }
+
+/**
+ * A client taken from `pool` for several statements (a transaction). pg-pool listens for a
+ * client's errors only while it sits idle in the pool: one whose connection breaks while it is
+ * taken, between two statements (PostgreSQL restarted), emits an 'error' nobody hears, and that
+ * ends the process. This listens while it is taken, and gives a broken client back to be
+ * destroyed rather than reused.
+ */
+export async function takeClient(pool: Pool): Promise<{ client: pg.PoolClient; release(): void }> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
+  return {
+    client,
+    release() {
+      client.removeListener('error', onError);
+      client.release(broken);
+    },
+  };
+}

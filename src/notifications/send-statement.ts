@@ -1,4 +1,4 @@
-import type { Pool } from '../db/client.js';
+import { takeClient, type Pool } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { appendEventsSql, type AppendedRow } from './event-log.js';
 import { userStream, type NotificationPriority, type NotificationRecord } from './types.js';
@@ -87,7 +87,7 @@ async function lockedForGroups(
 ) {
   const grouped = [...new Set(sends.flatMap((send) => (send.groupKey ? send.recipients : [])))];
   const streams = [...new Set(sends.flatMap((send) => send.streams))];
-  const client = await pool.connect();
+  const { client, release } = await takeClient(pool);
   try {
     await client.query('BEGIN');
     await client.query(
@@ -107,7 +107,7 @@ async function lockedForGroups(
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    release();
   }
 }
 

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import type { Pool } from '../db/client.js';
+import { takeClient, type Pool } from '../db/client.js';
 import type { WebhookEvent } from '../generated/prisma/enums.js';
 import { isPublicAddress, publicOnlyLookup } from './webhook-addresses.js';
 
@@ -200,7 +200,7 @@ function post(delivery: Claimed, settings: DeliverySettings, stop: AbortSignal):
 export async function escalateDue(pool: Pool, maxReceipts: number): Promise<number> {
   let walked = 0;
   while (walked < maxReceipts) {
-    const client = await pool.connect();
+    const { client, release } = await takeClient(pool);
     try {
       await client.query('BEGIN');
       const due = await client.query<{
@@ -262,7 +262,7 @@ export async function escalateDue(pool: Pool, maxReceipts: number): Promise<numb
       await client.query('ROLLBACK').catch(() => {});
       throw error;
     } finally {
-      client.release();
+      release();
     }
   }
   return walked;
