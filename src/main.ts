@@ -163,14 +163,7 @@ function portFailure(error: unknown, config: Config) {
 async function redisFailure(error: unknown, config: Config) {
   if (!config.REDIS) return undefined;
   const nodes =
-    'url' in config.REDIS
-      ? [
-          {
-            host: new URL(config.REDIS.url).hostname,
-            port: Number(new URL(config.REDIS.url).port || 6379),
-          },
-        ]
-      : config.REDIS.clusterNodes;
+    'url' in config.REDIS ? [nodeOf(new URL(config.REDIS.url))] : config.REDIS.clusterNodes;
   const reachable = await Promise.all(nodes.map(({ host, port }) => answersTcp(host, port)));
   if (reachable.some(Boolean)) return undefined;
   if ('url' in config.REDIS) {
@@ -186,6 +179,8 @@ async function redisFailure(error: unknown, config: Config) {
     { cause: error },
   );
 }
+
+const nodeOf = ({ hostname, port }: URL) => ({ host: hostname, port: Number(port || 6379) });
 
 function answersTcp(host: string, port: number) {
   return new Promise<boolean>((resolve) => {
