@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../src/auth/api-keys.js';
 import { CLOSE } from '../src/sockets/close-codes.js';
@@ -10,7 +11,10 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 let a: TestServer;
 let b: TestServer;
 beforeAll(async () => {
-  a = await startTestServer({ env: { CREDENTIALS_RECHECK_SECONDS: '1' } });
+  // One socket per user on a: an old socket's record left behind refuses the next one.
+  a = await startTestServer({
+    env: { CREDENTIALS_RECHECK_SECONDS: '1', MAX_CONNECTIONS_PER_USER: '1' },
+  });
   b = await startTestServer({
     database: { url: a.databaseUrl },
     env: { CREDENTIALS_RECHECK_SECONDS: '1' },
@@ -38,6 +42,34 @@ describe('credentials on open sockets', () => {
     const socket = await usable(a, { authorization: `Bearer ${token}` }, '{ unseenCount }');
     const closed = await socket.closed(8000);
     expect(closed).toEqual({ code: CLOSE.unauthorized.code, reason: 'token expired' });
+  });
+
+  it('removes the record before closing, so a client coming straight back is not refused by it', async () => {
+    const token = await a.token('ida', { ttl: '3s' });
+    const expiresAt =
+      (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number })
+        .exp * 1000;
+    const socket = await usable(a, { authorization: `Bearer ${token}` }, '{ unseenCount }');
+    // The record's row held past the expiry: the socket may close only once the record is gone.
+    const holder = new pg.Client({ connectionString: a.databaseUrl });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM "Connection" WHERE "userId" = 'ida' FOR UPDATE`);
+    let closedAt = 0;
+    const closed = socket.closed(8000).then((why) => ((closedAt = Date.now()), why));
+    const heldUntil = expiresAt + 300;
+    await new Promise((resolve) => setTimeout(resolve, heldUntil - Date.now()));
+    await holder.query('COMMIT');
+    await holder.end();
+    expect(await closed).toEqual({ code: CLOSE.unauthorized.code, reason: 'token expired' });
+    expect(closedAt).toBeGreaterThanOrEqual(heldUntil);
+    // Straight back with a new token, at MAX_CONNECTIONS_PER_USER 1.
+    const again = await usable(
+      a,
+      { authorization: `Bearer ${await a.token('ida')}` },
+      '{ unseenCount }',
+    );
+    again.socket.close();
   });
 
   it('closes a socket authenticated by operation headers when that token expires', async () => {

@@ -1,4 +1,5 @@
 import { print } from 'graphql';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MyNotificationsDocument } from '../client/graphql.js';
 import { startCluster, type Cluster } from './helpers/cluster.js';
@@ -71,18 +72,29 @@ describe('credentials of SSE subscriptions', () => {
     expect(Date.now()).toBeLessThan(expiresAt);
     expect(await rowsOf('ora')).toBe(1);
 
-    const last = await nextEvent(events, 'the error ending the subscription');
-    expect(last.value).toMatchObject({ event: 'next' });
-    expect(JSON.parse(last.value!.data)).toEqual({
+    // The record's row held past the expiry: the client must not hear of the end before its
+    // record is gone, or one coming straight back could be refused by it.
+    const holder = new pg.Client({ connectionString: cluster.database.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM "Connection" WHERE "userId" = 'ora' FOR UPDATE`);
+    const last = nextEvent(events, 'the error ending the subscription');
+    const heldUntil = expiresAt + 300;
+    await new Promise((resolve) => setTimeout(resolve, heldUntil - Date.now()));
+    await holder.query('COMMIT');
+    await holder.end();
+    const lastEvent = await last;
+    const heardAt = Date.now();
+    expect(await rowsOf('ora')).toBe(0);
+    expect(heardAt).toBeGreaterThanOrEqual(heldUntil);
+    expect(lastEvent.value).toMatchObject({ event: 'next' });
+    expect(JSON.parse(lastEvent.value!.data)).toEqual({
       errors: [{ message: 'token expired', extensions: { code: 'UNAUTHENTICATED' } }],
     });
-    // At the token's exp, not at some later check.
-    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
-    expect(Date.now() - expiresAt).toBeLessThan(1500);
+    // At the token's exp (here, once the held row was let go), not at some later check.
+    expect(heardAt - heldUntil).toBeLessThan(1500);
     expect((await nextEvent(events, 'complete')).value).toMatchObject({ event: 'complete' });
     expect((await nextEvent(events, 'the end of the response')).done).toBe(true);
-
-    expect(await rowsOf('ora')).toBe(0);
     const metrics = await (await fetch(new URL('/metrics', b.url))).text();
     expect(metricValue(metrics, 'notifications_sse_subscriptions')).toBe(0);
   });

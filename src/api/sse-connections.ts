@@ -35,31 +35,34 @@ export function useSseConnections(
         return;
       }
       metrics.sseSubscriptions.inc();
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
+      let removed: Promise<void> | undefined;
+      const release = (): Promise<void> => {
+        if (removed) return removed;
         stopWatching();
         metrics.sseSubscriptions.dec();
-        connections
+        removed = connections
           .close(connectionId)
           .catch((error: unknown) => logger.warn({ err: error }, 'connection record not removed'));
+        return removed;
       };
       let end!: (last: ExecutionResult) => void;
       const ending = new Promise<ExecutionResult>((resolve) => (end = resolve));
       const stopWatching = credentials.watch(context.viewer, (why) => {
-        end({ errors: [createGraphQLError(why.message, { extensions: { code: why.code } })] });
-        // At once, not when a client that stopped reading takes the last event.
-        release();
+        // Released at once, not when a client that stopped reading takes the last event; and the
+        // record is gone before the client hears why, so one that comes straight back with new
+        // credentials is not refused over MAX_CONNECTIONS_PER_USER by its own old record.
+        void release().then(() =>
+          end({ errors: [createGraphQLError(why.message, { extensions: { code: why.code } })] }),
+        );
       });
       return {
         // A subscription refused at its start is a result, not a stream: nothing to wait for.
         onSubscribeResult: ({ result, setResult }) => {
-          if (!(Symbol.asyncIterator in result)) return release();
+          if (!(Symbol.asyncIterator in result)) return void release();
           setResult(endingWith(result[Symbol.asyncIterator](), ending));
-          return { onEnd: release };
+          return { onEnd: () => void release() };
         },
-        onSubscribeError: release,
+        onSubscribeError: () => void release(),
       };
     },
   };

@@ -130,10 +130,19 @@ export class SocketSession {
     this.watchCredentials(viewer);
   }
 
-  /** A token that expires or a key revoked closes the socket; a client reconnects with new ones. */
+  /**
+   * A token that expires or a key revoked closes the socket; a client reconnects with new ones,
+   * often at once: its record goes first, so the old socket does not count against the new one.
+   */
   private watchCredentials(viewer: Caller) {
     this.releases.push(
-      this.deps.credentials.watch(viewer, (why) => this.close(closeCodeFor(why.code), why.message)),
+      this.deps.credentials.watch(viewer, (why) => {
+        const { connectionId } = this;
+        this.connectionId = undefined;
+        void (connectionId ? this.forget(connectionId) : Promise.resolve()).then(() =>
+          this.close(closeCodeFor(why.code), why.message),
+        );
+      }),
     );
   }
 
