@@ -142,10 +142,14 @@ describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
 
     await exportsBox.uncheck();
     await expect.poll(() => exportsBox.isChecked(), poll).toBe(false);
-    const stored = await server.request<{
-      categoryPreferences: { category: string; muted: boolean }[];
-    }>('{ categoryPreferences { category muted } }', {}, 'tara');
-    expect(stored.data?.categoryPreferences).toEqual([{ category: 'exports', muted: true }]);
+    // The box shows the choice at once; the service has it when its answer comes.
+    const stored = async () =>
+      (
+        await server.request<{
+          categoryPreferences: { category: string; muted: boolean }[];
+        }>('{ categoryPreferences { category muted } }', {}, 'tara')
+      ).data?.categoryPreferences;
+    await expect.poll(stored, poll).toEqual([{ category: 'exports', muted: true }]);
     // Muted: not delivered live and not counted.
     await sendTo('tara', 'muted export');
     await sendTo('tara', 'Password changed', 'security');
