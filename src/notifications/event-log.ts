@@ -282,25 +282,34 @@ function receiptFor(row: Event, current: ReceiptTimes | undefined) {
 
 async function hydrate(database: Database, userId: string, rows: Event[]): Promise<LoggedEvent[]> {
   const ids = [...new Set(rows.filter((row) => !row.tombstone).map((row) => row.notificationId))];
+  // A client resuming from the head (every connect) replays nothing: no reads for it.
+  if (ids.length === 0) return rows.map((row) => hydrated(row, undefined, undefined));
   const [notifications, receipts] = await Promise.all([
     database.notification.findMany({ where: { id: { in: ids } } }),
     database.receipt.findMany({ where: { userId, notificationId: { in: ids } } }),
   ]);
   const notificationById = new Map(notifications.map((n) => [n.id, n]));
   const receiptById = new Map(receipts.map((r) => [r.notificationId, r]));
-  return rows.map((row) => ({
+  return rows.map((row) =>
+    hydrated(row, notificationById.get(row.notificationId), receiptById.get(row.notificationId)),
+  );
+}
+
+function hydrated(
+  row: Event,
+  notification: NotificationRecord | undefined,
+  receipt: (ReceiptTimes & { groupCount: number }) | undefined,
+): LoggedEvent {
+  return {
     id: row.id,
     stream: row.stream,
     seq: row.seq,
     type: row.type,
     notification: row.tombstone
       ? reviveTombstone(row.tombstone as Tombstone)
-      : withGroupCount(
-          notificationById.get(row.notificationId),
-          receiptById.get(row.notificationId)?.groupCount,
-        ),
-    ...receiptFor(row, receiptById.get(row.notificationId)),
-  }));
+      : withGroupCount(notification, receipt?.groupCount),
+    ...receiptFor(row, receipt),
+  };
 }
 
 /** A grouped one carries the user's groupCount with it, as the lists show it. */
