@@ -61,6 +61,24 @@ describe('connection records', () => {
     expect(await database().connection.count({ where: { userId: 'pia' } })).toBe(2);
   });
 
+  it('removes the records of many sockets closing at once (a reconnect wave), and serves a connect meanwhile', async () => {
+    const users = Array.from({ length: 150 }, (_, i) => `wave-${i}`);
+    const clients = await Promise.all(users.map((user) => connectAs(server, user)));
+    expect(await database().connection.count({ where: { userId: { in: users } } })).toBe(150);
+    await Promise.all(clients.map(({ client }) => client.dispose()));
+    // Back at once, while the others' records are being removed.
+    const back = await connectAs(server, 'wave-0');
+    expect(back.closed()).toBeUndefined();
+    const left = await until(
+      () => database().connection.findMany({ where: { userId: { in: users } } }),
+      (rows) => rows.length === 1,
+      5000,
+      'only the returning socket to be recorded',
+    );
+    expect(left).toMatchObject([{ userId: 'wave-0' }]);
+    await back.client.dispose();
+  });
+
   it('reaps the connections of an instance that stopped heartbeating', async () => {
     const deadInstance = randomUUID();
     // One statement: the reaper (every second) may take the instance between two.

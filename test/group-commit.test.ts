@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createGroupCommit } from '../src/notifications/group-commit.js';
+import { createGroupCommit } from '../src/db/group-commit.js';
 
 // The group commit on its own: what callers submit while a statement runs goes into the next
 // one together, each caller gets its own results, and a unit that fails a group fails alone.

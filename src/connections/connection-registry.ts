@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Database } from '../db/client.js';
+import { createGroupCommit } from '../db/group-commit.js';
 import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createKeyedQueue } from './keyed-queue.js';
@@ -43,6 +44,8 @@ export interface ConnectionRegistry {
 
 /** Instances silent for this many heartbeats are taken for dead. */
 const MISSED_HEARTBEATS = 3;
+/** Records removed by one statement at most. */
+const REMOVALS_PER_STATEMENT = 1000;
 
 export function createConnectionRegistry(options: ConnectionRegistryOptions): ConnectionRegistry {
   const { database, instanceId, maxPerUser, logger } = options;
@@ -52,6 +55,19 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
   const open = new Map<string, { userId: string; sessionId: string | null }>();
   let lastBeatFailed = false;
   const connects = createKeyedQueue();
+  // Sockets close together (a network blip, clients moving off a draining instance, a deploy):
+  // their records go a statement at a time for all of them, not one each, or thousands of
+  // single deletes would hold the pool while the same clients come back to connect.
+  const removals = createGroupCommit<string, undefined>({
+    store: async (ids) => {
+      await database.$executeRaw`DELETE FROM "Connection" WHERE id = ANY(${ids}::uuid[])`;
+      return ids.map(() => undefined);
+    },
+    maxItems: REMOVALS_PER_STATEMENT,
+    weight: () => 1,
+    maxWeight: REMOVALS_PER_STATEMENT,
+    concurrency: 1,
+  });
 
   /** Records the instance and its open connections again, after others reaped it. */
   const register = async () => {
@@ -128,7 +144,7 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
 
     async close(connectionId) {
       open.delete(connectionId);
-      await database.connection.deleteMany({ where: { id: connectionId } });
+      await removals.submit([connectionId]);
     },
 
     async stop() {

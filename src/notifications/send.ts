@@ -5,7 +5,7 @@ import { DomainError } from '../errors.js';
 import type { Category } from '../generated/prisma/client.js';
 import type { Catalog } from './catalog.js';
 import { toStreamEvents } from './event-log.js';
-import { createGroupCommit } from './group-commit.js';
+import { createGroupCommit } from '../db/group-commit.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
 import {
   storeSends,

@@ -1,5 +1,5 @@
-// Group commit: concurrent callers' items are stored by one statement and one commit instead of
-// one each, which is what PostgreSQL spends most of a small send on. A caller's promise settles
+// Group commit: concurrent callers' items are written by one statement and one commit instead of
+// one each, which is what PostgreSQL spends most of a small write on (a send, a removed record). A caller's promise settles
 // only once the statement holding its items has committed (or failed).
 
 export interface GroupCommitOptions<Item, Result> {
