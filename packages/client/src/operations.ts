@@ -3,7 +3,7 @@
 
 const NOTIFICATION_FIELDS = `
   id category priority title body data icon actionUrl createdAt expiresAt deleteAt requireAck
-  public seenAt acknowledgedAt archivedAt snoozedUntil updatedAt groupKey groupCount`;
+  public seenAt acknowledgedAt archivedAt snoozedUntil updatedAt editedAt groupKey groupCount`;
 
 /**
  * One query, so the list, the counts, the snoozed ones and the cursor describe the same moment

@@ -25,6 +25,8 @@ export interface Notification {
   snoozedUntil: string | null;
   /** When it or the user's own state of it last changed: an older answer never undoes a newer. */
   updatedAt: string;
+  /** When its sender last changed its content (an UPDATED event brings it); null: never. */
+  editedAt: string | null;
   /** The thread it belongs to, if its sender gave one. */
   groupKey: string | null;
   /** How many notifications of its thread it stands for (1 when it folded none). */
@@ -53,7 +55,8 @@ export type NotificationEventType =
   | 'UNARCHIVED'
   | 'ALL_ARCHIVED'
   | 'SNOOZED'
-  | 'UNSNOOZED';
+  | 'UNSNOOZED'
+  | 'UPDATED';
 
 /** One event of `myNotifications`, as the service sends it. */
 export interface NotificationEvent {
