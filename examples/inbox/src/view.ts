@@ -1,9 +1,10 @@
 import type { InboxState, Notification, NotificationFilter, Status } from './protocol';
 
 // The notification centre drawn from the hub's state: a bell with the count, a dropdown with a
-// tab per category (with its count) and cards to dismiss, mark unread or snooze, a banner for what
-// must be acknowledged (a modal dialog when it is URGENT), toasts, desktop notifications for
-// important ones while the tab is hidden, and a sign-in panel. Notification text is only ever set
+// tab per category (with its count), a Snoozed tab, and cards (a thread's count, an "edited"
+// mark) to dismiss, mark unread or snooze, a banner for what must be acknowledged (a modal dialog
+// when it is URGENT), toasts, desktop notifications for important ones while the tab is hidden,
+// and a sign-in panel. Notification text is only ever set
 // as text, never as HTML: it comes from other services.
 
 export interface Actions {
@@ -22,8 +23,11 @@ export interface ViewOptions {
   quickSnoozeSeconds?: number;
 }
 
-/** The "All" tab; the others are category names. */
+/** The "All" tab; the others are category names and SNOOZED. */
 const ALL = '';
+/** The Snoozed tab: not a string, so no category name can be taken for it. */
+const SNOOZED = Symbol('snoozed');
+type Tab = string | typeof SNOOZED;
 const DESKTOP_KEY = 'inbox.desktopNotifications';
 
 const STATUS_TEXT: Record<Status, string> = {
@@ -53,8 +57,8 @@ export class InboxView {
     { class: 'desktop-toggle', type: 'button' },
     'Enable desktop notifications',
   );
-  /** The selected tab: a category, or ALL. */
-  private tab = ALL;
+  /** The selected tab: a category, ALL or SNOOZED. */
+  private tab: Tab = ALL;
   /** Marked unread here while the list is open: not marked seen again until it is reopened. */
   private readonly keptUnread = new Set<string>();
   /** The card whose snooze menu is open, if any. */
@@ -84,8 +88,9 @@ export class InboxView {
     markAll.addEventListener('click', () => actions.markAllSeen());
     this.clearAll.addEventListener('click', (event) => {
       event.stopPropagation();
-      // Clears the tab in view: its category, or everything (what awaits an ack stays).
-      actions.archiveAll(this.tab === ALL ? {} : { categories: [this.tab] });
+      // Clears the tab in view: its category, the snoozed ones, or everything (what awaits an
+      // ack stays).
+      actions.archiveAll(clearFilter(this.tab));
     });
     this.dropdown.setAttribute('aria-label', 'Notifications');
     this.dropdown.append(
@@ -160,15 +165,19 @@ export class InboxView {
       (n) => !n.expiresAt || Date.parse(n.expiresAt) > Date.now(),
     );
     const categories = Object.keys(state.categoryCounts).sort();
-    if (this.tab !== ALL && !categories.includes(this.tab)) this.tab = ALL;
+    // A category that is gone takes the user back to "All".
+    if (typeof this.tab === 'string' && !categories.includes(this.tab)) this.tab = ALL;
     this.renderTabs(state, categories);
-    const shown = current.filter((n) => this.tab === ALL || n.category === this.tab);
+    const shown =
+      this.tab === SNOOZED
+        ? state.snoozed
+        : current.filter((n) => this.tab === ALL || n.category === this.tab);
     this.renderCards(shown);
     this.empty.hidden = shown.length > 0;
-    this.clearAll.setAttribute(
-      'aria-label',
-      this.tab === ALL ? 'Clear all notifications' : `Clear all ${this.tab} notifications`,
-    );
+    this.empty.textContent = this.tab === SNOOZED ? 'Nothing snoozed.' : 'You are all caught up.';
+    const what = this.tab === ALL ? '' : this.tab === SNOOZED ? 'snoozed ' : `${this.tab} `;
+    this.clearAll.setAttribute('aria-label', `Clear all ${what}notifications`);
+    this.dropToasts(current);
     const needsAck = current.filter((n) => n.requireAck && !n.acknowledgedAt);
     const attentionKey = needsAck.map((n) => n.id).join();
     // Rebuilt only when its items change, so a click under way is not lost to an update.
@@ -201,7 +210,11 @@ export class InboxView {
     if (document.visibilityState !== 'visible' || !this.dropdown.hidden) return;
     const toast = h(
       'button',
-      { class: `toast priority-${notification.priority.toLowerCase()}`, type: 'button' },
+      {
+        class: `toast priority-${notification.priority.toLowerCase()}`,
+        type: 'button',
+        'data-id': notification.id,
+      },
       icon(notification),
       h(
         'span',
@@ -221,13 +234,26 @@ export class InboxView {
     setTimeout(() => toast.remove(), notification.priority === 'URGENT' ? 12_000 : 6000);
   }
 
-  /** "All" and a tab per category, each with its unseen count from the service. */
+  /** A toast goes with its notification: dismissed, snoozed, recalled or folded into a newer one. */
+  private dropToasts(listed: Notification[]): void {
+    const ids = new Set(listed.map((n) => n.id));
+    for (const toast of this.toasts.querySelectorAll<HTMLElement>('.toast')) {
+      if (!ids.has(toast.dataset.id!)) toast.remove();
+    }
+  }
+
+  /**
+   * "All" and a tab per category, each with its unseen count from the service, and "Snoozed"
+   * with how many are snoozed.
+   */
   private renderTabs(state: InboxState, categories: string[]): void {
-    const entries: [string, string, number][] = [
+    const entries: [Tab, string, number][] = [
       [ALL, 'All', state.unseenCount],
-      ...categories.map((c): [string, string, number] => [c, c, state.categoryCounts[c] ?? 0]),
+      ...categories.map((c): [Tab, string, number] => [c, c, state.categoryCounts[c] ?? 0]),
+      [SNOOZED, 'Snoozed', state.snoozed.length],
     ];
-    const key = JSON.stringify([this.tab, entries]);
+    // JSON writes a symbol as null: the Snoozed tab's flag tells it from the others.
+    const key = JSON.stringify([this.tab === SNOOZED, this.tab, entries]);
     if (this.tabs.dataset.key === key) return;
     this.tabs.dataset.key = key;
     this.tabs.replaceChildren(
@@ -239,9 +265,10 @@ export class InboxView {
             class: 'tab',
             type: 'button',
             role: 'tab',
-            'data-tab': value === ALL ? 'all' : value,
+            ...(value === SNOOZED
+              ? { 'data-view': 'snoozed', 'aria-label': `Snoozed, ${count}` }
+              : { 'data-tab': value || 'all', 'aria-label': `${label}, ${count} unseen` }),
             'aria-selected': String(selected),
-            'aria-label': `${label}, ${count} unseen`,
             tabindex: selected ? '0' : '-1',
           },
           h('span', { class: 'tab-name' }, label),
@@ -286,7 +313,8 @@ export class InboxView {
   private renderCards(notifications: Notification[]): void {
     const elements = notifications.map((n) => {
       // A card is rebuilt only when what it shows changed, so the observer and focus stay put.
-      const key = `${n.seenAt}|${n.acknowledgedAt}|${relativeTime(n.createdAt)}`;
+      const shows = [n.title, n.body, n.editedAt, n.groupCount, n.snoozedUntil];
+      const key = JSON.stringify([n.seenAt, n.acknowledgedAt, relativeTime(n.createdAt), shows]);
       const cached = this.cards.get(n.id);
       if (cached?.key === key) return cached.element;
       if (cached) this.observer.unobserve(cached.element);
@@ -319,7 +347,7 @@ export class InboxView {
       actions.append(
         this.button('Dismiss', 'dismiss', () => this.actions.archive([n.id]), `Dismiss ${n.title}`),
       );
-      if (n.seenAt) {
+      if (n.seenAt && !n.snoozedUntil) {
         actions.append(
           this.button(
             'Mark unread',
@@ -351,8 +379,19 @@ export class InboxView {
           n.priority === 'URGENT' || n.priority === 'HIGH'
             ? h('span', { class: 'priority' }, n.priority)
             : '',
+          n.groupCount > 1 ? h('span', { class: 'group-count' }, `${n.groupCount} updates`) : '',
           h('time', { datetime: n.createdAt }, relativeTime(n.createdAt)),
+          n.editedAt
+            ? h('span', { class: 'edited', title: `Edited ${relativeTime(n.editedAt)}` }, 'edited')
+            : '',
         ),
+        n.snoozedUntil
+          ? h(
+              'time',
+              { class: 'wakes', datetime: n.snoozedUntil },
+              `Back ${wakeTime(n.snoozedUntil)}`,
+            )
+          : '',
         h('strong', { class: 'title' }, n.title),
         n.body ? h('p', { class: 'body' }, n.body) : '',
         actions,
@@ -511,6 +550,12 @@ export class InboxView {
   }
 }
 
+/** What "Clear all" archives: what the tab in view shows. */
+function clearFilter(tab: Tab): NotificationFilter {
+  if (tab === SNOOZED) return { status: 'SNOOZED' };
+  return tab === ALL ? {} : { categories: [tab] };
+}
+
 /** The snooze menu's choices: a label and when it would be back. */
 function snoozeChoices(quickSeconds?: number): [string, () => Date][] {
   const choices: [string, () => Date][] = [
@@ -549,6 +594,15 @@ function safeUrl(url: string | null): string | null {
 }
 
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const dayAndTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** When a snoozed one is back: "at 14:05" today, else with its day. */
+function wakeTime(iso: string): string {
+  const at = new Date(iso);
+  const today = at.toDateString() === new Date().toDateString();
+  return today ? `at ${timeOfDay.format(at)}` : `on ${dayAndTime.format(at)}`;
+}
 
 function relativeTime(iso: string): string {
   const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
