@@ -4,8 +4,8 @@ import type { InboxState, Notification, NotificationFilter, Status } from './pro
 // tab per category (with its count), a Snoozed tab, and cards (a thread's count, an "edited"
 // mark) to dismiss, mark unread or snooze, a banner for what must be acknowledged (a modal dialog
 // when it is URGENT), toasts, desktop notifications for important ones while the tab is hidden,
-// and a sign-in panel. Notification text is only ever set
-// as text, never as HTML: it comes from other services.
+// and a sign-in panel. Notification text is only ever set as text, never as HTML: it comes from
+// other services.
 
 export interface Actions {
   markSeen(ids: string[]): void;
@@ -313,7 +313,8 @@ export class InboxView {
   private renderCards(notifications: Notification[]): void {
     const elements = notifications.map((n) => {
       // A card is rebuilt only when what it shows changed, so the observer and focus stay put.
-      const shows = [n.title, n.body, n.editedAt, n.groupCount, n.snoozedUntil];
+      const wakes = n.snoozedUntil && wakeTime(n.snoozedUntil);
+      const shows = [n.title, n.body, n.editedAt, n.groupCount, wakes];
       const key = JSON.stringify([n.seenAt, n.acknowledgedAt, relativeTime(n.createdAt), shows]);
       const cached = this.cards.get(n.id);
       if (cached?.key === key) return cached.element;
