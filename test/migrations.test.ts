@@ -511,6 +511,37 @@ describe('the migrated database', () => {
         }),
       };
     },
+    Topic: async () => {
+      const topic = {
+        name: 'release-notes',
+        memberCount: 2,
+        createdAt: at('2030-05-01T00:00:00.5Z'),
+      };
+      await database.topic.upsert({ where: { name: topic.name }, create: topic, update: {} });
+      return {
+        written: topic,
+        read: await database.topic.findUniqueOrThrow({ where: { name: topic.name } }),
+      };
+    },
+    TopicMember: async () => {
+      await database.topic.upsert({
+        where: { name: 'release-notes' },
+        create: { name: 'release-notes', memberCount: 1 },
+        update: {},
+      });
+      const member = {
+        topic: 'release-notes',
+        userId: 'user-42',
+        joinedAt: at('2030-05-02T00:00:00.125Z'),
+      };
+      await database.topicMember.create({ data: member });
+      return {
+        written: member,
+        read: await database.topicMember.findUniqueOrThrow({
+          where: { topic_userId: { topic: 'release-notes', userId: 'user-42' } },
+        }),
+      };
+    },
   };
 
   it('has a round-trip case for every model of the generated client', () => {
