@@ -76,6 +76,8 @@ const environmentSchema = z
     DEFAULT_DELETE_AFTER_SECONDS: seconds(30 * 24 * 3600),
     /** Sends one sendNotifications call may carry; each counts as a send for rate limits. */
     MAX_SENDS_PER_BATCH: positive(1000),
+    /** Members one topic may have: a send to it stores a receipt and an event per member. */
+    TOPIC_MAX_MEMBERS: positive(100_000),
     RETENTION_INTERVAL_SECONDS: seconds(60),
     EVENT_LOG_RETENTION_SECONDS: seconds(7 * 24 * 3600),
     /** Rows the retention job deletes (or appends as DELETED events) per run, and as many again for the log prune. */

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
     'a category that still has notifications cannot be deleted: delete them, or wait for their `deleteAt`',
   ACKNOWLEDGEMENT_REQUIRED:
     'the notification asks for an acknowledgement it has not had yet: `acknowledge` it first',
+  TOPIC_MEMBER_LIMIT:
+    'adding these members would take the topic over `TOPIC_MAX_MEMBERS` (100,000 by default): nothing was added',
   NOTIFICATION_EXPIRED:
     'the notification has expired and can no longer be updated (`recallNotification` still deletes it)',
   SERVICE_UNAVAILABLE: 'the database is unreachable: retry later (over HTTP 503 and `Retry-After`)',

@@ -40,6 +40,12 @@ import {
   CreateWebhookDocument,
   DeleteWebhookDocument,
   WebhooksDocument,
+  TopicsDocument,
+  TopicMembersDocument,
+  SubscribeToTopicDocument,
+  UnsubscribeFromTopicDocument,
+  AddTopicMembersDocument,
+  RemoveTopicMembersDocument,
 } from '../client/graphql.js';
 import { createApiKey, revokeApiKey } from '../src/auth/api-keys.js';
 import { schema } from '../src/schema/index.js';
@@ -129,6 +135,18 @@ beforeAll(async () => {
     });
     if (service === 'env-key-1') doomedWebhooks.push(webhook.id);
   }
+
+  // Topics: alice is in one, others in another that only services may read the members of.
+  await database().topic.create({
+    data: {
+      name: 'matrix-news',
+      memberCount: 2,
+      members: { create: [{ userId: 'alice' }, { userId: 'dave' }] },
+    },
+  });
+  await database().topic.create({
+    data: { name: 'matrix-staff', memberCount: 1, members: { create: [{ userId: 'erin' }] } },
+  });
 
   const revokedKey = await createApiKey(database(), 'retired-service');
   await revokeApiKey(database(), 'retired-service');
@@ -652,6 +670,90 @@ const OPERATIONS: Operation[] = [
       expect(await database().webhook.count({ where: { id } })).toBe(0);
       doomedWebhooks.shift();
     },
+  ), // Users join and leave topics themselves; services manage and read every topic's members.
+  operation(
+    'topics',
+    'query',
+    TopicsDocument,
+    () => ({ first: 100 }),
+    row(U, A, A, A, U, U),
+    async (data, caller) => {
+      const names = data.topics.nodes.map((topic) => topic.name);
+      if (caller === 'service') {
+        const stored = await database().topic.findMany({ orderBy: { name: 'asc' } });
+        expect(data.topics.nodes).toEqual(
+          stored.map((topic) => ({ name: topic.name, memberCount: topic.memberCount })),
+        );
+        return;
+      }
+      const own = await database().topicMember.findMany({ where: { userId: userIdOf(caller) } });
+      expect(names).toEqual(own.map((member) => member.topic).sort());
+      expect(data.topics.nodes.every((topic) => topic.memberCount === null)).toBe(true);
+    },
+  ),
+  operation(
+    'topicMembers',
+    'query',
+    TopicMembersDocument,
+    () => ({ topic: 'matrix-news' }),
+    row(U, F, F, A, U, U),
+    async (data) => {
+      const stored = await database().topicMember.findMany({ where: { topic: 'matrix-news' } });
+      expect(data.topicMembers.userIds).toEqual(stored.map((member) => member.userId).sort());
+    },
+  ),
+  operation(
+    'subscribeToTopic',
+    'mutation',
+    SubscribeToTopicDocument,
+    () => ({ topic: 'matrix-joined' }),
+    row(U, A, A, F, U, U),
+    async (data, caller) => {
+      expect(data.subscribeToTopic).toBe(true);
+      const members = await database().topicMember.findMany({ where: { topic: 'matrix-joined' } });
+      expect(members.map((member) => member.userId)).toContain(userIdOf(caller));
+    },
+  ),
+  operation(
+    'unsubscribeFromTopic',
+    'mutation',
+    UnsubscribeFromTopicDocument,
+    () => ({ topic: 'matrix-news' }),
+    row(U, A, A, F, U, U),
+    async (data, caller) => {
+      expect(typeof data.unsubscribeFromTopic).toBe('boolean');
+      const left = await database().topicMember.findMany({
+        where: { topic: 'matrix-news', userId: userIdOf(caller) },
+      });
+      expect(left).toEqual([]);
+      // Only the caller left: dave is still in it.
+      expect(
+        await database().topicMember.count({ where: { topic: 'matrix-news', userId: 'dave' } }),
+      ).toBe(1);
+    },
+  ),
+  operation(
+    'addTopicMembers',
+    'mutation',
+    AddTopicMembersDocument,
+    () => ({ topic: 'matrix-staff', userIds: ['frank'] }),
+    row(U, F, F, A, U, U),
+    async (data) => {
+      expect(data.addTopicMembers).toEqual({ changed: 1, memberCount: 2 });
+    },
+  ),
+  operation(
+    'removeTopicMembers',
+    'mutation',
+    RemoveTopicMembersDocument,
+    () => ({ topic: 'matrix-staff', userIds: ['erin'] }),
+    row(U, F, F, A, U, U),
+    async (data) => {
+      expect(data.removeTopicMembers.changed).toBe(1);
+      expect(
+        await database().topicMember.count({ where: { topic: 'matrix-staff', userId: 'erin' } }),
+      ).toBe(0);
+    },
   ),
 ];
 
@@ -676,6 +778,8 @@ describe('the operation list', () => {
         'Receipt',
         'Stream',
         'Template',
+        'Topic',
+        'TopicMember',
       ]),
     );
   });

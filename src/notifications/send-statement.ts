@@ -1,6 +1,7 @@
 import { takeClient, type Pool } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { appendEventsSql, type AppendedRow } from './event-log.js';
+import { withTopicMembers } from './topics.js';
 import { userStream, type NotificationPriority, type NotificationRecord } from './types.js';
 
 // The one definition of the send SQL (the service and bench/database-limit.ts both run it): a
@@ -28,10 +29,12 @@ export interface StoredSend {
   groupKey: string | null;
   expiresAt: Date | null;
   deleteAt: Date;
-  /** Sorted and distinct; empty for a public notification. */
+  /** Sorted and distinct; empty for a public notification (and a topic's, until stored). */
   recipients: string[];
   /** The event streams it is appended to, in order: `public`, or each recipient's. */
   streams: string[];
+  /** A topic send: its members become its recipients as it is stored (see topics.ts). */
+  topic?: string | null;
 }
 
 /** What a repeated idempotency key returns: the first send's result, kept with the key. */
@@ -65,11 +68,17 @@ type StoredRow = Omit<NotificationRecord, 'seq'> & { seq: string; events: Append
  * deadlock and the group commit stores each send of the failed group again.)
  */
 export async function storeSends(pool: Pool, sends: StoredSend[]): Promise<(Stored | undefined)[]> {
-  const statement = storeSendsSql(sends);
-  const query = { name: 'store-sends', text: statement.text, values: statement.values };
-  const { rows } = sends.some((send) => send.groupKey !== null)
-    ? await lockedForGroups(pool, sends, query)
-    : await pool.query<StoredRow>(query);
+  const queryOf = (addressed: StoredSend[]) => {
+    const statement = storeSendsSql(addressed);
+    return { name: 'store-sends', text: statement.text, values: statement.values };
+  };
+  const { rows } = sends.some((send) => send.topic != null)
+    ? await withTopicMembers(pool, sends, (client, addressed) =>
+        client.query<StoredRow>(queryOf(addressed)),
+      )
+    : sends.some((send) => send.groupKey !== null)
+      ? await lockedForGroups(pool, sends, queryOf(sends))
+      : await pool.query<StoredRow>(queryOf(sends));
   const byId = new Map(rows.map(({ events, ...row }) => [row.id, { events, row }]));
   return sends.map((send) => {
     const stored = byId.get(send.id);

@@ -14,6 +14,7 @@ import {
   type StoredSend,
 } from './send-statement.js';
 import { renderStoredTemplate } from './templates.js';
+import { checkTopic } from './topics.js';
 import { PUBLIC_STREAM, userStream, type NotificationRecord } from './types.js';
 import { LIMITS, badInput, checkData, checkLink, checkText, checkTitle } from './validation.js';
 
@@ -37,6 +38,8 @@ export interface SendInput {
   idempotencyKey?: string | null;
   /** Folds each recipient's newest earlier one of this category and key (private only). */
   groupKey?: string | null;
+  /** The third audience: the topic's members when the send is stored (see topics.ts). */
+  topic?: string | null;
 }
 
 export interface SendResult {
@@ -74,8 +77,9 @@ export function createSender(deps: SendDeps): Sender {
       return outcomes;
     },
     maxItems: deps.config.MAX_SENDS_PER_BATCH,
-    // A statement carries at most one large send's worth of receipts and events.
-    weight: (send) => send.streams.length,
+    // A statement carries at most one large send's worth of receipts and events; a topic send
+    // (up to TOPIC_MAX_MEMBERS members) weighs a whole statement, so it is stored alone.
+    weight: (send) => (send.topic == null ? send.streams.length : LIMITS.recipients),
     maxWeight: LIMITS.recipients,
     // Half the pool: Prisma's reads and the other writes keep the rest.
     concurrency: Math.max(1, Math.floor(deps.config.DATABASE_POOL_SIZE / 2)),
@@ -95,10 +99,12 @@ export function createSender(deps: SendDeps): Sender {
     });
     return Promise.all(
       outcomes.map((outcome, index): Promise<SendResult> | SendResult => {
-        const { recipients, idempotencyKey } = prepared[index]!;
+        const { recipients, idempotencyKey, topic } = prepared[index]!;
         if (!outcome) return earlierResult(deps.database, sender, idempotencyKey!);
-        const { notification, deduplicated } = outcome;
-        return { notification, recipientCount: recipients.length, deduplicated };
+        const { notification, deduplicated, events } = outcome;
+        // A topic's members are those the statement found: one event each.
+        const recipientCount = topic == null ? recipients.length : events.length;
+        return { notification, recipientCount, deduplicated };
       }),
     );
   };
@@ -109,6 +115,10 @@ export function createSender(deps: SendDeps): Sender {
       if (inputs.length === 0) badInput('inputs must not be empty');
       if (inputs.length > deps.config.MAX_SENDS_PER_BATCH) {
         badInput(`at most ${deps.config.MAX_SENDS_PER_BATCH} sends per batch`);
+      }
+      // A batch is one statement: one topic's members at most.
+      if (inputs.filter((input) => input.topic != null).length > 1) {
+        badInput('at most one topic send per batch');
       }
       return sendAll(sender, inputs, (index) => `inputs[${index}]: `);
     },
@@ -167,14 +177,18 @@ function unknownCategoryOr(error: unknown): unknown {
 
 /** Validates, renders and dates one send: everything but storing it. */
 async function prepare(deps: SendDeps, sender: string, input: SendInput): Promise<StoredSend> {
-  const recipients = audienceOf(input);
+  const audience = audienceOf(input);
   const content = await contentOf(deps.catalog, input);
   const category = await deps.catalog.category(input.category);
   if (!category) throw new DomainError('UNKNOWN_CATEGORY', `no category "${input.category}"`);
   const dates = datesFor(category, input, deps.config.DEFAULT_DELETE_AFTER_SECONDS);
   checkText('idempotencyKey', input.idempotencyKey, LIMITS.idempotencyKeyLength);
-  const isPublic = recipients === 'public';
+  const isPublic = audience === 'public';
+  const topic = Array.isArray(audience) || isPublic ? null : audience.topic;
+  // A fold locks its recipients' inboxes before the statement: a topic's are known only in it.
+  if (topic !== null && input.groupKey != null) badInput('groupKey is not for topic sends');
   checkGroupKey(input.groupKey, isPublic);
+  const recipients = Array.isArray(audience) ? audience : [];
   return {
     id: randomUUID(),
     sender,
@@ -188,18 +202,20 @@ async function prepare(deps: SendDeps, sender: string, input: SendInput): Promis
     ...content,
     data: input.data == null ? null : JSON.stringify(input.data),
     ...dates,
-    recipients: isPublic ? [] : recipients,
+    recipients,
     streams: isPublic ? [PUBLIC_STREAM] : recipients.map(userStream),
+    topic,
   };
 }
 
-/** Either a list of users (deduplicated) or 'public'; never both, never neither. */
-function audienceOf(input: SendInput): string[] | 'public' {
-  const hasRecipients = input.recipientIds != null;
-  if (hasRecipients === Boolean(input.public)) {
-    badInput('give either recipientIds or public: true');
+/** Exactly one of: a list of users (deduplicated), 'public', or a topic (see topics.ts). */
+function audienceOf(input: SendInput): string[] | 'public' | { topic: string } {
+  const given = [input.recipientIds != null, Boolean(input.public), input.topic != null];
+  if (given.filter(Boolean).length !== 1) {
+    badInput('give exactly one of recipientIds, public or topic');
   }
   if (input.public) return 'public';
+  if (input.topic != null) return { topic: checkTopic(input.topic) };
   const recipients = [...new Set(input.recipientIds)];
   if (recipients.length === 0) badInput('recipientIds must not be empty');
   if (recipients.length > LIMITS.recipients) {

@@ -12,6 +12,12 @@ export const LIMITS = {
   idempotencyKeyLength: 255,
   groupKeyLength: 255,
   idsPerCall: 500,
+  topicLength: 255,
+  /** User ids one addTopicMembers or removeTopicMembers call may carry. */
+  topicMembersPerCall: 10_000,
+  /** Rows of topics or topicMembers per page (and when `first` is left out). */
+  topicPage: 1000,
+  topicPageDefault: 100,
 };
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;

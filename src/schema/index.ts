@@ -10,6 +10,7 @@ import './preference.js';
 import './send.js';
 import './support.js';
 import './template.js';
+import './topic.js';
 import './viewer.js';
 import './webhook.js';
 

@@ -7,11 +7,15 @@ import { NotificationRef } from './notification.js';
 
 const SendNotificationInput = builder.inputType('SendNotificationInput', {
   description:
-    'Either recipientIds or public: true. Either title (and body) or a template with variables.',
+    'Exactly one of recipientIds, public: true or topic. Either title (and body) or a template with variables.',
   fields: (t) => ({
     category: t.string({ required: true }),
     recipientIds: t.idList({ description: 'The users to notify (JWT `sub` values).' }),
     public: t.boolean({ description: 'Every user, including users who first connect later.' }),
+    topic: t.string({
+      description:
+        'The members of this topic when the send is stored, each as a private recipient (not those who join later). A topic without members gets it stored, reaching no one (recipientCount 0). One per sendNotifications batch; no groupKey.',
+    }),
     title: t.string(),
     body: t.string(),
     data: t.field({ type: 'JSON', description: 'Anything the client needs, up to 16 KB.' }),
@@ -38,7 +42,8 @@ const SendNotificationPayload = builder.objectRef<SendResult>('SendNotificationP
       resolve: (result) => viewOf(result.notification, noReceipt),
     }),
     recipientCount: t.exposeInt('recipientCount', {
-      description: 'How many users it was addressed to; 0 for a public notification.',
+      description:
+        "How many users it was addressed to (a topic's members at the send); 0 for a public notification.",
     }),
     deduplicated: t.exposeBoolean('deduplicated', {
       description: 'True when this repeats an earlier send with the same idempotencyKey.',
