@@ -284,11 +284,15 @@ async function batchSends(args: {
   return { stored, failed, seconds, received: received() };
 }
 
-/** One send to `recipients`: ms until it was answered and until `expected` clients had it. */
+/**
+ * One send to `recipients` (or to the members of `topic`): ms until it was answered and until
+ * `expected` clients had it.
+ */
 async function largeSend(args: {
   httpUrl: string;
   apiKey: string;
-  recipients: string[];
+  recipients?: string[];
+  topic?: string;
   title: string;
   expected: number;
   timeoutMs: number;
@@ -296,7 +300,7 @@ async function largeSend(args: {
   const started = now();
   await sendOne(args.httpUrl, args.apiKey, {
     category: 'bench',
-    recipientIds: args.recipients,
+    ...(args.topic ? { topic: args.topic } : { recipientIds: args.recipients }),
     title: args.title,
   });
   const answeredMs = now() - started;

@@ -13,7 +13,7 @@ import {
   startService,
   type ServiceProcess,
 } from './processes.js';
-import { seedNotifications, seedPublicNotifications } from './seed.js';
+import { receiptsInsertMs, seedNotifications, seedPublicNotifications, seedTopic } from './seed.js';
 import { formatResults, percentile, toMetric, type Metric, type MetricInput } from './report.js';
 
 // npm run bench [-- --quick] [-- --sends]: the service in its own process, driven by a load generator in
@@ -59,6 +59,7 @@ const ORDER = [
   'latency_p99_at_1000',
   'batch_deliveries_per_second',
   'large_send_10k',
+  'topic_send_100k',
   'latency_p99_at_200',
   'connects_per_second',
   'connect_p99',
@@ -266,6 +267,7 @@ async function singleInstance(databaseUrl: string, load: Load) {
   await settle(1000);
   await batchDeliveries(load, service.url);
   await largeSends(load, service.url);
+  await topicSends(load, service.url, databaseUrl);
   await load.call('disconnect');
   await settle(2000);
   if (!sendsOnly) await connectWave(load, wsUrl);
@@ -341,6 +343,45 @@ async function largeSends(load: Load, httpUrl: string) {
     value: rounds,
     goal: '≤ 1,000 ms',
     note: `answered (stored) after ${answered.map((ms) => ms.toFixed(0)).join(', ')} ms`,
+  });
+}
+
+/** Members of the topic sent to: SIZE.sockets of them online (the load's users), the rest not. */
+const TOPIC_MEMBERS = 100_000;
+
+async function topicSends(load: Load, httpUrl: string, databaseUrl: string) {
+  await seedTopic(databaseUrl, 'bench-topic', users(SIZE.sockets), TOPIC_MEMBERS);
+  const rounds: number[] = [];
+  const answered: number[] = [];
+  const limits: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const result = await load.call<{ answeredMs: number; ms: number; received: number }>(
+      'largeSend',
+      {
+        httpUrl,
+        apiKey: API_KEY,
+        topic: 'bench-topic',
+        title: `topic-${i}`,
+        expected: SIZE.sockets,
+        timeoutMs: 60_000,
+      },
+    );
+    if (result.received < SIZE.sockets) {
+      throw new Error(`topic send reached ${result.received} of ${SIZE.sockets} online`);
+    }
+    rounds.push(result.ms);
+    answered.push(result.answeredMs);
+    await settle(1000);
+    limits.push(await receiptsInsertMs(databaseUrl, 'bench-topic'));
+  }
+  record({
+    id: 'topic_send_100k',
+    name: `a send to a topic of ${TOPIC_MEMBERS.toLocaleString('en')} members: stored, and received by all ${SIZE.sockets.toLocaleString('en')} online`,
+    unit: 'ms',
+    value: rounds,
+    limit: limits,
+    goal: 'seconds',
+    note: `answered (every member's receipt and event stored) after ${answered.map((ms) => ms.toFixed(0)).join(', ')} ms. Limit: PostgreSQL alone inserting the ${TOPIC_MEMBERS.toLocaleString('en')} receipts (INSERT ... SELECT from the members, no events)`,
   });
 }
 

@@ -53,3 +53,59 @@ export async function seedPublicNotifications(databaseUrl: string, rows: number)
     await client.end();
   }
 }
+
+/**
+ * Makes `topic` a topic of `members` users: `online` (the load generator's connected users)
+ * and as many more offline ones as make up the number, in one statement.
+ */
+export async function seedTopic(
+  databaseUrl: string,
+  topic: string,
+  online: string[],
+  members: number,
+) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`INSERT INTO "Topic" (name, "memberCount") VALUES ($1, $2)`, [
+      topic,
+      members,
+    ]);
+    await client.query(
+      `INSERT INTO "TopicMember" (topic, "userId")
+       SELECT $1, u FROM unnest($2::text[]) u
+       UNION ALL SELECT $1, 'offline-' || g FROM generate_series(1, $3) g`,
+      [topic, online, members - online.length],
+    );
+    await client.query('ANALYZE "TopicMember"');
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The database's own cost of a topic send's rows: one INSERT ... SELECT of a receipt per member
+ * for a notification stored beforehand (then deleted with them), in ms.
+ */
+export async function receiptsInsertMs(databaseUrl: string, topic: string) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO "Notification" ("categoryName", priority, "requireAck", public, title, sender, "deleteAt")
+       VALUES ('bench', 'NORMAL', false, false, 'limit', 'bench-limit', now() + interval '1 day')
+       RETURNING id`,
+    );
+    const started = performance.now();
+    await client.query(
+      `INSERT INTO "Receipt" ("notificationId", "userId")
+       SELECT $1, "userId" FROM "TopicMember" WHERE topic = $2 ORDER BY "userId"`,
+      [rows[0]!.id, topic],
+    );
+    const ms = performance.now() - started;
+    await client.query(`DELETE FROM "Notification" WHERE id = $1`, [rows[0]!.id]);
+    return ms;
+  } finally {
+    await client.end();
+  }
+}
