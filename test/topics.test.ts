@@ -147,6 +147,43 @@ describe('a send to a topic', () => {
   });
 });
 
+describe('a batch with a topic send', () => {
+  const BATCH = `mutation Batch($inputs: [SendNotificationInput!]!) {
+    sendNotifications(inputs: $inputs) { recipientCount notification { id } }
+  }`;
+
+  it('stores a topic send beside the others, each answered with its own count', async () => {
+    await ok(ADD, { t: 'batch-topic', ids: ['bt1', 'bt2', 'bt3'] }, SERVICE);
+    const { sendNotifications } = await ok(
+      BATCH,
+      {
+        inputs: [
+          { category: 'general', recipientIds: ['bt1', 'solo'], title: 'Listed' },
+          { category: 'general', topic: 'batch-topic', title: 'To the topic' },
+        ],
+      },
+      SERVICE,
+    );
+    expect(sendNotifications.map((r: { recipientCount: number }) => r.recipientCount)).toEqual([
+      2, 3,
+    ]);
+    expect(await receiptsOf(sendNotifications[1].notification.id)).toEqual(['bt1', 'bt2', 'bt3']);
+    expect((await ok(`{ unseenCount }`, {}, 'bt1')).unseenCount).toBe(2);
+  });
+
+  it('refuses two topic sends in one batch, storing nothing', async () => {
+    const before = await snapshotTables(server.databaseUrl);
+    const inputs = [
+      { category: 'general', topic: 'batch-topic', title: 'One' },
+      { category: 'general', topic: 'releases', title: 'Two' },
+    ];
+    const result = await server.request(BATCH, { inputs }, SERVICE);
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0]?.message).toMatch(/one topic send per batch/);
+    expect(await snapshotTables(server.databaseUrl)).toEqual(before);
+  });
+});
+
 describe('membership', () => {
   it('lets a signed-in user subscribe and unsubscribe over their socket', async () => {
     const socket = await userSocket(server, 'eve');
@@ -269,6 +306,28 @@ describe('membership', () => {
     expect(await codeOf(`mutation { subscribeToTopic(topic: "full") }`, {}, 'ann')).toBe(
       'TOPIC_MEMBER_LIMIT',
     );
+  });
+
+  it('keeps the member count exact and within the limit under concurrent changes', async () => {
+    const calls = Array.from({ length: 10 }, (_, call) =>
+      server.request(
+        ADD,
+        { t: 'crowded', ids: Array.from({ length: 10 }, (_, i) => `c${call}-${i}`) },
+        SERVICE,
+      ),
+    );
+    const leaves = Array.from({ length: 5 }, (_, call) =>
+      server.request(REMOVE, { t: 'crowded', ids: [`c${call}-0`] }, SERVICE),
+    );
+    const results = await Promise.all([...calls, ...leaves]);
+    const codes = results.map((result) => result.errors?.[0]?.extensions?.code ?? 'ok');
+    expect(codes.filter((code) => code === 'ok').length).toBeGreaterThanOrEqual(5 + 5);
+    expect(codes.every((code) => code === 'ok' || code === 'TOPIC_MEMBER_LIMIT')).toBe(true);
+    const database = server.app.services.database;
+    const stored = await database.topicMember.count({ where: { topic: 'crowded' } });
+    const topic = await database.topic.findUniqueOrThrow({ where: { name: 'crowded' } });
+    expect(topic.memberCount).toBe(stored);
+    expect(stored).toBeLessThanOrEqual(MAX_MEMBERS);
   });
 
   it('keeps the service fields to services and the user fields to users', async () => {
