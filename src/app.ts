@@ -18,7 +18,7 @@ import { useOperationSpans } from './api/operation-spans.js';
 import { attachGraphqlWs, type SocketServerContext } from './sockets/graphql-ws.js';
 import { useCompiledExecution } from './api/jit.js';
 import { useQueryLimits, useRequestBodyLimit } from './api/limits.js';
-import { createMetrics } from './observability/metrics.js';
+import { createMetrics, sentLabels } from './observability/metrics.js';
 import { createRateLimits } from './api/rate-limits.js';
 import { createSecurityHeaders } from './api/security-headers.js';
 import { useSseConnections } from './api/sse-connections.js';
@@ -26,6 +26,7 @@ import { yogaLogging } from './api/yoga-logging.js';
 import { useSubscriptionRules } from './api/subscription-rules.js';
 import { useSharedSubscriptionResults } from './api/shared-subscription-results.js';
 import { createJobs } from './jobs/agenda.js';
+import { createScheduledDispatcher } from './jobs/scheduled-dispatcher.js';
 import { createSnoozeWaker } from './jobs/snooze-waker.js';
 import { createWebhookDispatcher } from './jobs/webhook-dispatcher.js';
 import type { Logger } from './logger.js';
@@ -124,6 +125,12 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
   });
 
   const snoozeWaker = createSnoozeWaker(services, logger);
+  const scheduledSends = createScheduledDispatcher({
+    pool,
+    bus,
+    logger,
+    delivered: (notification) => services.metrics.sent.inc(sentLabels(notification)),
+  });
   const webhooks = createWebhookDispatcher(
     pool,
     {
@@ -229,6 +236,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       await jobs.start();
       credentials.start();
       snoozeWaker.start();
+      scheduledSends.start();
       webhooks.start();
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -259,6 +267,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         clearTimeout(grace);
         credentials.stop();
         await step('snooze waker', () => snoozeWaker.stop());
+        await step('scheduled sends', () => scheduledSends.stop());
         await step('webhooks', () => webhooks.stop());
         await step('jobs', () => jobs.stop());
         await step('connections', () => services.connections.stop());

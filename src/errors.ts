@@ -18,6 +18,8 @@ export const ERROR_CODES = {
     'adding these members would take the topic over `TOPIC_MAX_MEMBERS` (100,000 by default): nothing was added',
   NOTIFICATION_EXPIRED:
     'the notification has expired and can no longer be updated (`recallNotification` still deletes it)',
+  ALREADY_DELIVERED:
+    'a scheduled send was delivered already and cannot be cancelled: `recallNotification` deletes it',
   SERVICE_UNAVAILABLE: 'the database is unreachable: retry later (over HTTP 503 and `Retry-After`)',
   TOO_MANY_CONNECTIONS:
     'over `MAX_CONNECTIONS_PER_USER` sockets and SSE subscriptions together, or `WS_MAX_ANONYMOUS_PER_IP`',

@@ -496,6 +496,22 @@ describe('the migrated database', () => {
         read: await database.apiKey.findUniqueOrThrow({ where: { hash: apiKey.hash } }),
       };
     },
+    ScheduledSend: async () => {
+      await ensureCategory();
+      const scheduled = {
+        id: '7b0e3c6a-54c1-4f7e-9f39-2d4d1c0e9a11',
+        sender: 'billing',
+        sendAt: at('2030-05-01T08:00:00.125Z'),
+        categoryName: category.name,
+        send: { title: 'Later', recipients: ['alice'] },
+        createdAt: at('2030-04-30T08:00:00.500Z'),
+      };
+      await database.scheduledSend.create({ data: scheduled });
+      return {
+        written: scheduled,
+        read: await database.scheduledSend.findUniqueOrThrow({ where: { id: scheduled.id } }),
+      };
+    },
     IdempotencyKey: async () => {
       const idempotencyKey = {
         service: 'billing',

@@ -47,3 +47,25 @@ export async function takeClient(pool: Pool): Promise<{ client: pg.PoolClient; r
     },
   };
 }
+
+/**
+ * Runs `work` in a transaction on a client taken with takeClient: committed when it resolves,
+ * rolled back when it throws (and the error passed on).
+ */
+export async function inTransaction<T>(
+  pool: Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const { client, release } = await takeClient(pool);
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    release();
+  }
+}

@@ -1,7 +1,8 @@
-import { takeClient, type Pool } from '../db/client.js';
+import type pg from 'pg';
+import { inTransaction, type Pool } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { appendEventsSql, type AppendedRow } from './event-log.js';
-import { withTopicMembers } from './topics.js';
+import { appendEventsSql, toStreamEvents, type AppendedRow } from './event-log.js';
+import { addressTopicSends } from './topics.js';
 import { userStream, type NotificationPriority, type NotificationRecord } from './types.js';
 
 // The one definition of the send SQL (the service and bench/database-limit.ts both run it): a
@@ -46,6 +47,22 @@ export interface IdempotentResult {
 /** How long a repeated idempotency key returns the first result (a PostgreSQL interval). */
 export const IDEMPOTENCY_WINDOW = '24 hours';
 
+/** What a send's idempotency key keeps, as JSON text. */
+export const idempotentResult = (send: StoredSend) =>
+  JSON.stringify({
+    notificationId: send.id,
+    recipientCount: send.recipients.length,
+  } satisfies IdempotentResult);
+
+/** The CREATED events of what was stored, in the log's order, as subscribers get them. */
+export const createdStreamEvents = (stored: Stored[]) =>
+  toStreamEvents(
+    stored.flatMap(({ notification, events }) =>
+      events.map((event) => ({ stream: event.stream, type: 'CREATED' as const, notification })),
+    ),
+    stored.flatMap(({ events }) => events),
+  );
+
 export interface Stored {
   notification: NotificationRecord;
   events: AppendedRow[];
@@ -68,17 +85,35 @@ type StoredRow = Omit<NotificationRecord, 'seq'> & { seq: string; events: Append
  * deadlock and the group commit stores each send of the failed group again.)
  */
 export async function storeSends(pool: Pool, sends: StoredSend[]): Promise<(Stored | undefined)[]> {
-  const queryOf = (addressed: StoredSend[]) => {
-    const statement = storeSendsSql(addressed);
-    return { name: 'store-sends', text: statement.text, values: statement.values };
-  };
-  const { rows } = sends.some((send) => send.topic != null)
-    ? await withTopicMembers(pool, sends, (client, addressed) =>
-        client.query<StoredRow>(queryOf(addressed)),
-      )
-    : sends.some((send) => send.groupKey !== null)
-      ? await lockedForGroups(pool, sends, queryOf(sends))
-      : await pool.query<StoredRow>(queryOf(sends));
+  if (!sends.some((send) => isGrouped(send) || isTopic(send))) {
+    return storedOf(sends, await pool.query<StoredRow>(sendQuery(sends)));
+  }
+  return inTransaction(pool, (client) => storeSendsIn(client, sends));
+}
+
+/**
+ * storeSends on `client`, in a transaction its caller opened and commits (the scheduled sends'
+ * dispatcher stores what it claimed in the transaction that holds the claim). A grouped send
+ * first takes the locks a fold needs (see storeSends).
+ */
+export async function storeSendsIn(
+  client: pg.ClientBase,
+  sends: StoredSend[],
+): Promise<(Stored | undefined)[]> {
+  const addressed = sends.some(isTopic) ? await addressTopicSends(client, sends) : sends;
+  if (addressed.some(isGrouped)) await lockForGroups(client, addressed);
+  return storedOf(addressed, await client.query<StoredRow>(sendQuery(addressed)));
+}
+
+const isGrouped = (send: StoredSend) => send.groupKey !== null;
+const isTopic = (send: StoredSend) => send.topic != null;
+
+function sendQuery(sends: StoredSend[]) {
+  const statement = storeSendsSql(sends);
+  return { name: 'store-sends', text: statement.text, values: statement.values };
+}
+
+function storedOf(sends: StoredSend[], { rows }: { rows: StoredRow[] }) {
   const byId = new Map(rows.map(({ events, ...row }) => [row.id, { events, row }]));
   return sends.map((send) => {
     const stored = byId.get(send.id);
@@ -88,46 +123,25 @@ export async function storeSends(pool: Pool, sends: StoredSend[]): Promise<(Stor
   });
 }
 
-/** Runs the send statement after the locks a fold needs (see storeSends), in one transaction. */
-async function lockedForGroups(
-  pool: Pool,
-  sends: StoredSend[],
-  query: { name: string; text: string; values: unknown[] },
-) {
+/** The grouped recipients' inboxes, then every stream head the statement appends to. */
+async function lockForGroups(client: pg.ClientBase, sends: StoredSend[]) {
   const grouped = [...new Set(sends.flatMap((send) => (send.groupKey ? send.recipients : [])))];
   const streams = [...new Set(sends.flatMap((send) => send.streams))];
-  const { client, release } = await takeClient(pool);
-  try {
-    await client.query('BEGIN');
-    await client.query(
-      `SELECT pg_advisory_xact_lock(hashtextextended('inbox:' || u, 0))
-       FROM (SELECT u FROM unnest($1::text[]) u ORDER BY u) s`,
-      [grouped],
-    );
-    await client.query(
-      `INSERT INTO "Stream" (id, seq) SELECT s, 0 FROM unnest($1::text[]) s ORDER BY s
-       ON CONFLICT (id) DO UPDATE SET seq = "Stream".seq`,
-      [streams],
-    );
-    const result = await client.query<StoredRow>(query);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    release();
-  }
+  await client.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended('inbox:' || u, 0))
+     FROM (SELECT u FROM unnest($1::text[]) u ORDER BY u) s`,
+    [grouped],
+  );
+  await client.query(
+    `INSERT INTO "Stream" (id, seq) SELECT s, 0 FROM unnest($1::text[]) s ORDER BY s
+     ON CONFLICT (id) DO UPDATE SET seq = "Stream".seq`,
+    [streams],
+  );
 }
 
 export function storeSendsSql(sends: StoredSend[]): Prisma.Sql {
   const column = <T>(pick: (send: StoredSend) => T) => sends.map(pick);
-  const results = column((send) =>
-    JSON.stringify({
-      notificationId: send.id,
-      recipientCount: send.recipients.length,
-    } satisfies IdempotentResult),
-  );
+  const results = column(idempotentResult);
   const owned = (list: (send: StoredSend) => string[]) => ({
     index: sends.flatMap((send, index) => list(send).map(() => index + 1)),
     values: sends.flatMap(list),
@@ -149,15 +163,7 @@ export function storeSendsSql(sends: StoredSend[]): Prisma.Sql {
       ) WITH ORDINALITY AS i(id, sender, key, result, category, priority, "requireAck",
         "batchWindowSeconds", public, title, body, data, icon, "actionUrl", "templateKey",
         "expiresAt", "deleteAt", "groupKey", ord)),
-    claim AS (
-      INSERT INTO "IdempotencyKey" (service, key, result)
-      SELECT sender, key, result FROM items WHERE key IS NOT NULL ORDER BY sender, key
-      ON CONFLICT (service, key) DO UPDATE SET result = EXCLUDED.result, "createdAt" = now()
-        WHERE "IdempotencyKey"."createdAt" < now() - ${IDEMPOTENCY_WINDOW}::interval
-      RETURNING service, key),
-    go AS (
-      SELECT * FROM items i
-      WHERE i.key IS NULL OR EXISTS (SELECT FROM claim c WHERE c.service = i.sender AND c.key = i.key)),
+    ${claimSql},
     notification AS (
       INSERT INTO "Notification" (id, "categoryName", priority, "requireAck",
         "batchWindowSeconds", public, sender,
@@ -192,6 +198,22 @@ export function storeSendsSql(sends: StoredSend[]): Prisma.Sql {
       FROM events GROUP BY "notificationId")
     SELECT n.*, g.events FROM notification n LEFT JOIN grouped g ON g."notificationId" = n.id::text`;
 }
+
+/**
+ * CTEs that claim the idempotency keys of `items` (sender, key, result): `go` is the items that
+ * have no key or claimed theirs (a key used within IDEMPOTENCY_WINDOW stays with its first send).
+ * Shared with the statement that schedules sends (scheduled.ts), which claims keys when asked.
+ */
+export const claimSql = Prisma.sql`
+    claim AS (
+      INSERT INTO "IdempotencyKey" (service, key, result)
+      SELECT sender, key, result FROM items WHERE key IS NOT NULL ORDER BY sender, key
+      ON CONFLICT (service, key) DO UPDATE SET result = EXCLUDED.result, "createdAt" = now()
+        WHERE "IdempotencyKey"."createdAt" < now() - ${IDEMPOTENCY_WINDOW}::interval
+      RETURNING service, key),
+    go AS (
+      SELECT * FROM items i
+      WHERE i.key IS NULL OR EXISTS (SELECT FROM claim c WHERE c.service = i.sender AND c.key = i.key))`;
 
 /**
  * CTEs of the fold, per recipient of a grouped send: `chain` orders the statement's own sends of

@@ -4,15 +4,16 @@ import type { Database, Pool } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import type { Category } from '../generated/prisma/client.js';
 import type { Catalog } from './catalog.js';
-import { toStreamEvents } from './event-log.js';
 import { createGroupCommit } from '../db/group-commit.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
 import {
-  storeSends,
-  type IdempotentResult,
-  type Stored,
-  type StoredSend,
-} from './send-statement.js';
+  scheduledSend,
+  scheduleTime,
+  storeOrSchedule,
+  type DatedSend,
+  type StoredOrScheduled,
+} from './scheduled.js';
+import { createdStreamEvents, type IdempotentResult, type Stored } from './send-statement.js';
 import { renderStoredTemplate } from './templates.js';
 import { checkTopic } from './topics.js';
 import { PUBLIC_STREAM, userStream, type NotificationRecord } from './types.js';
@@ -40,6 +41,8 @@ export interface SendInput {
   groupKey?: string | null;
   /** The third audience: the topic's members when the send is stored (see topics.ts). */
   topic?: string | null;
+  /** Delivered then rather than now (scheduled.ts). */
+  sendAt?: Date | null;
 }
 
 export interface SendResult {
@@ -47,6 +50,8 @@ export interface SendResult {
   recipientCount: number;
   /** True when an earlier send with the same idempotency key is being returned. */
   deduplicated: boolean;
+  /** When it will be delivered, if it was scheduled; null: stored and delivered now. */
+  scheduledFor: Date | null;
 }
 
 export interface SendDeps extends PublishDeps {
@@ -66,10 +71,10 @@ export interface Sender {
 }
 
 /** What the group commit answers for a send: stored now, a repeat of a key, or neither. */
-type Outcome = (Stored & { deduplicated: boolean }) | undefined;
+type Outcome = (StoredOrScheduled & { deduplicated: boolean }) | undefined;
 
 export function createSender(deps: SendDeps): Sender {
-  const commits = createGroupCommit<StoredSend, Outcome>({
+  const commits = createGroupCommit<DatedSend, Outcome>({
     // Published once per statement, in as few bus messages as the group's events fit.
     store: async (sends) => {
       const outcomes = await storeGroup(deps.pool, sends);
@@ -101,10 +106,11 @@ export function createSender(deps: SendDeps): Sender {
       outcomes.map((outcome, index): Promise<SendResult> | SendResult => {
         const { recipients, idempotencyKey, topic } = prepared[index]!;
         if (!outcome) return earlierResult(deps.database, sender, idempotencyKey!);
-        const { notification, deduplicated, events } = outcome;
-        // A topic's members are those the statement found: one event each.
+        const { notification, deduplicated, events, scheduledFor } = outcome;
+        // A topic's members are those the statement found, one event each (for a scheduled
+        // send, those at its delivery: none yet).
         const recipientCount = topic == null ? recipients.length : events.length;
-        return { notification, recipientCount, deduplicated };
+        return { notification, recipientCount, deduplicated, scheduledFor };
       }),
     );
   };
@@ -126,10 +132,10 @@ export function createSender(deps: SendDeps): Sender {
 }
 
 /**
- * Stores a group in one statement. A (sender, key) repeated within the group is stored once:
+ * Stores a group in one statement (scheduled ones in the same commit). A (sender, key) repeated within the group is stored once:
  * the later ones answer the first's notification as deduplicated, as they would a moment later.
  */
-async function storeGroup(pool: Pool, sends: StoredSend[]): Promise<Outcome[]> {
+async function storeGroup(pool: Pool, sends: DatedSend[]): Promise<Outcome[]> {
   const firstWithKey = new Map<string, number>();
   const repeats = sends.map((send, index) => {
     if (send.idempotencyKey === null) return undefined;
@@ -139,7 +145,7 @@ async function storeGroup(pool: Pool, sends: StoredSend[]): Promise<Outcome[]> {
     return first;
   });
   const distinct = sends.filter((_send, index) => repeats[index] === undefined);
-  const stored = await storeSends(pool, distinct);
+  const stored = await storeOrSchedule(pool, distinct);
   const byId = new Map(distinct.map((send, index) => [send.id, stored[index]]));
   return sends.map((send, index) => {
     const first = repeats[index];
@@ -148,20 +154,13 @@ async function storeGroup(pool: Pool, sends: StoredSend[]): Promise<Outcome[]> {
       return own && { ...own, deduplicated: false };
     }
     const original = byId.get(sends[first]!.id);
-    return original && { notification: original.notification, events: [], deduplicated: true };
+    return original && { ...original, events: [], deduplicated: true };
   });
 }
 
-/** The CREATED events of what a statement stored, in the log's order. */
-function createdEvents(outcomes: Outcome[]) {
-  const stored = outcomes.filter((outcome) => outcome && !outcome.deduplicated) as Stored[];
-  return toStreamEvents(
-    stored.flatMap(({ notification, events }) =>
-      events.map((event) => ({ stream: event.stream, type: 'CREATED' as const, notification })),
-    ),
-    stored.flatMap(({ events }) => events),
-  );
-}
+/** The CREATED events of what a statement stored, in the log's order (none of scheduled ones). */
+const createdEvents = (outcomes: Outcome[]) =>
+  createdStreamEvents(outcomes.filter((outcome) => outcome && !outcome.deduplicated) as Stored[]);
 
 /**
  * A category removed since this instance cached it fails the insert on its foreign key; the
@@ -169,19 +168,20 @@ function createdEvents(outcomes: Outcome[]) {
  */
 function unknownCategoryOr(error: unknown): unknown {
   const { code, constraint } = error as { code?: string; constraint?: string };
-  if (code === '23503' && constraint === 'Notification_categoryName_fkey') {
+  if (code === '23503' && constraint?.endsWith('_categoryName_fkey')) {
     return new DomainError('UNKNOWN_CATEGORY', 'the category no longer exists');
   }
   return error;
 }
 
 /** Validates, renders and dates one send: everything but storing it. */
-async function prepare(deps: SendDeps, sender: string, input: SendInput): Promise<StoredSend> {
+async function prepare(deps: SendDeps, sender: string, input: SendInput): Promise<DatedSend> {
   const audience = audienceOf(input);
   const content = await contentOf(deps.catalog, input);
   const category = await deps.catalog.category(input.category);
   if (!category) throw new DomainError('UNKNOWN_CATEGORY', `no category "${input.category}"`);
-  const dates = datesFor(category, input, deps.config.DEFAULT_DELETE_AFTER_SECONDS);
+  const sendAt = scheduleTime(input.sendAt, Date.now());
+  const dates = datesFor(category, input, deps.config.DEFAULT_DELETE_AFTER_SECONDS, sendAt);
   checkText('idempotencyKey', input.idempotencyKey, LIMITS.idempotencyKeyLength);
   const isPublic = audience === 'public';
   const topic = Array.isArray(audience) || isPublic ? null : audience.topic;
@@ -205,6 +205,7 @@ async function prepare(deps: SendDeps, sender: string, input: SendInput): Promis
     recipients,
     streams: isPublic ? [PUBLIC_STREAM] : recipients.map(userStream),
     topic,
+    sendAt,
   };
 }
 
@@ -262,14 +263,23 @@ function checkGroupKey(groupKey: string | null | undefined, isPublic: boolean) {
   }
 }
 
-/** Expiry and deletion from the category unless the send overrides them. */
-function datesFor(category: Category, input: SendInput, defaultDeleteAfterSeconds: number) {
-  const now = Date.now();
+/**
+ * Expiry and deletion from the category unless the send overrides them, counted from when it is
+ * delivered: now, or `sendAt` when scheduled.
+ */
+function datesFor(
+  category: Category,
+  input: SendInput,
+  defaultDeleteAfterSeconds: number,
+  sendAt: Date | null,
+) {
+  const now = sendAt?.getTime() ?? Date.now();
+  const future = sendAt ? 'after sendAt' : 'in the future';
   const after = (seconds: number) => new Date(now + seconds * 1000);
   const expiresAt =
     input.expiresAt ?? (category.expireAfterSeconds ? after(category.expireAfterSeconds) : null);
-  if (expiresAt && expiresAt.getTime() <= now) badInput('expiresAt must be in the future');
-  if (input.deleteAt && input.deleteAt.getTime() <= now) badInput('deleteAt must be in the future');
+  if (expiresAt && expiresAt.getTime() <= now) badInput(`expiresAt must be ${future}`);
+  if (input.deleteAt && input.deleteAt.getTime() <= now) badInput(`deleteAt must be ${future}`);
   if (input.deleteAt && expiresAt && input.deleteAt < expiresAt) {
     badInput('deleteAt must not be before expiresAt');
   }
@@ -291,6 +301,8 @@ async function earlierResult(
   });
   const { notificationId, recipientCount } = earlier.result as unknown as IdempotentResult;
   const notification = await database.notification.findUnique({ where: { id: notificationId } });
-  if (!notification) throw new DomainError('NOT_FOUND', 'the earlier send was deleted since');
-  return { notification, recipientCount, deduplicated: true };
+  if (notification) return { notification, recipientCount, deduplicated: true, scheduledFor: null };
+  const scheduled = await scheduledSend(database, notificationId);
+  if (scheduled) return { ...scheduled, recipientCount, deduplicated: true };
+  throw new DomainError('NOT_FOUND', 'the earlier send was deleted or cancelled since');
 }

@@ -1,12 +1,12 @@
-import type { PoolClient } from 'pg';
-import { takeClient, type Database, type Pool } from '../db/client.js';
+import type pg from 'pg';
+import { inTransaction, type Database, type Pool } from '../db/client.js';
 import { DomainError } from '../errors.js';
 import { userStream } from './types.js';
 import { LIMITS, badInput } from './validation.js';
 
 // Topics, the third audience: users join them (subscribeToTopic) or services put users in them
 // (addTopicMembers). A send to a topic is a private send to each member at the time of the send
-// (withTopicMembers): the members are read in index order and stored by the one send statement,
+// (addressTopicSends): the members are read in index order and stored by the one send statement,
 // one receipt and one event each, committed together before the send is answered; the events
 // then travel in bounded bus messages like any large send's. A topic send is stored alone (it
 // weighs a whole group commit), and TOPIC_MAX_MEMBERS bounds its statement. Membership changes
@@ -50,26 +50,10 @@ function memberIds(userIds: readonly string[]): string[] {
   return [...new Set(userIds)].sort();
 }
 
-/** Runs `work` in a transaction of its own on a client from the pool. */
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const { client, release } = await takeClient(pool);
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    release();
-  }
-}
-
-const rowsOf = async (client: PoolClient, text: string, values: unknown[]) =>
+const rowsOf = async (client: pg.ClientBase, text: string, values: unknown[]) =>
   (await client.query<Record<string, unknown>>(text, values)).rows;
 
-/** What withTopicMembers reads and fills of a send (send-statement.ts's StoredSend). */
+/** What addressTopicSends reads and fills of a send (send-statement.ts's StoredSend). */
 interface Addressable {
   topic?: string | null;
   recipients: string[];
@@ -77,35 +61,32 @@ interface Addressable {
 }
 
 /**
- * Runs the send statement (`store`) with each topic send's members as its recipients, in one
- * transaction that first holds the topic's row FOR SHARE: membership changes, which lock it FOR
- * UPDATE, wait until the send commits, so the members read are exactly those at the send.
- * Members are read in primary-key order and handed to the statement as arrays, as recipientIds
- * are: the planner then knows how many rows it joins (a join on the table inside the statement
- * was estimated from averages and fell into nested loops, quadratic in a large topic).
+ * Each topic send of `sends` with its members as recipients, read in the caller's transaction,
+ * which first holds the topic's row FOR SHARE: membership changes, which lock it FOR UPDATE, wait
+ * until the send commits, so the members read are exactly those at the send. Members are read
+ * in primary-key order and handed to the send statement as arrays, as recipientIds are: the
+ * planner then knows how many rows it joins (a join on the table inside the statement was
+ * estimated from averages and fell into nested loops, quadratic in a large topic).
  */
-export function withTopicMembers<S extends Addressable, T>(
-  pool: Pool,
+export async function addressTopicSends<S extends Addressable>(
+  client: pg.ClientBase,
   sends: S[],
-  store: (client: PoolClient, addressed: S[]) => Promise<T>,
-): Promise<T> {
-  return inTransaction(pool, async (client) => {
-    const addressed: S[] = [];
-    for (const send of sends) {
-      if (send.topic == null) {
-        addressed.push(send);
-        continue;
-      }
-      await client.query(`SELECT FROM "Topic" WHERE name = $1 FOR SHARE`, [send.topic]);
-      const { rows } = await client.query<{ userId: string }>(
-        `SELECT "userId" FROM "TopicMember" WHERE topic = $1 ORDER BY "userId"`,
-        [send.topic],
-      );
-      const recipients = rows.map((row) => row.userId);
-      addressed.push({ ...send, recipients, streams: recipients.map(userStream) });
+): Promise<S[]> {
+  const addressed: S[] = [];
+  for (const send of sends) {
+    if (send.topic == null) {
+      addressed.push(send);
+      continue;
     }
-    return store(client, addressed);
-  });
+    await client.query(`SELECT FROM "Topic" WHERE name = $1 FOR SHARE`, [send.topic]);
+    const { rows } = await client.query<{ userId: string }>(
+      `SELECT "userId" FROM "TopicMember" WHERE topic = $1 ORDER BY "userId"`,
+      [send.topic],
+    );
+    const recipients = rows.map((row) => row.userId);
+    addressed.push({ ...send, recipients, streams: recipients.map(userStream) });
+  }
+  return addressed;
 }
 
 /** Adds users to a topic (created with its first member); refused whole past `maxMembers`. */

@@ -3,6 +3,12 @@ import { readiness, type Dependency } from './readiness.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** The labels of notifications_sent_total for one notification stored. */
+export const sentLabels = (notification: { categoryName: string; public: boolean }) => ({
+  category: notification.categoryName,
+  audience: notification.public ? 'public' : 'private',
+});
+
 /**
  * The service's own metrics, in a registry of the app's (never the global one: tests run several
  * apps in one process). Yoga's Prometheus plugin adds the GraphQL request metrics to it and
@@ -37,7 +43,7 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
     }),
     sent: new Counter({
       name: 'notifications_sent_total',
-      help: 'Notifications stored by sendNotification (repeats of an idempotency key excluded).',
+      help: 'Notifications stored by sendNotification (repeats of an idempotency key excluded; scheduled ones when delivered).',
       labelNames: ['category', 'audience'],
       registers,
     }),

@@ -7,6 +7,7 @@ import './inbox.js';
 import './notification.js';
 import './notification-event.js';
 import './preference.js';
+import './scheduled.js';
 import './send.js';
 import './support.js';
 import './template.js';

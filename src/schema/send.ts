@@ -1,5 +1,6 @@
 import type { SendInput, SendResult } from '../notifications/send.js';
 import { noReceipt, viewOf } from '../notifications/types.js';
+import { sentLabels } from '../observability/metrics.js';
 import type { Services } from '../services.js';
 import type { Viewer } from '../auth/viewer.js';
 import { builder } from './builder.js';
@@ -28,6 +29,11 @@ const SendNotificationInput = builder.inputType('SendNotificationInput', {
     idempotencyKey: t.string({
       description: 'The same key from the same service within 24 hours returns the first result.',
     }),
+    sendAt: t.field({
+      type: 'DateTime',
+      description:
+        'Deliver it then rather than now (at most 365 days ahead; now or past: at once). It is stored when answered and seen by nobody until then; expiry and deletion count from it. The sender can cancelNotification it until then.',
+    }),
     groupKey: t.string({
       description:
         "A thread (1-255 characters; private sends only): in each recipient's inbox it takes the place of their newest earlier one of the same category and groupKey not archived, which is folded into it (groupCount).",
@@ -45,6 +51,12 @@ const SendNotificationPayload = builder.objectRef<SendResult>('SendNotificationP
       description:
         "How many users it was addressed to (a topic's members at the send); 0 for a public notification.",
     }),
+    scheduledFor: t.expose('scheduledFor', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'When it will be delivered (sendAt), if it was scheduled: until then nobody sees it, and cancelNotification takes it back. Null: stored and delivered now.',
+    }),
     deduplicated: t.exposeBoolean('deduplicated', {
       description: 'True when this repeats an earlier send with the same idempotencyKey.',
     }),
@@ -53,14 +65,11 @@ const SendNotificationPayload = builder.objectRef<SendResult>('SendNotificationP
 
 const senderOf = (viewer: Viewer) => (viewer.kind === 'service' ? viewer.service : 'unknown');
 
-/** Counts what was stored now (repeats of an idempotency key excluded). */
+/** Counts what was stored now (repeats of an idempotency key excluded; scheduled when delivered). */
 function countSent(services: Services, results: SendResult[]) {
-  for (const { notification, deduplicated } of results) {
-    if (deduplicated) continue;
-    services.metrics.sent.inc({
-      category: notification.categoryName,
-      audience: notification.public ? 'public' : 'private',
-    });
+  for (const { notification, deduplicated, scheduledFor } of results) {
+    if (deduplicated || scheduledFor) continue;
+    services.metrics.sent.inc(sentLabels(notification));
   }
   return results;
 }

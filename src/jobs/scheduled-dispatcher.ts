@@ -1,0 +1,68 @@
+import type { Pool } from '../db/client.js';
+import type { PublishDeps } from '../notifications/publish.js';
+import { deliverDue, nextDueInMs } from '../notifications/scheduled.js';
+import type { NotificationRecord } from '../notifications/types.js';
+
+// Every instance delivers scheduled sends on its own timer, like the snooze waker: each claim is
+// SKIP LOCKED, so instances share the due ones and each is delivered once (scheduled.ts). The
+// timer is set to the next one due, so it goes out within moments of its time, and at most
+// LOOK_EVERY_MS apart, so one scheduled through another instance is found in time too. The rows
+// are in the database: what came due while no instance ran goes out at the next start.
+
+/** Sends one pass delivers at most; a full pass is followed at once by another, up to PASSES. */
+const PER_PASS = 100;
+const PASSES = 10;
+/** The longest the timer waits: a send scheduled elsewhere is delivered within about this. */
+const LOOK_EVERY_MS = 500;
+
+export interface ScheduledDispatcher {
+  start(): void;
+  /** Stops the timer and waits for a pass under way. */
+  stop(): Promise<void>;
+}
+
+export interface ScheduledDispatcherDeps extends PublishDeps {
+  pool: Pool;
+  /** Told of each delivered notification once it is stored (counted as sent then). */
+  delivered(notification: NotificationRecord): void;
+}
+
+export function createScheduledDispatcher(deps: ScheduledDispatcherDeps): ScheduledDispatcher {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> = Promise.resolve(0);
+
+  /** Delivers what is due; answers how long to wait for the next pass. */
+  const pass = async (): Promise<number> => {
+    try {
+      for (let round = 0; round < PASSES; round++) {
+        const delivered = await deliverDue(deps, PER_PASS);
+        delivered.forEach(deps.delivered);
+        if (delivered.length < PER_PASS) break;
+      }
+      return Math.min((await nextDueInMs(deps.pool)) ?? LOOK_EVERY_MS, LOOK_EVERY_MS);
+    } catch (error) {
+      deps.logger.warn(
+        { err: error },
+        'delivering scheduled sends failed; the next pass tries again',
+      );
+      return LOOK_EVERY_MS;
+    }
+  };
+  const tick = () => {
+    running = pass();
+    void running.then((wait) => {
+      if (timer) timer = setTimeout(tick, wait);
+    });
+  };
+  return {
+    start() {
+      // At once: what came due while no instance ran is late already.
+      timer = setTimeout(tick, 0);
+    },
+    async stop() {
+      clearTimeout(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}
