@@ -504,6 +504,7 @@ describe('the migrated database', () => {
         sendAt: at('2030-05-01T08:00:00.125Z'),
         categoryName: category.name,
         send: { title: 'Later', recipients: ['alice'] },
+        streamCount: 1,
         createdAt: at('2030-04-30T08:00:00.500Z'),
       };
       await database.scheduledSend.create({ data: scheduled });

@@ -408,10 +408,10 @@ describe('cancelNotification', () => {
     );
     const ids = answers.map((answer) => answer.notification.id);
     // Cancels start just before the time and go on while the instances deliver.
-    await sleep(Date.parse(sendAt) - Date.now() - 30);
+    await sleep(Date.parse(sendAt) - Date.now() - 40);
     const outcomes = await Promise.all(
       ids.map(async (id, i) => {
-        await sleep(i);
+        await sleep(i * 2);
         return cancel(i % 2 ? a : b, id);
       }),
     );

@@ -15,7 +15,7 @@ import {
   type StoredSend,
 } from './send-statement.js';
 import type { NotificationRecord } from './types.js';
-import { badInput, isNotificationId } from './validation.js';
+import { LIMITS, badInput, isNotificationId } from './validation.js';
 
 // Scheduled sends (SendNotificationInput.sendAt): validated, rendered and dated when asked for,
 // kept as one ScheduledSend row (its id the notification's to be), and delivered at sendAt by
@@ -86,11 +86,12 @@ async function schedule(client: pg.ClientBase, sends: DatedSend[]) {
         ${column((s) => s.id)}::uuid[], ${column((s) => s.sender)}::text[],
         ${column((s) => s.idempotencyKey)}::text[], ${column(idempotentResult)}::jsonb[],
         ${column((s) => s.sendAt)}::timestamptz[], ${column((s) => s.category)}::text[],
-        ${column(({ sendAt: _sendAt, ...send }) => JSON.stringify(send))}::jsonb[]
-      ) WITH ORDINALITY AS i(id, sender, key, result, "sendAt", category, send, ord)),
+        ${column(({ sendAt: _sendAt, ...send }) => JSON.stringify(send))}::jsonb[],
+        ${column((s) => s.streams.length)}::int[]
+      ) WITH ORDINALITY AS i(id, sender, key, result, "sendAt", category, send, "streamCount", ord)),
     ${claimSql}
-    INSERT INTO "ScheduledSend" (id, sender, "sendAt", "categoryName", send)
-    SELECT id, sender, "sendAt", category, send FROM go ORDER BY ord
+    INSERT INTO "ScheduledSend" (id, sender, "sendAt", "categoryName", send, "streamCount")
+    SELECT id, sender, "sendAt", category, send, "streamCount" FROM go ORDER BY ord
     RETURNING id::text`;
   const { rows } = await client.query<{ id: string }>(statement.text, statement.values);
   const claimed = new Set(rows.map((row) => row.id));
@@ -159,20 +160,30 @@ export async function scheduledSend(
 }
 
 /**
- * Delivers up to `limit` scheduled sends that are due, earliest first: in one transaction, claims
- * them (SKIP LOCKED: another instance takes others, a cancel under way keeps its own), stores
- * them through the send statement and deletes their rows; then publishes. Answers what it stored.
+ * Delivers up to `limit` scheduled sends that are due, earliest first, and at most one send
+ * statement's worth of streams (as the group commit bounds a statement; at least one send): in
+ * one transaction, claims them (SKIP LOCKED: another instance takes others, a cancel under way
+ * keeps its own), deletes their rows and stores them through the send statement; then
+ * publishes. Answers what it stored.
  */
 export async function deliverDue(deps: PublishDeps & { pool: Pool }, limit: number) {
   const stored = await inTransaction(deps.pool, async (client) => {
-    const { rows } = await client.query<ScheduledRow & { createdAt: Date }>(
-      `DELETE FROM "ScheduledSend" WHERE id IN (
-         SELECT id FROM "ScheduledSend" WHERE "sendAt" <= now()
-         ORDER BY "sendAt" LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id::text, "sendAt", "categoryName", send, "createdAt"`,
+    const { rows: due } = await client.query<{ id: string; streamCount: number }>(
+      `SELECT id::text, "streamCount" FROM "ScheduledSend" WHERE "sendAt" <= now()
+       ORDER BY "sendAt", "createdAt" LIMIT $1 FOR UPDATE SKIP LOCKED`,
       [limit],
     );
-    if (rows.length === 0) return [];
+    if (due.length === 0) return [];
+    let weight = 0;
+    // The rest stay locked until this commits, and are the next pass's.
+    const taken = due.filter(
+      (row, index) => (weight += row.streamCount) <= LIMITS.recipients || index === 0,
+    );
+    const { rows } = await client.query<ScheduledRow & { createdAt: Date }>(
+      `DELETE FROM "ScheduledSend" WHERE id = ANY($1::uuid[])
+       RETURNING id::text, "sendAt", "categoryName", send, "createdAt"`,
+      [taken.map((row) => row.id)],
+    );
     // In the order they were due, and those due together in the order they were asked for.
     rows.sort((x, y) => +x.sendAt - +y.sendAt || +x.createdAt - +y.createdAt);
     return (await storeSendsIn(client, rows.map(sendOf))).filter((one) => one !== undefined);

@@ -10,6 +10,8 @@ CREATE TABLE "ScheduledSend" (
     "categoryName" TEXT NOT NULL,
     -- The StoredSend of src/notifications/send-statement.ts, as JSON.
     "send" JSONB NOT NULL,
+    -- The streams its send appends to (its recipients; 1 when public): what bounds a delivery pass.
+    "streamCount" INTEGER NOT NULL,
     "createdAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "ScheduledSend_pkey" PRIMARY KEY ("id"),
