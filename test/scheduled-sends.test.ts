@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from './helpers/cluster.js';
 import { createTestDatabase, query } from './helpers/database.js';
-import { ADMIN, SERVICE, upsertCategory, userSocket } from './helpers/operations.js';
+import { CancelNotificationDocument, DeleteCategoryDocument } from '../client/graphql.js';
+import { ADMIN, SERVICE, ok, run, upsertCategory, userSocket } from './helpers/operations.js';
 import { TEST_API_KEY, startTestServer, type Auth, type TestServer } from './helpers/server.js';
 import { Stream } from './helpers/stream.js';
 import { sleep, until } from './helpers/wait.js';
@@ -253,6 +254,48 @@ describe('a scheduled private send', () => {
     });
     expect(answer.scheduledFor).toBeNull();
     expect(await inbox(b, user)).toMatchObject({ ids: [answer.notification.id], count: 1 });
+  });
+});
+
+describe('written inline', () => {
+  it('schedules with a sendAt literal and cancels with a typed document', async () => {
+    const sendAt = new Date(Date.now() + 3600_000).toISOString();
+    const result = await b.request<{ sendNotification: Payload }>(
+      `mutation {
+        sendNotification(input: { title: "inline", sendAt: "${sendAt}", recipientIds: ["sched-inline"], category: "later" }) {
+          notification { id } scheduledFor
+        }
+      }`,
+      {},
+      SERVICE,
+    );
+    const { notification, scheduledFor } = result.data!.sendNotification;
+    expect(scheduledFor).toBe(sendAt);
+    const cancelled = await ok(a, CancelNotificationDocument, { id: notification.id }, SERVICE);
+    expect(cancelled.cancelNotification).toEqual({
+      id: notification.id,
+      cancelled: true,
+      scheduledFor,
+    });
+  });
+});
+
+describe('a category with a scheduled send waiting', () => {
+  it('cannot be deleted (CATEGORY_IN_USE) until the send is cancelled', async () => {
+    await upsertCategory(a, { name: 'later-doomed' });
+    const answer = await schedule(a, {
+      category: 'later-doomed',
+      recipientIds: ['sched-doomed'],
+      title: 'waits',
+      sendAt: at(3600_000),
+    });
+    const remove = () =>
+      run(a, DeleteCategoryDocument, { name: 'later-doomed' }, ADMIN).then(
+        (result) => result.errors?.[0]?.extensions?.code,
+      );
+    expect(await remove()).toBe('CATEGORY_IN_USE');
+    expect((await cancel(b, answer.notification.id)).data?.cancelled).toBe(true);
+    expect(await remove()).toBeUndefined();
   });
 });
 
