@@ -37,6 +37,7 @@ import {
   UpsertCategoryDocument,
   UpsertTemplateDocument,
   ViewerDocument,
+  CancelNotificationDocument,
   CreateWebhookDocument,
   DeleteWebhookDocument,
   WebhooksDocument,
@@ -86,6 +87,8 @@ const ids = {
 };
 /** What recallNotification acts on: one per caller, each taken as its case runs. */
 const recallable: string[] = [];
+/** Scheduled sends cancelNotification acts on, likewise. */
+const cancellable: string[] = [];
 /** Webhooks of the test's service (env-key-1) that deleteWebhook's allowed callers delete, in turn. */
 const doomedWebhooks: string[] = [];
 
@@ -119,6 +122,13 @@ beforeAll(async () => {
       title: 'Recalled',
     });
     recallable.push(sent.notification.id);
+    const scheduled = await send(server, {
+      category: 'general',
+      recipientIds: ['gina'],
+      title: 'Cancelled',
+      sendAt: new Date(Date.now() + 3600_000).toISOString(),
+    });
+    cancellable.push(scheduled.notification.id);
   }
   await upsertCategory(server, { name: 'doomed-category' });
   await database().template.create({ data: { key: 'doomed-template', title: 'Bye' } });
@@ -431,6 +441,17 @@ const OPERATIONS: Operation[] = [
     async (data, _caller, { id }) => {
       expect(data.recallNotification).toBe(id);
       expect(await database().notification.count({ where: { id } })).toBe(0);
+    },
+  ),
+  operation(
+    'cancelNotification',
+    'mutation',
+    CancelNotificationDocument,
+    () => ({ id: cancellable.shift()! }),
+    row(U, F, A, A, U, U),
+    async (data, _caller, { id }) => {
+      expect(data.cancelNotification).toMatchObject({ id, cancelled: true });
+      expect(await database().scheduledSend.count({ where: { id } })).toBe(0);
     },
   ),
   operation(
