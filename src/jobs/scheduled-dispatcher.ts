@@ -9,9 +9,11 @@ import type { NotificationRecord } from '../notifications/types.js';
 // LOOK_EVERY_MS apart, so one scheduled through another instance is found in time too. The rows
 // are in the database: what came due while no instance ran goes out at the next start.
 
-/** Sends one pass delivers at most; a full pass is followed at once by another, up to PASSES. */
+/** Sends one claim delivers at most; a pass claims up to PASSES times, then yields and goes on. */
 const PER_PASS = 100;
 const PASSES = 10;
+/** How long to leave due sends that another instance is delivering before looking again. */
+const HELD_ELSEWHERE_MS = 100;
 /** The longest the timer waits: a send scheduled elsewhere is delivered within about this. */
 const LOOK_EVERY_MS = 500;
 
@@ -31,15 +33,21 @@ export function createScheduledDispatcher(deps: ScheduledDispatcherDeps): Schedu
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> = Promise.resolve(0);
 
-  /** Delivers what is due; answers how long to wait for the next pass. */
+  /**
+   * Delivers what is due; answers how long to wait for the next pass. An instance with nothing
+   * due asks one index lookup per pass and opens no transaction.
+   */
   const pass = async (): Promise<number> => {
     try {
       for (let round = 0; round < PASSES; round++) {
+        const wait = await nextDueInMs(deps.pool);
+        if (wait === null || wait > 0) return Math.min(wait ?? LOOK_EVERY_MS, LOOK_EVERY_MS);
         const delivered = await deliverDue(deps, PER_PASS);
-        delivered.forEach(deps.delivered);
-        if (delivered.length < PER_PASS) break;
+        for (const notification of delivered) deps.delivered(notification);
+        // Due, but none it could claim: another instance (or a cancel) holds them right now.
+        if (delivered.length === 0) return HELD_ELSEWHERE_MS;
       }
-      return Math.min((await nextDueInMs(deps.pool)) ?? LOOK_EVERY_MS, LOOK_EVERY_MS);
+      return 0;
     } catch (error) {
       deps.logger.warn(
         { err: error },
