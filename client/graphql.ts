@@ -94,7 +94,7 @@ export type SendNotificationInput = {
   /** The key of a template to fill instead of title/body. */
   template?: string | null | undefined;
   title?: string | null | undefined;
-  /** The members of this topic when the send is stored, each as a private recipient (not those who join later). A topic without members gets it stored, reaching no one (recipientCount 0). One per sendNotifications batch; no groupKey. */
+  /** The members of this topic when the send is stored (a scheduled one: when it is delivered), each as a private recipient (not those who join later). A topic without members gets it stored, reaching no one (recipientCount 0). One per sendNotifications batch; no groupKey. */
   topic?: string | null | undefined;
   /** The template's {{placeholders}}. */
   variables?: unknown;

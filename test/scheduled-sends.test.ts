@@ -245,6 +245,38 @@ describe('a scheduled private send', () => {
     expect((await cancel(a, first.notification.id)).data?.cancelled).toBe(true);
   });
 
+  it("reaches a topic's members at its delivery, not at its scheduling", async () => {
+    const members = async (mutation: string, userIds: string[]) => {
+      const result = await a.request(
+        `mutation M($t: String!, $ids: [ID!]!) { ${mutation}(topic: $t, userIds: $ids) { memberCount } }`,
+        { t: 'release-notes', ids: userIds },
+        SERVICE,
+      );
+      expect(result.errors).toBeUndefined();
+    };
+    await members('addTopicMembers', ['tm-early', 'tm-leaver']);
+    const sendAt = at(1500);
+    const { notification, recipientCount } = await schedule(a, {
+      topic: 'release-notes',
+      title: 'v2 is out',
+      sendAt,
+    });
+    // Members are those at the delivery: none counted yet.
+    expect(recipientCount).toBe(0);
+    await members('addTopicMembers', ['tm-late']);
+    await members('removeTopicMembers', ['tm-leaver']);
+    const late = await device(b, 'tm-late');
+    await late.stream.waitFor(() => late.received(notification.id).length === 1, 5000, 'the send');
+    const reached = await query<{ userId: string }>(
+      cluster.database.url,
+      `SELECT "userId" FROM "Receipt" WHERE "notificationId" = $1 ORDER BY "userId"`,
+      [notification.id],
+    );
+    expect(reached.map((row) => row.userId)).toEqual(['tm-early', 'tm-late']);
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(sendAt));
+    late.stream.close();
+  });
+
   it('sends at once when sendAt is now or past', async () => {
     const user = 'sched-past';
     const answer = await schedule(a, {

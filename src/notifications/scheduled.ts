@@ -9,6 +9,7 @@ import {
   claimSql,
   createdStreamEvents,
   idempotentResult,
+  statementWeight,
   storeSends,
   storeSendsIn,
   type Stored,
@@ -87,7 +88,7 @@ async function schedule(client: pg.ClientBase, sends: DatedSend[]) {
         ${column((s) => s.idempotencyKey)}::text[], ${column(idempotentResult)}::jsonb[],
         ${column((s) => s.sendAt)}::timestamptz[], ${column((s) => s.category)}::text[],
         ${column(({ sendAt: _sendAt, ...send }) => JSON.stringify(send))}::jsonb[],
-        ${column((s) => s.streams.length)}::int[]
+        ${column(statementWeight)}::int[]
       ) WITH ORDINALITY AS i(id, sender, key, result, "sendAt", category, send, "streamCount", ord)),
     ${claimSql}
     INSERT INTO "ScheduledSend" (id, sender, "sendAt", "categoryName", send, "streamCount")

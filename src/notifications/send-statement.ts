@@ -3,6 +3,7 @@ import { inTransaction, type Pool } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { appendEventsSql, toStreamEvents, type AppendedRow } from './event-log.js';
 import { addressTopicSends } from './topics.js';
+import { LIMITS } from './validation.js';
 import { userStream, type NotificationPriority, type NotificationRecord } from './types.js';
 
 // The one definition of the send SQL (the service and bench/database-limit.ts both run it): a
@@ -104,6 +105,13 @@ export async function storeSendsIn(
   if (addressed.some(isGrouped)) await lockForGroups(client, addressed);
   return storedOf(addressed, await client.query<StoredRow>(sendQuery(addressed)));
 }
+
+/**
+ * What a send weighs in one statement, whose rows are bounded: its streams, or for a topic send
+ * (members known only inside it) a whole statement's worth, so it is stored alone.
+ */
+export const statementWeight = (send: StoredSend) =>
+  send.topic == null ? send.streams.length : LIMITS.recipients;
 
 const isGrouped = (send: StoredSend) => send.groupKey !== null;
 const isTopic = (send: StoredSend) => send.topic != null;

@@ -13,7 +13,12 @@ import {
   type DatedSend,
   type StoredOrScheduled,
 } from './scheduled.js';
-import { createdStreamEvents, type IdempotentResult, type Stored } from './send-statement.js';
+import {
+  createdStreamEvents,
+  statementWeight,
+  type IdempotentResult,
+  type Stored,
+} from './send-statement.js';
 import { renderStoredTemplate } from './templates.js';
 import { checkTopic } from './topics.js';
 import { PUBLIC_STREAM, userStream, type NotificationRecord } from './types.js';
@@ -84,7 +89,7 @@ export function createSender(deps: SendDeps): Sender {
     maxItems: deps.config.MAX_SENDS_PER_BATCH,
     // A statement carries at most one large send's worth of receipts and events; a topic send
     // (up to TOPIC_MAX_MEMBERS members) weighs a whole statement, so it is stored alone.
-    weight: (send) => (send.topic == null ? send.streams.length : LIMITS.recipients),
+    weight: statementWeight,
     maxWeight: LIMITS.recipients,
     // Half the pool: Prisma's reads and the other writes keep the rest.
     concurrency: Math.max(1, Math.floor(deps.config.DATABASE_POOL_SIZE / 2)),

@@ -15,7 +15,7 @@ const SendNotificationInput = builder.inputType('SendNotificationInput', {
     public: t.boolean({ description: 'Every user, including users who first connect later.' }),
     topic: t.string({
       description:
-        'The members of this topic when the send is stored, each as a private recipient (not those who join later). A topic without members gets it stored, reaching no one (recipientCount 0). One per sendNotifications batch; no groupKey.',
+        'The members of this topic when the send is stored (a scheduled one: when it is delivered), each as a private recipient (not those who join later). A topic without members gets it stored, reaching no one (recipientCount 0). One per sendNotifications batch; no groupKey.',
     }),
     title: t.string(),
     body: t.string(),
@@ -49,7 +49,7 @@ const SendNotificationPayload = builder.objectRef<SendResult>('SendNotificationP
     }),
     recipientCount: t.exposeInt('recipientCount', {
       description:
-        "How many users it was addressed to (a topic's members at the send); 0 for a public notification.",
+        "How many users it was addressed to (a topic's members at the send; for one scheduled to a topic, 0 until its delivery); 0 for a public notification.",
     }),
     scheduledFor: t.expose('scheduledFor', {
       type: 'DateTime',
