@@ -141,6 +141,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       keepDays: config.WEBHOOK_KEEP_DAYS,
     },
     logger,
+    (outcome) => services.metrics.webhookAttempts.inc({ outcome }),
   );
 
   const rateLimits = createRateLimits(config, logger);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, SERVICE, send, upsertCategory } from './helpers/operations.js';
+import { metricValue } from './helpers/raw-socket.js';
 import { TEST_API_KEY, startTestServer, type Auth, type TestServer } from './helpers/server.js';
 import { sleep, until } from './helpers/wait.js';
 import { WebhookReceiver, type ReceivedWebhook } from './helpers/webhook-receiver.js';
@@ -46,6 +47,12 @@ async function createWebhook(path: string, events: string, extra = '', auth: Aut
   if (!result.data) throw new Error(JSON.stringify(result.errors));
   receiver.secrets.set(path, result.data.hook.secret);
   return result.data.hook;
+}
+
+/** notifications_webhook_deliveries_total of one outcome (attempts, by what came of them). */
+async function attemptsEnded(outcome: string) {
+  const text = await (await fetch(server.url.replace(/\/graphql$/, '/metrics'))).text();
+  return metricValue(text, `notifications_webhook_deliveries_total{outcome="${outcome}"}`) ?? 0;
 }
 
 const of = (path: string, notificationId: string) =>
@@ -169,6 +176,10 @@ describe('deliveries', () => {
 
   it('retries a delivery the receiver answered with 500, with the same webhook-id', async () => {
     receiver.answer = (path, count) => (path === '/flaky' && count === 0 ? 500 : 200);
+    const [retriedBefore, deliveredBefore] = [
+      await attemptsEnded('retry'),
+      await attemptsEnded('delivered'),
+    ];
     await createWebhook('/flaky', 'SEEN');
     const { notification } = await send(server, {
       category: 'wh-plain',
@@ -194,10 +205,14 @@ describe('deliveries', () => {
     );
     await sleep(2500);
     expect(of('/flaky', notification.id)).toHaveLength(2);
+    // Counted for the operator: one attempt to retry, then one delivered.
+    expect(await attemptsEnded('retry')).toBe(retriedBefore + 1);
+    expect(await attemptsEnded('delivered')).toBeGreaterThanOrEqual(deliveredBefore + 1);
   });
   it('marks a delivery failed when an attempt fails after its retry window (WEBHOOK_RETRY_HOURS) is over', async () => {
     receiver.answer = (path, count) =>
       path === '/down' ? 503 : path === '/flaky' && count === 0 ? 500 : 200;
+    const failedBefore = await attemptsEnded('failed');
     const hook = await createWebhook('/down', 'DELETED');
     const database = server.app.services.database;
     // Queued 25 hours ago and never delivered (the receiver was down all along).
@@ -222,6 +237,7 @@ describe('deliveries', () => {
     );
     expect(failed).toMatchObject({ status: 'FAILED', attempts: 41, lastError: 'HTTP 503' });
     expect(receiver.at('/down')).toHaveLength(1);
+    expect(await attemptsEnded('failed')).toBe(failedBefore + 1);
   });
 });
 

@@ -5,6 +5,7 @@ import {
   deliver,
   escalateDue,
   pruneFinishedDeliveries,
+  type DeliveryOutcome,
   type DeliverySettings,
 } from '../notifications/webhook-deliveries.js';
 
@@ -29,6 +30,8 @@ export function createWebhookDispatcher(
   pool: Pool,
   settings: DeliverySettings,
   logger: Logger,
+  /** Told what came of each attempt (the metrics count them). */
+  attempted: (outcome: DeliveryOutcome) => void,
 ): WebhookDispatcher {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<boolean> = Promise.resolve(false);
@@ -42,6 +45,7 @@ export function createWebhookDispatcher(
       const results = await Promise.all(
         claimed.map((delivery) =>
           deliver(pool, settings, delivery, stopping.signal).then((result) => {
+            attempted(result.outcome);
             const log = { delivery: delivery.id, attempt: delivery.attempts, ...result };
             if (result.outcome === 'failed') logger.warn(log, 'webhook delivery failed for good');
             else logger.debug(log, 'webhook delivery');

@@ -95,7 +95,7 @@ export function webhookRequest(delivery: Claimed, now = Date.now()) {
   };
 }
 
-export type Outcome = 'delivered' | 'retry' | 'failed' | 'released';
+export type DeliveryOutcome = 'delivered' | 'retry' | 'failed' | 'released';
 
 /**
  * Sends one claimed delivery and settles it: a 2xx is delivered; anything else is retried with
@@ -107,7 +107,7 @@ export async function deliver(
   settings: DeliverySettings,
   delivery: Claimed,
   signal: AbortSignal,
-): Promise<{ outcome: Outcome; error?: string }> {
+): Promise<{ outcome: DeliveryOutcome; error?: string }> {
   let error: string | undefined;
   try {
     const status = await post(delivery, settings, signal);

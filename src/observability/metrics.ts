@@ -76,6 +76,12 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
       labelNames: ['part'],
       registers,
     }),
+    webhookAttempts: new Counter({
+      name: 'notifications_webhook_deliveries_total',
+      help: 'Webhook delivery attempts made by this instance, by what came of them: delivered, retry (to be tried again), failed (for good, past WEBHOOK_RETRY_HOURS), released (the instance stopped mid-attempt).',
+      labelNames: ['outcome'],
+      registers,
+    }),
     busBacklogBytes: new Gauge({
       name: 'notifications_bus_backlog_bytes',
       help: 'Bytes of Redis messages received on this instance and waiting to be handled.',
