@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE } from '../src/sockets/close-codes.js';
 import { connectAs } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { until } from './helpers/wait.js';
+import { sleep, until } from './helpers/wait.js';
 
 // Steps 2 and 5 of the process as records: a connection is a row while it is open.
 
@@ -77,6 +78,28 @@ describe('connection records', () => {
     );
     expect(left).toMatchObject([{ userId: 'wave-0' }]);
     await back.client.dispose();
+  });
+
+  it('stops only once the records of the sockets it sent away are removed, none into a closed pool', async () => {
+    const warnings: Record<string, unknown>[] = [];
+    const own = await startTestServer({
+      env: { LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_SECONDS: '20' },
+      onLog: (line) => warnings.push(line),
+    });
+    const users = Array.from({ length: 40 }, (_, i) => `leaving-${i}`);
+    await Promise.all(users.map((user) => connectAs(own, user)));
+    // The records' rows held, as by a busy database: their removals wait in line.
+    const holder = new pg.Client({ connectionString: own.databaseUrl });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM "Connection" WHERE "userId" LIKE 'leaving-%' FOR UPDATE`);
+    const stopped = own.stop();
+    await sleep(500);
+    await holder.query('COMMIT');
+    await holder.end();
+    await stopped;
+    const notRemoved = warnings.filter((line) => line.msg === 'connection record not removed');
+    expect(notRemoved, JSON.stringify(warnings)).toEqual([]);
   });
 
   it('reaps the connections of an instance that stopped heartbeating', async () => {

@@ -168,6 +168,7 @@ describe('when its database goes away while it runs', () => {
       'sockets',
       'http',
       'snooze waker',
+      'scheduled sends',
       'webhooks',
       'jobs',
       'connections',

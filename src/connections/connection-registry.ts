@@ -68,6 +68,7 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
     maxWeight: REMOVALS_PER_STATEMENT,
     concurrency: 1,
   });
+  const pendingRemovals = new Set<Promise<unknown>>();
 
   /** Records the instance and its open connections again, after others reaped it. */
   const register = async () => {
@@ -144,11 +145,20 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
 
     async close(connectionId) {
       open.delete(connectionId);
-      await removals.submit([connectionId]);
+      const removal = removals.submit([connectionId]);
+      pendingRemovals.add(removal);
+      try {
+        await removal;
+      } finally {
+        pendingRemovals.delete(removal);
+      }
     },
 
     async stop() {
       clearInterval(timer);
+      // The sockets a shutdown sent away are still being removed, in line behind each other:
+      // done before this returns, not later against a closed pool.
+      await Promise.allSettled(pendingRemovals);
       await database.instance.deleteMany({ where: { id: instanceId } });
     },
   };
