@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run, serviceEnv } from './helpers/process.js';
@@ -8,11 +9,12 @@ import { run, serviceEnv } from './helpers/process.js';
 // CHROMIUM_PATH naming nothing, which the browser helper takes as "no browser".
 
 const VITEST = fileURLToPath(new URL('../node_modules/.bin/vitest', import.meta.url));
-const BROWSER_TEST_FILES = [
-  'test/browser-inbox.test.ts',
-  'test/browser-react-inbox.test.ts',
-  'test/graphiql.test.ts',
-];
+const TEST_DIR = fileURLToPath(new URL('.', import.meta.url));
+/** Every test file that opens a browser (through the browser helper), as they are added. */
+const BROWSER_TEST_FILES = readdirSync(TEST_DIR)
+  .filter((file) => file.endsWith('.test.ts'))
+  .filter((file) => readFileSync(`${TEST_DIR}${file}`, 'utf8').includes("'./helpers/browser.js'"))
+  .map((file) => `test/${file}`);
 
 function runBrowserTests(env: Record<string, string>) {
   return run(VITEST, ['run', ...BROWSER_TEST_FILES], {
@@ -23,11 +25,22 @@ function runBrowserTests(env: Record<string, string>) {
       NO_COLOR: '1',
       ...env,
     }),
-    timeoutMs: 120_000,
+    timeoutMs: 240_000,
   });
 }
 
 describe('the browser tests on a machine without a browser', () => {
+  it('are every file that opens a browser', () => {
+    expect(BROWSER_TEST_FILES).toEqual(
+      expect.arrayContaining([
+        'test/browser-inbox.test.ts',
+        'test/browser-inbox-management.test.ts',
+        'test/browser-react-inbox.test.ts',
+        'test/graphiql.test.ts',
+      ]),
+    );
+  });
+
   it('are skipped with one line saying how to install one, and the run passes', async () => {
     const { code, stdout, stderr } = await runBrowserTests({});
     const output = `${stdout}\n${stderr}`;
@@ -40,12 +53,12 @@ describe('the browser tests on a machine without a browser', () => {
     // The browser tests are reported skipped, none failed; those that need no browser still run.
     const [, skipped] = /Tests\s+\d+ passed \| (\d+) skipped \(\d+\)/.exec(output) ?? [];
     expect(Number(skipped)).toBeGreaterThanOrEqual(12);
-  }, 150_000);
+  }, 270_000);
 
   it('fail the run where REQUIRE_BROWSER=1 (as .ci/run sets it)', async () => {
     const { code, stdout, stderr } = await runBrowserTests({ REQUIRE_BROWSER: '1' });
     const output = `${stdout}\n${stderr}`;
     expect(code, output).not.toBe(0);
     expect(output).toContain('REQUIRE_BROWSER=1: the browser tests must run here.');
-  }, 150_000);
+  }, 270_000);
 });
