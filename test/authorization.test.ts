@@ -717,7 +717,8 @@ const OPERATIONS: Operation[] = [
     'query',
     TopicMembersDocument,
     () => ({ topic: 'matrix-news' }),
-    row(U, F, F, A, U, U),
+    // Support (admins) asks who is in a topic to answer "why did this user not get that?".
+    row(U, F, A, A, U, U),
     async (data) => {
       const stored = await database().topicMember.findMany({ where: { topic: 'matrix-news' } });
       expect(data.topicMembers.userIds).toEqual(stored.map((member) => member.userId).sort());

@@ -74,8 +74,8 @@ builder.queryField('topics', (t) =>
 builder.queryField('topicMembers', (t) =>
   t.field({
     type: TopicMemberPage,
-    description: `The user ids in a topic, in id order, ${PAGE} a page. Services only.`,
-    authScopes: { service: true },
+    description: `The user ids in a topic, in id order, ${PAGE} a page. Services and admins.`,
+    authScopes: { service: true, admin: true },
     args: {
       topic: t.arg.string({ required: true }),
       first: t.arg.int(),
