@@ -9,11 +9,14 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 export default defineConfig({
   resolve: {
     alias: {
+      '@notifications/client/worker': source('../../packages/client/src/worker.ts'),
       '@notifications/client': source('../../packages/client/src/index.ts'),
       '@notifications/react/theme.css': source('../../packages/react/theme.css'),
       '@notifications/react': source('../../packages/react/src/index.ts'),
     },
   },
+  // The SharedWorker (?worker=1) is a module worker: it imports the client and graphql-ws.
+  worker: { format: 'es' },
   oxc: { jsx: { runtime: 'automatic' } },
   server: { port: 5174 },
 });
