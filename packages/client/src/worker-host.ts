@@ -14,6 +14,8 @@ import {
 
 /** How long a connection waits for a tab's token before it fails as a refused getToken would. */
 const TOKEN_TIMEOUT_MS = 10_000;
+/** How long the tab that acted last has to answer alone before every tab is asked. */
+const ASK_ALL_AFTER_MS = 1_000;
 
 interface Scope {
   onconnect: ((event: MessageEvent) => void) | null;
@@ -25,6 +27,11 @@ export function serveTabs(scope: Scope): void {
   let options: WorkerStoreOptions | undefined;
   let store: Inbox | undefined;
   let stopPassing: (() => void) | undefined;
+  /**
+   * The tab whose action came last (a sign-in's reconnect above all): asked for tokens first,
+   * since another tab may not see a token just stored yet (storage reaches tabs late).
+   */
+  let lastActor: MessagePort | undefined;
   const tokenRequests = new Map<string, { resolve: (token: string) => void; reject: (error: Error) => void }>();
 
   const broadcast = (message: WorkerMessage) => {
@@ -44,6 +51,7 @@ export function serveTabs(scope: Scope): void {
     // back/forward cache) brings it back.
     if (!tabs.has(port)) join(port);
     tabs.set(port, Date.now());
+    if (message.type === 'call') lastActor = port;
     if (message.type === 'call' && store) answer(store, message, (reply: Message) => port.postMessage(reply));
     if (message.type === 'token') {
       const request = tokenRequests.get(message.id);
@@ -64,6 +72,7 @@ export function serveTabs(scope: Scope): void {
 
   function leave(port: MessagePort): void {
     tabs.delete(port);
+    if (lastActor === port) lastActor = undefined;
     if (tabs.size > 0 || !store) return;
     // The last tab went: nobody to show anything to, so no socket either.
     stopPassing?.();
@@ -71,20 +80,23 @@ export function serveTabs(scope: Scope): void {
     store = undefined;
   }
 
-  /** Asks every tab; the first answer counts. */
+  /** Asks the tab that acted last, then every tab; the first answer counts. */
   function getToken(): Promise<string> {
     const id = Math.random().toString(36).slice(2);
+    const request: WorkerMessage = { type: 'token-request', id };
     return new Promise<string>((resolve, reject) => {
+      const askAll = setTimeout(() => broadcast(request), lastActor ? ASK_ALL_AFTER_MS : 0);
       const timer = setTimeout(() => {
         tokenRequests.delete(id);
         reject(new Error('no tab answered with a token'));
       }, TOKEN_TIMEOUT_MS);
       const settle = <T>(done: (value: T) => void) => (value: T) => {
+        clearTimeout(askAll);
         clearTimeout(timer);
         done(value);
       };
       tokenRequests.set(id, { resolve: settle(resolve), reject: settle(reject) });
-      broadcast({ type: 'token-request', id });
+      lastActor?.postMessage(request);
     });
   }
 
