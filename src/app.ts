@@ -9,6 +9,7 @@ import { createCredentialWatch } from './auth/credential-watch.js';
 import { createUserTokenVerifier } from './auth/user-tokens.js';
 import type { Config } from './config.js';
 import { createDatabase, createPool } from './db/client.js';
+import { createReplicaReads } from './db/replica.js';
 import { corsOption } from './api/cors.js';
 import { createErrorMasker } from './api/errors.js';
 import { createGraphiQLPage, type DevelopmentHeaders } from './api/graphiql.js';
@@ -80,13 +81,29 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         },
       })
     : createLocalBus();
-  const dependsOn = dependencies({ database, bus });
+  const replica = config.DATABASE_REPLICA_URL
+    ? createReplicaReads({
+        primaryPool: pool,
+        primary: database,
+        url: config.DATABASE_REPLICA_URL,
+        poolSize: config.DATABASE_POOL_SIZE,
+        maxWaitMs: config.REPLICA_MAX_WAIT_MS,
+        logger,
+        // Called once requests come, after `services` below exists.
+        observer: {
+          served: (target) => services.metrics.replicaReads.inc({ target }),
+          fallback: (reason) => services.metrics.replicaFallbacks.inc({ reason }),
+        },
+      })
+    : undefined;
+  const dependsOn = dependencies({ database, bus, replica });
   const catalog = createCatalog({ database, bus });
   const services: Services = {
     config,
     logger,
     database,
     pool,
+    replica,
     catalog,
     sender: createSender({ config, logger, database, pool, bus, catalog }),
     instanceId,
@@ -277,6 +294,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
         catalog.close();
         await step('database client', () => database.$disconnect());
         await step('database pool', () => pool.end());
+        if (replica) await step('replica', () => replica.close());
         finish();
       })()),
   };

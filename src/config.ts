@@ -53,6 +53,10 @@ const environmentSchema = z
     DATABASE_URL: optionalString.pipe(postgresUrl.optional()),
     /** Connections each instance keeps to PostgreSQL (node-postgres's default is 10). */
     DATABASE_POOL_SIZE: positive(10),
+    /** A streaming replica for client-facing reads (inbox, history, counts); see db/replica.ts. */
+    DATABASE_REPLICA_URL: optionalString.pipe(postgresUrl.optional()),
+    /** How long a read waits for the replica to catch up before reading from the primary. */
+    REPLICA_MAX_WAIT_MS: positive(200),
     DATA_DIR: z.string().default('.data'),
     EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),

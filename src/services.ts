@@ -2,6 +2,7 @@ import type { Metrics } from './observability/metrics.js';
 import type { Authenticator } from './auth/authenticate.js';
 import type { Config } from './config.js';
 import type { Database, Pool } from './db/client.js';
+import type { ReplicaReads } from './db/replica.js';
 import type { Logger } from './logger.js';
 import type { Catalog } from './notifications/catalog.js';
 import type { EventBus } from './notifications/event-bus.js';
@@ -16,6 +17,8 @@ export interface Services {
   database: Database;
   /** The pool Prisma runs on, where the hot statements run directly (prepared). */
   pool: Pool;
+  /** With DATABASE_REPLICA_URL: where client snapshot reads go (see schema/read-snapshot.ts). */
+  replica?: ReplicaReads;
   /** Categories and templates, kept in the process. */
   catalog: Catalog;
   sender: Sender;

@@ -2,7 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readiness, type Dependency } from '../observability/readiness.js';
 import type { Services } from '../services.js';
 
-export function dependencies({ database, bus }: Pick<Services, 'database' | 'bus'>) {
+export function dependencies({
+  database,
+  bus,
+  replica,
+}: Pick<Services, 'database' | 'bus' | 'replica'>) {
   const all: Record<string, Dependency> = {
     database: {
       check: async () => {
@@ -12,6 +16,8 @@ export function dependencies({ database, bus }: Pick<Services, 'database' | 'bus
     },
   };
   if (bus.ping) all.redis = { check: () => bus.ping!(), optional: true };
+  // Without the replica, its reads go to the primary.
+  if (replica) all.replica = { check: () => replica.check(), optional: true };
   return all;
 }
 

@@ -104,6 +104,18 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
         }
       },
     }),
+    replicaReads: new Counter({
+      name: 'notifications_replica_reads_total',
+      help: 'Client snapshot reads (inbox, history, counts) by the server that served them, with DATABASE_REPLICA_URL set.',
+      labelNames: ['target'],
+      registers,
+    }),
+    replicaFallbacks: new Counter({
+      name: 'notifications_replica_fallbacks_total',
+      help: 'Reads sent to the primary because the replica lagged past REPLICA_MAX_WAIT_MS or failed.',
+      labelNames: ['reason'],
+      registers,
+    }),
     degraded: new Gauge({
       name: 'notifications_degraded',
       help: '1 while the instance serves without an optional dependency (Redis), as /readyz reports.',

@@ -6,7 +6,7 @@ import type { NotificationView } from '../notifications/types.js';
 import { builder } from './builder.js';
 import { NotificationPriorityEnum } from './category.js';
 import { NotificationFilterInput, filterOf } from './notification-filter.js';
-import { readSnapshot } from './read-snapshot.js';
+import { readSnapshot, readSource } from './read-snapshot.js';
 import { userOf } from './viewer-of.js';
 
 export const NotificationRef = builder.objectRef<NotificationView>('Notification').implement({
@@ -164,8 +164,8 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: NotificationFilterInput }),
     },
     resolve: (_root, { first, after, filter }, context) =>
-      historyPage(first, after, (limit, beforeSeq) =>
-        history(context.services.database, userOf(context), limit, beforeSeq, filterOf(filter)),
+      historyPage(first, after, async (limit, beforeSeq) =>
+        history(await readSource(context), userOf(context), limit, beforeSeq, filterOf(filter)),
       ),
   }),
   eventCursor: t.string({
