@@ -32,6 +32,7 @@ import { createSnoozeWaker } from './jobs/snooze-waker.js';
 import { createWebhookDispatcher } from './jobs/webhook-dispatcher.js';
 import type { Logger } from './logger.js';
 import { createCatalog } from './notifications/catalog.js';
+import { createPartitionsAhead } from './notifications/event-log-partitions.js';
 import { createSender } from './notifications/send.js';
 import { createLocalBus } from './realtime/bus.js';
 import { createConnectionRegistry } from './connections/connection-registry.js';
@@ -251,6 +252,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
       await services.bus.start();
       await services.connections.start();
       await rateLimits.start();
+      await createPartitionsAhead(services.database);
       await jobs.start();
       credentials.start();
       snoozeWaker.start();

@@ -400,7 +400,17 @@ describe('the migrated database', () => {
       return {
         written: event,
         read: await database.event.findUniqueOrThrow({
-          where: { stream_seq: { stream: event.stream, seq: event.seq } },
+          where: { id_createdAt: { id: event.id, createdAt: event.createdAt } },
+        }),
+      };
+    },
+    EventLogPrune: async () => {
+      const prune = { partition: 'Event_p20300104', throughStream: 'user:alice' };
+      await database.eventLogPrune.create({ data: prune });
+      return {
+        written: prune,
+        read: await database.eventLogPrune.findUniqueOrThrow({
+          where: { partition: prune.partition },
         }),
       };
     },

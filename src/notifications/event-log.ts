@@ -207,7 +207,8 @@ async function ensureRetained(database: Database, positions: [string, bigint][])
 /**
  * Removes up to `limit` of the events logged before `cutoff` and raises each stream's prunedThrough past them,
  * in one statement, so a reader sees both or neither. Head rows are locked in sorted order, as
- * appenders lock them, so the two cannot deadlock.
+ * appenders lock them, so the two cannot deadlock. The cutoff on the DELETE itself keeps the
+ * later days' partitions out of its plan.
  */
 export async function pruneEventsBefore(
   database: Database,
@@ -216,7 +217,7 @@ export async function pruneEventsBefore(
 ): Promise<number> {
   const [{ count }] = await database.$queryRaw<[{ count: number }]>`
     WITH pruned AS (
-      DELETE FROM "Event" WHERE id = ANY(ARRAY(
+      DELETE FROM "Event" WHERE "createdAt" < ${cutoff} AND id = ANY(ARRAY(
         SELECT id FROM "Event" WHERE "createdAt" < ${cutoff} LIMIT ${limit}))
       RETURNING stream, seq),
     marks AS (SELECT stream, max(seq) AS seq FROM pruned GROUP BY stream),

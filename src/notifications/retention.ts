@@ -10,6 +10,12 @@ import {
   type AppendedRow,
   type EventDraft,
 } from './event-log.js';
+import {
+  createPartitionsAhead,
+  dropPartition,
+  markStreamsStep,
+  partitionsEndedBefore,
+} from './event-log-partitions.js';
 import { publishCommitted, type PublishDeps } from './publish.js';
 import { IDEMPOTENCY_WINDOW } from './send-statement.js';
 import { PUBLIC_STREAM, userStream, type NotificationRecord } from './types.js';
@@ -203,15 +209,20 @@ const tombstoneDraft = (stream: string, notification: NotificationRecord): Event
  */
 export async function pruneLogs(
   deps: RetentionDeps,
-): Promise<RunReport & { events: number; idempotencyKeys: number }> {
+): Promise<RunReport & { events: number; idempotencyKeys: number; partitionsDropped: number }> {
   const budget = new Budget(deps.config.RETENTION_MAX_ROWS_PER_RUN);
   const cutoff = new Date(Date.now() - deps.config.EVENT_LOG_RETENTION_SECONDS * 1000);
-  const pruned = { events: 0, idempotencyKeys: 0 };
-  const eventsDone = await inSteps(budget, async () => {
-    const deleted = await pruneEventsBefore(deps.database, cutoff, ROWS_PER_STEP);
-    pruned.events += deleted;
-    return { deleted, touched: deleted };
-  });
+  const pruned = { events: 0, idempotencyKeys: 0, partitionsDropped: 0 };
+  await createPartitionsAhead(deps.database);
+  const daysDone = await dropDaysEndedBefore(deps.database, cutoff, budget, pruned);
+  // What is left before the cutoff lies in the day it falls in or in the default partition.
+  const eventsDone =
+    daysDone &&
+    (await inSteps(budget, async () => {
+      const deleted = await pruneEventsBefore(deps.database, cutoff, ROWS_PER_STEP);
+      pruned.events += deleted;
+      return { deleted, touched: deleted };
+    }));
   const keysDone =
     eventsDone &&
     (await inSteps(budget, async () => {
@@ -223,6 +234,27 @@ export async function pruneLogs(
       return { deleted, touched: deleted };
     }));
   return { ...pruned, ...budget.report(keysDone) };
+}
+
+/**
+ * Drops the log's days that ended before `cutoff` whole (see event-log-partitions.ts), oldest
+ * first; false when the budget ran out or the log was too busy to drop one.
+ */
+async function dropDaysEndedBefore(
+  database: Database,
+  cutoff: Date,
+  budget: Budget,
+  pruned: { partitionsDropped: number },
+): Promise<boolean> {
+  for (const day of await partitionsEndedBefore(database, cutoff)) {
+    const marked = await inSteps(budget, async () => {
+      const streams = await markStreamsStep(database, day, ROWS_PER_STEP);
+      return { deleted: streams, touched: streams };
+    });
+    if (!marked || !(await dropPartition(database, day))) return false;
+    pruned.partitionsDropped += 1;
+  }
+  return true;
 }
 
 /**
