@@ -1,7 +1,8 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE } from '../src/sockets/close-codes.js';
-import { createTestDatabase, query, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import { startLatencyProxy, type LatencyProxy } from './helpers/latency-proxy.js';
 import { attemptConnect } from './helpers/raw-socket.js';
 import { startTestServer, type TestServer } from './helpers/server.js';

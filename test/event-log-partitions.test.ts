@@ -7,7 +7,8 @@ import { MIGRATIONS_DIR, applyMigrations } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { eventsAfter } from '../src/notifications/event-log.js';
 import { pruneLogs } from '../src/notifications/retention.js';
-import { createTestDatabase, query, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import { send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 

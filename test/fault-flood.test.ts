@@ -1,5 +1,6 @@
 import { CLOSE } from '../src/sockets/close-codes.js';
-import { createTestDatabase, type TestDatabase, query } from './helpers/database.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

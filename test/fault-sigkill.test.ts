@@ -2,7 +2,8 @@ import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase, query } from './helpers/database.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import { RedisProcess } from './helpers/redis-process.js';
 import {
   asService,

@@ -21,7 +21,8 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE } from '../src/sockets/close-codes.js';
-import { createTestDatabase, query, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import { ROOT } from './helpers/process.js';
 import {
   asService,

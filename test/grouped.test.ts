@@ -15,7 +15,7 @@ import {
 import { storeSendsSql, type StoredSend } from '../src/notifications/send-statement.js';
 import { startCluster, type Cluster } from './helpers/cluster.js';
 import { SERVICE, errorCode, ok, send, upsertCategory, userSocket } from './helpers/operations.js';
-import { query } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import { nodesOf, type PlanNode } from './helpers/query-plan.js';
 import type { TestServer } from './helpers/server.js';
 import { Stream } from './helpers/stream.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { query } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import { metricValue } from './helpers/raw-socket.js';
 import { startTestServer, TEST_API_KEY, type TestServer } from './helpers/server.js';
 import { Stream } from './helpers/stream.js';

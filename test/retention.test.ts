@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InboxDocument, MarkSeenDocument, MyNotificationsDocument } from '../client/graphql.js';
 import { ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
-import { createTestDatabase, query } from './helpers/database.js';
+import { createTestDatabase } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from './helpers/cluster.js';
-import { createTestDatabase, query } from './helpers/database.js';
+import { createTestDatabase } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import { CancelNotificationDocument, DeleteCategoryDocument } from '../client/graphql.js';
 import { ADMIN, SERVICE, ok, run, upsertCategory, userSocket } from './helpers/operations.js';
 import { TEST_API_KEY, startTestServer, type Auth, type TestServer } from './helpers/server.js';

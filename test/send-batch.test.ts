@@ -5,7 +5,7 @@ import {
   type MyNotificationsSubscription,
   type SendNotificationInput,
 } from '../client/graphql.js';
-import { query } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import { SERVICE, follow, ok, run, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import type { Stream } from './helpers/stream.js';

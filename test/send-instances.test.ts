@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpsertTemplateDocument } from '../client/graphql.js';
 import { MAX_BUS_MESSAGE_BYTES } from '../src/realtime/codec.js';
 import { startCluster, TEST_REDIS_URL, type Cluster } from './helpers/cluster.js';
-import { query } from './helpers/database.js';
+import { query } from './helpers/pg-query.js';
 import { ADMIN, SERVICE, follow, ok, send, upsertCategory } from './helpers/operations.js';
 import type { TestServer } from './helpers/server.js';
 

@@ -3,7 +3,7 @@ import { chown, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { query } from './database.js';
+import { query } from './pg-query.js';
 import { freePort } from './ports.js';
 
 const run = promisify(execFile);
