@@ -22,9 +22,10 @@ export class RedisCluster {
     private readonly dir: string,
   ) {}
 
+  /** Starts the servers and joins them; on a failure, stops what it started before throwing. */
   static async start(masters = 3): Promise<RedisCluster> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'redis-cluster-'));
-    const nodes = await Promise.all(
+    const started = await Promise.allSettled(
       Array.from({ length: masters * 2 }, (_, index) =>
         RedisProcess.start([
           ...['--cluster-enabled', 'yes', '--cluster-node-timeout', String(this.NODE_TIMEOUT_MS)],
@@ -32,14 +33,22 @@ export class RedisCluster {
         ]),
       ),
     );
+    const nodes = started.flatMap((one) => (one.status === 'fulfilled' ? [one.value] : []));
     const cluster = new RedisCluster(nodes, dir);
-    const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
-    await run('redis-cli', [
-      ...['--cluster', 'create', ...addresses],
-      ...['--cluster-replicas', '1', '--cluster-yes'],
-    ]);
-    await cluster.untilHealthy();
-    return cluster;
+    try {
+      const failed = started.find((one) => one.status === 'rejected');
+      if (failed) throw failed.reason;
+      const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+      await run('redis-cli', [
+        ...['--cluster', 'create', ...addresses],
+        ...['--cluster-replicas', '1', '--cluster-yes'],
+      ]);
+      await cluster.untilHealthy();
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
   }
 
   /** What REDIS_CLUSTER_NODES is set to: every node, as a service would be configured. */

@@ -32,16 +32,23 @@ export class RedisProcess {
     );
     const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50 });
     probe.on('error', () => {});
-    await until(
-      () =>
-        probe.ping().then(
-          () => true,
-          () => false,
-        ),
-      (up) => up,
-      5000,
-    );
-    probe.disconnect();
+    try {
+      await until(
+        () =>
+          probe.ping().then(
+            () => true,
+            () => false,
+          ),
+        (up) => up,
+        5000,
+      );
+    } catch (error) {
+      // A server that never answered (its port taken since it was chosen) is not left running.
+      await this.stop();
+      throw error;
+    } finally {
+      probe.disconnect();
+    }
   }
 
   /** Whether its process is still running. */
