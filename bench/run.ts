@@ -4,7 +4,6 @@ import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import {
-  freePort,
   measureDatabaseLimit,
   memoryOf,
   startBaseline,
@@ -14,6 +13,7 @@ import {
   type ServiceProcess,
 } from './processes.js';
 import { receiptsInsertMs, seedNotifications, seedPublicNotifications, seedTopic } from './seed.js';
+import { API_KEY, SECRET, createBenchCategory, serviceEnv, users } from './service-setup.js';
 import { formatResults, percentile, toMetric, type Metric, type MetricInput } from './report.js';
 
 // npm run bench [-- --quick] [-- --sends]: the service in its own process, driven by a load generator in
@@ -46,8 +46,6 @@ const POSTGRES =
   process.env.TEST_DATABASE_URL ??
   'postgresql://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const SECRET = randomBytes(32).toString('hex');
-const API_KEY = `bench-${randomBytes(12).toString('hex')}`;
 
 const metrics: Metric[] = [];
 /** The order of the results, whatever order they are measured in: the issue's goals table. */
@@ -100,37 +98,7 @@ async function createDatabase() {
 }
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const users = (count: number, prefix = 'u') =>
-  Array.from({ length: count }, (_, i) => `${prefix}${i}`);
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
-
-async function serviceEnv(databaseUrl: string, extra: Record<string, string> = {}) {
-  return {
-    DATABASE_URL: databaseUrl,
-    JWT_SECRET: SECRET,
-    SERVICE_API_KEYS: API_KEY,
-    MAX_CONNECTIONS_PER_USER: '1000',
-    // One address, one API key and one user per socket at full speed: rate limits would measure
-    // themselves, not the service.
-    RATE_LIMIT_CONNECTIONS_PER_IP: '0',
-    RATE_LIMIT_CONNECTIONS_PER_USER: '0',
-    RATE_LIMIT_MUTATIONS_PER_API_KEY: '0',
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    ...extra,
-  };
-}
-
-async function createBenchCategory(service: ServiceProcess) {
-  const { mintUserToken } = await import('../src/auth/user-tokens.js');
-  const token = await mintUserToken(SECRET, 'bench-admin', { admin: true });
-  await fetch(service.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({
-      query: 'mutation { upsertCategory(input: { name: "bench" }) { name } }',
-    }),
-  });
-}
 
 type Load = Awaited<ReturnType<typeof startLoad>>;
 
