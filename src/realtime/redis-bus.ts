@@ -159,8 +159,10 @@ export function createRedisBus({
   };
 
   let wasReady = true;
+  let closing = false;
   subscriber.on('close', () => {
-    if (wasReady) logger.warn('redis connection lost; reconnecting');
+    // Our own disconnect is no loss; on a cluster it is reported after the process's log closed.
+    if (wasReady && !closing) logger.warn('redis connection lost; reconnecting');
     wasReady = false;
   });
   subscriber.on('ready', () => {
@@ -197,6 +199,7 @@ export function createRedisBus({
       await publisher.ping();
     },
     async close() {
+      closing = true;
       heads.stop();
       outboxes.forEach((outbox) => outbox.close());
       // Not QUIT: with Redis away it would wait for a reconnection that may never come.
