@@ -20,7 +20,11 @@ export interface Metric {
   spread?: Partial<Record<Figure, [number, number]>>;
   goal: string;
   note?: string;
+  /** How a load split, by part (a Redis node, a PostgreSQL server): its counters' growth. */
+  parts?: Parts;
 }
+
+export type Parts = Record<string, Record<string, number>>;
 
 /** A figure: one measurement, or several rounds (summarised as their median and spread). */
 export type Measurement = number | number[];
@@ -35,6 +39,7 @@ export interface MetricInput {
   baseline?: Measurement;
   peer?: Measurement;
   limit?: Measurement;
+  parts?: Parts;
   /** Decimal places of the figures (ratios always have two). */
   digits?: number;
 }
@@ -58,6 +63,7 @@ export function toMetric({
   limit,
   goal,
   note,
+  parts,
   digits = 1,
 }: MetricInput): Metric {
   const metric: Omit<Metric, 'goal'> = { id, name, unit, value: 0 };
@@ -83,7 +89,20 @@ export function toMetric({
     ...(rounds > 1 && { rounds, spread }),
     goal,
     ...(note !== undefined && { note }),
+    ...(parts !== undefined && { parts }),
   };
+}
+
+/** `part: counter value, ...; part: ...` */
+function describeParts(parts: Parts) {
+  return Object.entries(parts)
+    .map(
+      ([part, counters]) =>
+        `${part}: ${Object.entries(counters)
+          .map(([counter, value]) => `${counter} ${value}`)
+          .join(', ')}`,
+    )
+    .join('; ');
 }
 
 function cell(metric: Metric, figure: Figure) {
@@ -103,13 +122,15 @@ export function formatResults(run: {
     const ratios = Object.entries(m.ratios ?? {})
       .map(([reference, ratio]) => `${ratio}× ${reference}`)
       .join(', ');
-    return `| ${m.name} | \`${m.id}\` | ${cell(m, 'value')} | ${cell(m, 'baseline')} | ${cell(m, 'peer')} | ${cell(m, 'limit')} | ${ratios} | ${m.goal} | ${m.note ?? ''} |`;
+    const notes = [m.note, m.parts && describeParts(m.parts)].filter(Boolean).join('. ');
+    return `| ${m.name} | \`${m.id}\` | ${cell(m, 'value')} | ${cell(m, 'baseline')} | ${cell(m, 'peer')} | ${cell(m, 'limit')} | ${ratios} | ${m.goal} | ${notes} |`;
   });
   return `# Benchmark results
 
 ${run.quick ? 'A `--quick` run (smaller sizes).' : 'A full run.'} ${new Date().toISOString().slice(0, 10)}, ${run.machine}; ${Math.round(run.seconds)} s.
 Separate processes on this one machine, all in the same run: the service; the baseline (a bare
-\`ws\` server writing one prebuilt frame to every socket); the peer (a plain graphql-yoga +
+\`ws\` server writing one prebuilt frame to every socket; for the \`scaleout_\` figures, one
+instance on one Redis, no replica); the peer (a plain graphql-yoga +
 graphql-ws server, no database, in-memory pub/sub, each event executed per subscriber); the
 database limit (the service's own send statements through \`pg\` on several connections, no HTTP
 or GraphQL); and the load generator (real graphql-ws clients), which shares the cores, so its
@@ -117,7 +138,7 @@ cost is in every figure. Figures taken in rounds are the median, with the spread
 Memory per connection is the growth with that many idle subscribed connections, as RSS and as
 heap after a forced GC.
 
-| metric | id | measured | bare ws | peer | limit | ratios | goal | notes |
+| metric | id | measured | baseline | peer | limit | ratios | goal | notes |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 `;

@@ -69,4 +69,33 @@ describe('bench metrics', () => {
       '| sends | `sends_per_second` | 450 sends/s (400–500) |  |  | 1000 sends/s (900–1100) | 0.45× limit | ≥ 70% of the limit |  |',
     );
   });
+
+  it('keeps the parts a load split into, by part, and writes them after the notes', () => {
+    const parts = {
+      primary: { xact_commit: 120, tup_returned: 5000 },
+      replica: { xact_commit: 80, tup_returned: 9000 },
+    };
+    const metric = toMetric({
+      id: 'scaleout_pg_split',
+      name: 'split',
+      unit: '%',
+      value: 97.44,
+      goal: '',
+      note: 'n',
+      parts,
+    });
+    expect(metric).toEqual({
+      id: 'scaleout_pg_split',
+      name: 'split',
+      unit: '%',
+      value: 97.4,
+      goal: '',
+      note: 'n',
+      parts,
+    });
+    const table = formatResults({ metrics: [metric], machine: 'm', quick: false, seconds: 1 });
+    expect(table).toContain(
+      '| n. primary: xact_commit 120, tup_returned 5000; replica: xact_commit 80, tup_returned 9000 |',
+    );
+  });
 });
