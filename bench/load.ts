@@ -92,27 +92,59 @@ async function connectRetrying(wsUrl: string, secret: string, userId: string) {
   }
 }
 
+/** Instances behind one load balancer: the `i`th client or sender takes `urls[i % length]`. */
+type Urls = string | string[];
+const nth = (urls: Urls, i: number) => (typeof urls === 'string' ? urls : urls[i % urls.length]!);
+
+/**
+ * Connects `users`, `concurrency` at a time. With `withinSeconds`, as many as the machine takes
+ * in that time: no new connection starts after it, and the first one refused (a limit reached)
+ * ends the connecting instead of failing it; `stoppedBy` says which ended it.
+ */
 async function connect(args: {
-  wsUrl: string;
+  wsUrl: Urls;
   secret: string;
   users: string[];
   concurrency: number;
+  withinSeconds?: number;
 }) {
   const durations: number[] = [];
   let retries = 0;
+  let stoppedBy: string | undefined;
   const started = now();
+  const deadline =
+    args.withinSeconds === undefined ? Infinity : started + args.withinSeconds * 1000;
   let next = 0;
   await Promise.all(
     Array.from({ length: args.concurrency }, async () => {
-      while (next < args.users.length) {
-        const userId = args.users[next++]!;
-        const result = await connectRetrying(args.wsUrl, args.secret, userId);
-        durations.push(result.ms);
-        retries += result.retries;
+      while (next < args.users.length && stoppedBy === undefined) {
+        if (now() > deadline) {
+          stoppedBy = `${args.withinSeconds} s passed`;
+          break;
+        }
+        const index = next++;
+        try {
+          const result = await connectRetrying(
+            nth(args.wsUrl, index),
+            args.secret,
+            args.users[index]!,
+          );
+          durations.push(result.ms);
+          retries += result.retries;
+        } catch (error) {
+          if (args.withinSeconds === undefined) throw error;
+          stoppedBy ??= describe(error);
+        }
       }
     }),
   );
-  return { durations, retries, seconds: (now() - started) / 1000 };
+  return {
+    durations,
+    retries,
+    seconds: (now() - started) / 1000,
+    connected: durations.length,
+    stoppedBy,
+  };
 }
 
 async function connectBaseline(args: { wsUrl: string; count: number; concurrency: number }) {
@@ -186,7 +218,7 @@ async function fanOut(args: {
  * latency); without, a closed loop of `concurrency` senders as fast as the service answers.
  */
 async function privateSends(args: {
-  httpUrl: string;
+  httpUrl: Urls;
   apiKey: string;
   users: string[];
   seconds: number;
@@ -199,11 +231,11 @@ async function privateSends(args: {
   let failed = 0;
   const started = now();
   const end = started + args.seconds * 1000;
-  const sendNext = async () => {
+  const sendNext = async (httpUrl: string) => {
     const title = `${args.prefix}-${sent++}`;
     const userId = args.users[Math.floor(Math.random() * args.users.length)]!;
     sentAt.set(title, now());
-    await sendOne(args.httpUrl, args.apiKey, {
+    await sendOne(httpUrl, args.apiKey, {
       category: 'bench',
       recipientIds: [userId],
       title,
@@ -216,13 +248,13 @@ async function privateSends(args: {
       const due = started + i * interval;
       const wait = due - now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-      inFlight.push(sendNext());
+      inFlight.push(sendNext(nth(args.httpUrl, i)));
     }
     await Promise.all(inFlight);
   } else {
     await Promise.all(
-      Array.from({ length: args.concurrency }, async () => {
-        while (now() < end) await sendNext();
+      Array.from({ length: args.concurrency }, async (_, sender) => {
+        while (now() < end) await sendNext(nth(args.httpUrl, sender));
       }),
     );
   }

@@ -124,6 +124,8 @@ export async function measureDatabaseLimit(args: {
   }
 }
 
+export type Load = Awaited<ReturnType<typeof startLoad>>;
+
 /** The load generator: `call(command, args)` runs one of bench/load.ts's commands. */
 export async function startLoad() {
   const child = fork(`${root}/bench/load.ts`, { execArgv: ['--import', 'tsx'] });
@@ -153,7 +155,8 @@ export async function startLoad() {
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+  // A child killed by a signal keeps exitCode null: it has ended all the same.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.once('exit', () => {

@@ -10,21 +10,27 @@ import {
   startLoad,
   startPeer,
   startService,
+  type Load,
   type ServiceProcess,
 } from './processes.js';
+import { scaleOut } from './scale-out.js';
+import { sendRounds } from './send-rounds.js';
 import { receiptsInsertMs, seedNotifications, seedPublicNotifications, seedTopic } from './seed.js';
 import { API_KEY, SECRET, createBenchCategory, serviceEnv, users } from './service-setup.js';
 import { formatResults, percentile, toMetric, type Metric, type MetricInput } from './report.js';
 
-// npm run bench [-- --quick] [-- --sends]: the service in its own process, driven by a load generator in
-// another, against real PostgreSQL and Redis; each figure beside, where one applies, what a bare
-// `ws` server, a plain graphql-yoga + graphql-ws peer and the database alone achieve, all
-// measured in the same run. A full run writes bench/RESULTS.md; every run prints one JSON line
-// last.
+// npm run bench [-- --quick] [-- --sends | --scale-out]: the service in its own process, driven
+// by a load generator in another, against real PostgreSQL and Redis; each figure beside, where
+// one applies, what a bare `ws` server, a plain graphql-yoga + graphql-ws peer and the database
+// alone achieve, all measured in the same run; then two instances on a Redis Cluster and a
+// streaming replica (bench/scale-out.ts). A full run writes bench/RESULTS.md; every run prints
+// one JSON line last.
 
 const quick = process.argv.includes('--quick');
 /** Only the send figures and the database limit: for work on sends, on a shared machine. */
 const sendsOnly = process.argv.includes('--sends');
+/** Only the scale-out part (bench/scale-out.ts): its own Redis Cluster and streaming replica. */
+const scaleOutOnly = process.argv.includes('--scale-out');
 const SIZE = quick
   ? { sockets: 1000, seconds: 3, roundSeconds: 2, rows: 50_000, connectClients: 500, queries: 200 }
   : {
@@ -64,6 +70,10 @@ const ORDER = [
   'unseen_p99_1m',
   'public_at_scale',
   'redis_added_p50',
+  'scaleout_sends_per_second',
+  'scaleout_fanout',
+  'scaleout_redis_split',
+  'scaleout_pg_split',
 ];
 const record = (input: MetricInput) => {
   const metric = toMetric(input);
@@ -99,8 +109,6 @@ async function createDatabase() {
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
-
-type Load = Awaited<ReturnType<typeof startLoad>>;
 
 /** Where a fan-out is sent: the service's or the peer's API, or the baseline's broadcast. */
 type FanOutTarget = { httpUrl: string; apiKey: string } | { baselineUrl: string };
@@ -190,26 +198,13 @@ async function singleInstance(databaseUrl: string, load: Load) {
     ? []
     : await fanOutRounds(load, { httpUrl: service.url, apiKey: API_KEY }, 'service');
 
-  const sends: number[] = [];
-  const notes: string[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const result = await load.call<{
-      sent: number;
-      failed: number;
-      seconds: number;
-      delivered: number;
-    }>('privateSends', {
-      httpUrl: service.url,
-      apiKey: API_KEY,
-      users: users(SIZE.sockets),
-      seconds: SIZE.roundSeconds,
-      concurrency: 64,
-      prefix: `tp${i}`,
-    });
-    sends.push((result.sent - result.failed) / result.seconds);
-    notes.push(`${result.delivered}/${result.sent} live, ${result.failed} failed`);
-    await settle(1000);
-  }
+  const sends = await sendRounds(load, {
+    httpUrl: service.url,
+    users: users(SIZE.sockets),
+    seconds: SIZE.roundSeconds,
+    rounds: ROUNDS,
+    prefix: 'tp',
+  });
   await settle(1000);
 
   const latency = await load.call<{ sent: number; delivered: number; latencies: number[] }>(
@@ -240,7 +235,7 @@ async function singleInstance(databaseUrl: string, load: Load) {
   await settle(2000);
   if (!sendsOnly) await connectWave(load, wsUrl);
   await service.stop();
-  return { fanOut, memory, sends, sendNotes: notes };
+  return { fanOut, memory, sends: sends.perSecond, sendNotes: sends.notes };
 }
 
 /** Sends per sendNotifications call, and recipients per send, in the batch figure. */
@@ -453,7 +448,7 @@ async function publicAtScale() {
   }
 }
 
-async function twoInstances(databaseUrl: string, load: Awaited<ReturnType<typeof startLoad>>) {
+async function twoInstances(databaseUrl: string, load: Load) {
   const receivers = users(1000, 'r');
   const measure = async (sendTo: ServiceProcess, receiveOn: ServiceProcess, prefix: string) => {
     await load.call('connect', {
@@ -550,9 +545,8 @@ async function comparisons(
   await publicAtScale();
 }
 
-async function main() {
-  const started = Date.now();
-  const load = await startLoad();
+/** Every figure but the scale-out ones: on the machine's PostgreSQL and Redis. */
+async function onThisMachinesServers(load: Load) {
   const database = await createDatabase();
   try {
     const service = await singleInstance(database.url, load);
@@ -575,8 +569,18 @@ async function main() {
     });
     if (!sendsOnly) await comparisons(database.url, load, service);
   } finally {
-    await load.stop();
     await database.drop();
+  }
+}
+
+async function main() {
+  const started = Date.now();
+  const load = await startLoad();
+  try {
+    if (!scaleOutOnly) await onThisMachinesServers(load);
+    if (!sendsOnly) await scaleOut({ load, record, quick, rounds: ROUNDS });
+  } finally {
+    await load.stop();
   }
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${round(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`;
   metrics.sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
@@ -586,8 +590,8 @@ async function main() {
     quick,
     seconds: (Date.now() - started) / 1000,
   });
-  // A quick run is a check of the harness: it never replaces the recorded full run.
-  if (quick) console.error(results);
+  // A quick or partial run is a check of the harness: it never replaces the recorded full run.
+  if (quick || sendsOnly || scaleOutOnly) console.error(results);
   else await writeFile(new URL('./RESULTS.md', import.meta.url), results);
   console.log(JSON.stringify({ quick, machine, metrics }));
 }
