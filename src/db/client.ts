@@ -7,6 +7,11 @@ export type Database = PrismaClient;
 export type Queryable = Prisma.TransactionClient;
 /** node-postgres's pool: the hot statements run on it directly, as prepared statements. */
 export type Pool = pg.Pool;
+/** A database to read from: through Prisma, or through the pool under it for hot reads. */
+export interface ReadTarget {
+  database: Database;
+  pool: Pool;
+}
 
 /** `poolSize` unset: node-postgres's default. */
 export function createPool(url: string, poolSize?: number): Pool {
@@ -50,15 +55,17 @@ export async function takeClient(pool: Pool): Promise<{ client: pg.PoolClient; r
 
 /**
  * Runs `work` in a transaction on a client taken with takeClient: committed when it resolves,
- * rolled back when it throws (and the error passed on).
+ * rolled back when it throws (and the error passed on). `begin` may set the transaction's
+ * modes in the same round trip (`BEGIN ISOLATION LEVEL ...`).
  */
 export async function inTransaction<T>(
   pool: Pool,
   work: (client: pg.PoolClient) => Promise<T>,
+  begin = 'BEGIN',
 ): Promise<T> {
   const { client, release } = await takeClient(pool);
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const result = await work(client);
     await client.query('COMMIT');
     return result;

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import { createDatabase, createPool, type Database, type Pool } from './client.js';
+import { createDatabase, createPool, type Database, type Pool, type ReadTarget } from './client.js';
 
 /** Where a request's reads went, and why not the replica when they did not. */
 export interface ReplicaObserver {
@@ -13,7 +13,7 @@ export interface ReplicaReads {
    * the replica once it has replayed past the primary's current WAL position (the client was
    * only told of what was committed, and events are published after commit), else the primary.
    */
-  choose(): Promise<Database>;
+  choose(): Promise<ReadTarget>;
   /** Resolves while the replica answers (for /readyz). */
   check(): Promise<void>;
   close(): Promise<void>;
@@ -39,7 +39,8 @@ export function createReplicaReads(options: {
   const { primaryPool, primary, maxWaitMs, logger, observer } = options;
   const pool = createPool(options.url, options.poolSize);
   pool.on('error', (error) => logger.warn({ err: error }, 'idle replica connection failed'));
-  const replica = createDatabase(pool);
+  const replica = { database: createDatabase(pool), pool };
+  const primaryTarget = { database: primary, pool: primaryPool };
 
   // With synchronous_commit on, a commit is flushed, so at or before pg_current_wal_lsn().
   const replayed = async (lsn: string) => {
@@ -72,17 +73,17 @@ export function createReplicaReads(options: {
         logger.debug({ err: error }, 'replica read failed; reading from the primary');
         observer.fallback('failed');
         observer.served('primary');
-        return primary;
+        return primaryTarget;
       }
       if (!caughtUp) observer.fallback('lagging');
       observer.served(caughtUp ? 'replica' : 'primary');
-      return caughtUp ? replica : primary;
+      return caughtUp ? replica : primaryTarget;
     },
     async check() {
       await pool.query('SELECT 1');
     },
     async close() {
-      await replica.$disconnect();
+      await replica.database.$disconnect();
       await pool.end();
     },
   };

@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../db/client.js';
+import type { SqlReader } from '../db/sql-reader.js';
 import { Prisma, type Event } from '../generated/prisma/client.js';
 import { DomainError } from '../errors.js';
 import {
@@ -112,12 +113,11 @@ export function parseCursor(text: string): Cursor {
 }
 
 /** The cursor as it stands now: a subscription from here gets only what happens next. */
-export async function currentCursor(database: Queryable, userId: string): Promise<Cursor> {
-  const heads = await database.stream.findMany({
-    where: { id: { in: [PUBLIC_STREAM, userStream(userId)] } },
-  });
-  const seqOf = (id: string) => heads.find((head) => head.id === id)?.seq ?? 0n;
-  return { public: seqOf(PUBLIC_STREAM), user: seqOf(userStream(userId)) };
+export async function currentCursor(database: SqlReader, userId: string): Promise<Cursor> {
+  const [heads] = await database.$queryRaw<[{ public: bigint | null; user: bigint | null }]>`
+    SELECT (SELECT seq FROM "Stream" WHERE id = ${PUBLIC_STREAM}) AS public,
+      (SELECT seq FROM "Stream" WHERE id = ${userStream(userId)}) AS user`;
+  return { public: heads.public ?? 0n, user: heads.user ?? 0n };
 }
 
 /** Moves a cursor past an event of the public stream or of the user's own. */

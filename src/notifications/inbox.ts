@@ -1,5 +1,6 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Queryable } from '../db/client.js';
+import type { SqlReader } from '../db/sql-reader.js';
 import { PUBLIC_STREAM, userStream, type NotificationView } from './types.js';
 import {
   countSql,
@@ -20,7 +21,7 @@ import {
  * leaving out muted categories and what `filter` does not match; newest first.
  */
 export function unseenNotifications(
-  database: Queryable,
+  database: SqlReader,
   userId: string,
   limit: number,
   filter: InboxFilter = {},
@@ -29,7 +30,7 @@ export function unseenNotifications(
 }
 
 export async function unseenCount(
-  database: Queryable,
+  database: SqlReader,
   userId: string,
   filter: InboxFilter = {},
 ): Promise<number> {
@@ -40,7 +41,7 @@ export async function unseenCount(
  * The count and what a live counter needs to keep it (see CountState), the database time it
  * was counted at, and the log position all this stands at: one statement, so one snapshot.
  */
-export async function unseenSummary(database: Queryable, userId: string, filter: InboxFilter = {}) {
+export async function unseenSummary(database: SqlReader, userId: string, filter: InboxFilter = {}) {
   const [row] = await database.$queryRaw<
     (CountRow & { public: bigint | null; user: bigint | null })[]
   >`${unseenSummarySql(userId, filter)}`;
@@ -58,7 +59,7 @@ export const unseenSummarySql = (userId: string, filter: InboxFilter = {}) => Pr
   FROM (${countSql(userId, filter)}) c`;
 
 /** How many need attention per category: every category, or the filter's, by name. */
-export function unseenByCategory(database: Queryable, userId: string, filter: InboxFilter) {
+export function unseenByCategory(database: SqlReader, userId: string, filter: InboxFilter) {
   return database.$queryRaw<{ category: string; unseen: number }[]>`
     ${unseenByCategorySql(userId, filter)}`;
 }

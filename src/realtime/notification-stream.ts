@@ -1,4 +1,5 @@
-import type { Database } from '../db/client.js';
+import type { Database, Pool } from '../db/client.js';
+import { pgReader } from '../db/sql-reader.js';
 import {
   advance,
   eventsAfter,
@@ -24,6 +25,8 @@ export type { Delivery } from './subscriber-view.js';
 
 export interface StreamOptions {
   database: Database;
+  /** The pool under `database`, where the count is read when the subscriber joins. */
+  pool: Pool;
   bus: EventBus;
   userId: string;
   /** Where to resume; null starts from now. */
@@ -76,7 +79,7 @@ function recordDelivery(delivery: Delivery, userId: string) {
 export function notificationStream(options: StreamOptions): AsyncIterableIterator<Delivery> {
   const { database, bus, userId } = options;
   const streams = [PUBLIC_STREAM, userStream(userId)];
-  const counter = new UnseenCounter(database, userId, options.filter);
+  const counter = new UnseenCounter(database, userId, options.filter, pgReader(options.pool));
   return new Repeater<Delivery>(async (push, stop) => {
     // The subscriber may leave in the middle of a long replay: stop reading and delivering then.
     let stopped = false;

@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.js';
+import type { SqlReader } from '../db/sql-reader.js';
 import { positionIn, type Cursor } from '../notifications/event-log.js';
 import { unseenSummary } from '../notifications/inbox.js';
 import { PUBLIC_STREAM, type StreamEvent } from '../notifications/types.js';
@@ -31,10 +32,12 @@ export class UnseenCounter implements ExpiryReader {
   private readonly expiries: PublicExpiries;
 
   constructor(
-    private readonly database: Database,
+    database: Database,
     private readonly userId: string,
     /** What the subscriber narrowed its events and count to (categories and priorities). */
     readonly filter: InboxFilter = {},
+    /** Where counts are read: every connecting client counts, so a prepared pg reader there. */
+    private readonly counts: SqlReader = database,
   ) {
     this.expiries = publicExpiriesOf(database);
   }
@@ -67,7 +70,7 @@ export class UnseenCounter implements ExpiryReader {
 
   /** Counts from the database; returns the log position the count stands at. */
   async recount(): Promise<Cursor> {
-    const summary = await unseenSummary(this.database, this.userId, this.filter);
+    const summary = await unseenSummary(this.counts, this.userId, this.filter);
     await this.expiries.reach(summary.cursor.public);
     this.state = summary.state;
     this.countedAt = summary.cursor;

@@ -84,6 +84,7 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, { after, filter }, context) =>
       notificationStream({
         database: context.services.database,
+        pool: context.services.pool,
         bus: context.services.bus,
         userId: userOf(context),
         after: after == null ? null : parseCursor(after),
@@ -103,6 +104,7 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, _args, context) =>
       notificationStream({
         database: context.services.database,
+        pool: context.services.pool,
         bus: context.services.bus,
         userId: userOf(context),
         after: null,

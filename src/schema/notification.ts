@@ -165,7 +165,13 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, { first, after, filter }, context) =>
       historyPage(first, after, async (limit, beforeSeq) =>
-        history(await readSource(context), userOf(context), limit, beforeSeq, filterOf(filter)),
+        history(
+          (await readSource(context)).database,
+          userOf(context),
+          limit,
+          beforeSeq,
+          filterOf(filter),
+        ),
       ),
   }),
   eventCursor: t.string({

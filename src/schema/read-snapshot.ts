@@ -1,40 +1,43 @@
 import type { Plugin } from 'graphql-yoga';
-import type { Database, Queryable } from '../db/client.js';
+import { inTransaction, type ReadTarget } from '../db/client.js';
+import { pgReader, type SqlReader } from '../db/sql-reader.js';
 import type { Context } from './context.js';
 
 // A client's snapshot (list, count, cursor) must come from one moment however the request is
 // written: the resolvers that read it share one REPEATABLE READ, read-only transaction per
 // request, opened by the first of them and let go as soon as the execution is done: its commit
-// runs beside the response being written, never waiting for the client to read it.
+// runs beside the response being written, never waiting for the client to read it. Every
+// client connects with this read, so it runs on node-postgres directly: the transaction's modes
+// are set by its BEGIN, and no statement pays for Prisma's engine.
 
 /** Rolled back (and its reads fail) if a request's execution holds it longer than this. */
 const SNAPSHOT_TIMEOUT_MS = 5_000;
 
 interface Snapshot {
-  reader: Promise<Queryable>;
+  reader: Promise<SqlReader>;
   release: () => void;
 }
 
 const snapshots = new WeakMap<object, Snapshot>();
-const sources = new WeakMap<object, Promise<Database>>();
+const sources = new WeakMap<object, Promise<ReadTarget>>();
 
 /**
  * The database this request's client reads come from, chosen once per request: with a replica,
  * the replica once it has replayed everything committed before the request began (so the client
  * never reads less than it was told), else the primary. History reads it outside the snapshot.
  */
-export function readSource(context: Context): Promise<Database> {
+export function readSource(context: Context): Promise<ReadTarget> {
   let source = sources.get(context);
   if (!source) {
-    const { replica, database } = context.services;
-    source = replica ? replica.choose() : Promise.resolve(database);
+    const { replica, database, pool } = context.services;
+    source = replica ? replica.choose() : Promise.resolve({ database, pool });
     sources.set(context, source);
   }
   return source;
 }
 
 /** The request's snapshot to read from, opened on first use. */
-export function readSnapshot(context: Context): Promise<Queryable> {
+export function readSnapshot(context: Context): Promise<SqlReader> {
   let snapshot = snapshots.get(context);
   if (!snapshot) {
     snapshot = open(context);
@@ -46,24 +49,44 @@ export function readSnapshot(context: Context): Promise<Queryable> {
 function open(context: Context): Snapshot {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  const reader = new Promise<Queryable>((resolve, reject) => {
+  const reader = new Promise<SqlReader>((resolve, reject) => {
     readSource(context)
-      .then((database) =>
-        database.$transaction(
-          async (tx) => {
-            await tx.$executeRaw`SET TRANSACTION READ ONLY`;
-            resolve(tx);
-            await released;
+      .then(({ pool }) =>
+        inTransaction(
+          pool,
+          async (client) => {
+            let ended = false;
+            const reader = pgReader(client);
+            // Once the transaction ends, its client goes back to the pool: a late read must
+            // not run on it, in someone else's transaction.
+            resolve({
+              $queryRaw: (query, ...values) =>
+                ended
+                  ? Promise.reject(new Error('the snapshot of this request has ended'))
+                  : reader.$queryRaw(query, ...values),
+            });
+            const expired = await heldPast(released, SNAPSHOT_TIMEOUT_MS);
+            ended = true;
+            if (expired) throw new Error(`snapshot held past ${SNAPSHOT_TIMEOUT_MS} ms`);
           },
-          // A burst of connecting clients may wait for a pooled connection longer than the 2 s
-          // Prisma allows by default; the wait holds nothing.
-          { isolationLevel: 'RepeatableRead', timeout: SNAPSHOT_TIMEOUT_MS, maxWait: 10_000 },
+          'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY',
         ),
       )
       // A failure after the reads began reaches them as their own errors.
       .catch(reject);
   });
   return { reader, release };
+}
+
+/** Whether `released` took longer than `ms` to resolve; resolves at the sooner of the two. */
+async function heldPast(released: Promise<void>, ms: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, true)));
+  try {
+    return await Promise.race([released.then(() => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Ends each request's snapshot when its execution is done, whatever happened. */
