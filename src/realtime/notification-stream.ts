@@ -75,6 +75,16 @@ function recordDelivery(delivery: Delivery, userId: string) {
   tracer.startSpan('notification.deliver', { attributes }).end();
 }
 
+/**
+ * Whether the log holds events after `cursor` that were committed by `counted` (the position
+ * the count stands at, read with it). A client that subscribes with the cursor it just read
+ * (every connect) is not: what comes after the count committed after it, so it is published to
+ * the listeners already in place, and nothing up to the count can have been pruned past a
+ * cursor at or beyond it. Replaying would be two reads of nothing.
+ */
+const behind = (cursor: Cursor, counted: Cursor) =>
+  cursor.public < counted.public || cursor.user < counted.user;
+
 /** The subscriber's deliveries; ending the iteration (client unsubscribes) stops listening. */
 export function notificationStream(options: StreamOptions): AsyncIterableIterator<Delivery> {
   const { database, bus, userId } = options;
@@ -153,7 +163,7 @@ export function notificationStream(options: StreamOptions): AsyncIterableIterato
       const now = await counter.recount();
       cursor = options.after ?? now;
       await options.hooks?.onStage?.('listening', userId);
-      if (options.after) await catchUp();
+      if (options.after && behind(options.after, now)) await catchUp();
       await options.hooks?.onStage?.('replayed', userId);
       live = true;
       for (const task of waiting.splice(0)) run(task);
