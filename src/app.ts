@@ -112,6 +112,7 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
     metrics: createMetrics(dependsOn),
     connections: createConnectionRegistry({
       database,
+      pool,
       instanceId,
       maxPerUser: config.MAX_CONNECTIONS_PER_USER,
       heartbeatSeconds: config.INSTANCE_HEARTBEAT_SECONDS,

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Database } from '../db/client.js';
+import type { Database, Pool } from '../db/client.js';
 import { createGroupCommit } from '../db/group-commit.js';
 import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -18,6 +18,8 @@ export class ConnectionLimitError extends DomainError {
 
 export interface ConnectionRegistryOptions {
   database: Database;
+  /** Where connects are recorded: every client connects, so past Prisma's engine. */
+  pool: Pool;
   instanceId: string;
   maxPerUser: number;
   heartbeatSeconds: number;
@@ -48,7 +50,7 @@ const MISSED_HEARTBEATS = 3;
 const REMOVALS_PER_STATEMENT = 1000;
 
 export function createConnectionRegistry(options: ConnectionRegistryOptions): ConnectionRegistry {
-  const { database, instanceId, maxPerUser, logger } = options;
+  const { database, pool, instanceId, maxPerUser, logger } = options;
   let timer: NodeJS.Timeout | undefined;
 
   // The connections open here, so the instance can record them again if it was reaped.
@@ -130,10 +132,12 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
       const recorded = await connects.run(userId, async () => {
         // A socket that closed while queued needs no record: skip the round trip.
         if (abandoned()) return undefined;
-        const [row] = await database.$queryRaw<[{ recorded: boolean }]>`
-          SELECT open_connection(${connectionId}::uuid, ${userId}::text, ${sessionId ?? null}::text,
-            ${instanceId}::uuid, ${maxPerUser}::integer) AS recorded`;
-        return row.recorded;
+        const { rows } = await pool.query<{ recorded: boolean }>({
+          name: 'open-connection',
+          text: 'SELECT open_connection($1::uuid, $2::text, $3::text, $4::uuid, $5::integer) AS recorded',
+          values: [connectionId, userId, sessionId ?? null, instanceId, maxPerUser],
+        });
+        return rows[0]!.recorded;
       });
       if (recorded === undefined) return false;
       if (!recorded) {
