@@ -19,14 +19,15 @@ export type UserTokenVerifier = (token: string) => Promise<Extract<Viewer, { kin
 
 /** Verifies user JWTs: HS256 with a shared secret, or RS256/ES256 keys from a JWKS URL. */
 export function createUserTokenVerifier(settings: UserTokenSettings): UserTokenVerifier {
-  const key: Uint8Array | JWTVerifyGetKey = settings.jwksUrl
+  const key: Promise<CryptoKey> | JWTVerifyGetKey = settings.jwksUrl
     ? createRemoteJWKSet(new URL(settings.jwksUrl))
-    : secretKey(settings.secret);
+    : hmacVerifyKey(secretKey(settings.secret));
   const algorithms = settings.jwksUrl ? ['RS256', 'ES256'] : ['HS256'];
   return async (token) => {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key as Uint8Array, {
+      const verifyWith = typeof key === 'function' ? key : await key;
+      ({ payload } = await jwtVerify(token, verifyWith as CryptoKey, {
         algorithms,
         issuer: settings.issuer,
         audience: settings.audience,
@@ -56,7 +57,14 @@ function describeJoseError(error: unknown): string {
   return 'token malformed';
 }
 
-function secretKey(secret: string | undefined): Uint8Array {
+/** Imported once: given the secret's bytes, jose imports them again for every token. */
+function hmacVerifyKey(secret: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'verify',
+  ]);
+}
+
+function secretKey(secret: string | undefined): Uint8Array<ArrayBuffer> {
   if (!secret) throw new Error('a JWT secret or a JWKS URL is required');
   return new TextEncoder().encode(secret);
 }
