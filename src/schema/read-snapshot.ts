@@ -57,13 +57,24 @@ function open(context: Context): Snapshot {
           async (client) => {
             let ended = false;
             const reader = pgReader(client);
+            // The request's resolvers read at once; a client runs one statement at a time
+            // (node-postgres queues the rest for now, and pg@9 refuses them): one after another.
+            let previous: Promise<unknown> = Promise.resolve();
             // Once the transaction ends, its client goes back to the pool: a late read must
             // not run on it, in someone else's transaction.
             resolve({
-              $queryRaw: (query, ...values) =>
-                ended
-                  ? Promise.reject(new Error('the snapshot of this request has ended'))
-                  : reader.$queryRaw(query, ...values),
+              $queryRaw: <T>(
+                query: Parameters<SqlReader['$queryRaw']>[0],
+                ...values: unknown[]
+              ) => {
+                const read = previous.then(() =>
+                  ended
+                    ? Promise.reject(new Error('the snapshot of this request has ended'))
+                    : reader.$queryRaw<T>(query, ...values),
+                );
+                previous = read.catch(() => undefined);
+                return read;
+              },
             });
             const expired = await heldPast(released, SNAPSHOT_TIMEOUT_MS);
             ended = true;
