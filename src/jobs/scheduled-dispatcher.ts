@@ -2,6 +2,7 @@ import type { Pool } from '../db/client.js';
 import type { PublishDeps } from '../notifications/publish.js';
 import { deliverDue, nextDueInMs } from '../notifications/scheduled.js';
 import type { NotificationRecord } from '../notifications/types.js';
+import { createPassTimer, type PassTimer } from './pass-timer.js';
 
 // Every instance delivers scheduled sends on its own timer, like the snooze waker: each claim is
 // SKIP LOCKED, so instances share the due ones and each is delivered once (scheduled.ts). The
@@ -17,11 +18,7 @@ const HELD_ELSEWHERE_MS = 100;
 /** The longest the timer waits: a send scheduled elsewhere is delivered within about this. */
 const LOOK_EVERY_MS = 500;
 
-export interface ScheduledDispatcher {
-  start(): void;
-  /** Stops the timer and waits for a pass under way. */
-  stop(): Promise<void>;
-}
+export type ScheduledDispatcher = PassTimer;
 
 export interface ScheduledDispatcherDeps extends PublishDeps {
   pool: Pool;
@@ -30,9 +27,6 @@ export interface ScheduledDispatcherDeps extends PublishDeps {
 }
 
 export function createScheduledDispatcher(deps: ScheduledDispatcherDeps): ScheduledDispatcher {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> = Promise.resolve(0);
-
   /**
    * Delivers what is due; answers how long to wait for the next pass. An instance with nothing
    * due asks one index lookup per pass and opens no transaction.
@@ -56,21 +50,6 @@ export function createScheduledDispatcher(deps: ScheduledDispatcherDeps): Schedu
       return LOOK_EVERY_MS;
     }
   };
-  const tick = () => {
-    running = pass();
-    void running.then((wait) => {
-      if (timer) timer = setTimeout(tick, wait);
-    });
-  };
-  return {
-    start() {
-      // At once: what came due while no instance ran is late already.
-      timer = setTimeout(tick, 0);
-    },
-    async stop() {
-      clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  // The first pass at once: what came due while no instance ran is late already.
+  return createPassTimer(0, pass);
 }

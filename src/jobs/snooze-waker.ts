@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Deps } from '../notifications/own-state.js';
 import { wakeDueSnoozes } from '../notifications/snooze.js';
+import { createPassTimer, type PassTimer } from './pass-timer.js';
 
 // Snoozes end when their time comes, on every instance's own timer: each pass takes the due ones
 // from an index, and each ends once however many instances find it (snooze.ts). The state is in
@@ -12,37 +13,17 @@ const PASSES = 10;
 /** How often each instance looks: a snooze ends within about this long of its time. */
 const WAKE_EVERY_MS = 1000;
 
-export interface SnoozeWaker {
-  start(): void;
-  /** Stops the timer and waits for a pass under way. */
-  stop(): Promise<void>;
-}
+export type SnoozeWaker = PassTimer;
 
 export function createSnoozeWaker(deps: Deps, logger: Logger): SnoozeWaker {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const run = async () => {
+  return createPassTimer(WAKE_EVERY_MS, async () => {
     try {
       for (let pass = 0; pass < PASSES; pass++) {
-        if ((await wakeDueSnoozes(deps, PER_PASS)) < PER_PASS) return;
+        if ((await wakeDueSnoozes(deps, PER_PASS)) < PER_PASS) break;
       }
     } catch (error) {
       logger.warn({ err: error }, 'ending due snoozes failed; the next pass tries again');
     }
-  };
-  const tick = () => {
-    running = run().finally(() => {
-      if (timer) timer = setTimeout(tick, WAKE_EVERY_MS);
-    });
-  };
-  return {
-    start() {
-      timer = setTimeout(tick, WAKE_EVERY_MS);
-    },
-    async stop() {
-      clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+    return WAKE_EVERY_MS;
+  });
 }

@@ -8,6 +8,7 @@ import {
   type DeliveryOutcome,
   type DeliverySettings,
 } from '../notifications/webhook-deliveries.js';
+import { createPassTimer, type PassTimer } from './pass-timer.js';
 
 // Every instance runs the webhook outbox on its own timer, like the snooze waker: claims are
 // SKIP LOCKED leases, so instances share the work and never send one delivery at the same time.
@@ -20,8 +21,7 @@ const PRUNE_PER_PASS = 1000;
 /** How often each instance looks when the last pass found little to do. */
 const POLL_EVERY_MS = 1000;
 
-export interface WebhookDispatcher {
-  start(): void;
+export interface WebhookDispatcher extends PassTimer {
   /** Stops the timer, releases deliveries in flight for another instance, waits for the pass. */
   stop(): Promise<void>;
 }
@@ -33,14 +33,13 @@ export function createWebhookDispatcher(
   /** Told what came of each attempt (the metrics count them). */
   attempted: (outcome: DeliveryOutcome) => void,
 ): WebhookDispatcher {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<boolean> = Promise.resolve(false);
   const stopping = new AbortController();
 
-  const pass = async (): Promise<boolean> => {
+  /** Answers how long to wait for the next pass: none when it left work behind (a full batch). */
+  const pass = async (): Promise<number> => {
     try {
       await escalateDue(pool, ESCALATION_RECEIPTS_PER_PASS);
-      if (stopping.signal.aborted) return false; // claim nothing it would release at once
+      if (stopping.signal.aborted) return POLL_EVERY_MS; // claim nothing it would release at once
       const claimed = await claimDueDeliveries(pool, settings, DELIVERIES_PER_PASS);
       const results = await Promise.all(
         claimed.map((delivery) =>
@@ -53,29 +52,22 @@ export function createWebhookDispatcher(
         ),
       );
       await pruneFinishedDeliveries(pool, settings.keepDays, PRUNE_PER_PASS);
-      return results.length === DELIVERIES_PER_PASS;
+      return results.length === DELIVERIES_PER_PASS ? 0 : POLL_EVERY_MS;
     } catch (error) {
       if (!stopping.signal.aborted) {
         logger.warn({ err: error }, 'webhook pass failed; the next pass tries again');
       }
-      return false;
+      return POLL_EVERY_MS;
     }
   };
-  const tick = () => {
-    running = pass();
-    void running.then((full) => {
-      if (timer) timer = setTimeout(tick, full ? 0 : POLL_EVERY_MS);
-    });
-  };
+  const timer = createPassTimer(POLL_EVERY_MS, pass);
   return {
     start() {
-      timer = setTimeout(tick, POLL_EVERY_MS);
+      timer.start();
     },
     async stop() {
-      clearTimeout(timer);
-      timer = undefined;
       stopping.abort();
-      await running;
+      await timer.stop();
     },
   };
 }
