@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BUS_BACKLOG_BYTES } from '../src/realtime/redis-bus.js';
-import { startCluster, TEST_REDIS_URL, type Cluster } from './helpers/cluster.js';
-import { follow, send, upsertCategory } from './helpers/operations.js';
+import { pairForTests, TEST_REDIS_URL } from './helpers/cluster.js';
+import { follow, send } from './helpers/operations.js';
 import { metricValue } from './helpers/raw-socket.js';
 import type { TestServer } from './helpers/server.js';
 
@@ -11,20 +11,12 @@ import type { TestServer } from './helpers/server.js';
 // faster than they are handled, the ones past the bound are dropped, and subscribers get their
 // events from the log (the stream-head check, or the gap the next live event shows).
 
-let cluster: Cluster;
-let a: TestServer;
-let b: TestServer;
+const pair = pairForTests({ categories: [{ name: 'info' }] });
 let flooder: Redis;
-beforeAll(async () => {
-  cluster = await startCluster(2);
-  [a, b] = cluster.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'info' });
+beforeAll(() => {
   flooder = new Redis(TEST_REDIS_URL);
 });
-afterAll(async () => {
-  flooder.disconnect();
-  await cluster.stop();
-});
+afterAll(() => flooder.disconnect());
 
 const scrape = async (server: TestServer, series: string) =>
   metricValue(await (await fetch(new URL('/metrics', server.url))).text(), series) ?? 0;
@@ -42,8 +34,8 @@ const costlyMessage = () =>
 
 describe('the Redis bus backlog', () => {
   it('stays within its bound under a flood, and a dropped event still arrives once, from the log', async () => {
-    const stream = await follow(b, 'kai');
-    const channel = `${cluster.channelPrefix}events`;
+    const stream = await follow(pair.b, 'kai');
+    const channel = `${pair.channelPrefix}events`;
     let flooding = true;
     let backlogPeak = 0;
     const flood = (async () => {
@@ -56,14 +48,21 @@ describe('the Redis bus backlog', () => {
     try {
       // Full: messages are being dropped now.
       for (let start = Date.now(); Date.now() - start < 20_000;) {
-        backlogPeak = Math.max(backlogPeak, await scrape(b, 'notifications_bus_backlog_bytes'));
-        if ((await scrape(b, 'notifications_bus_dropped_total')) > 0) break;
+        backlogPeak = Math.max(
+          backlogPeak,
+          await scrape(pair.b, 'notifications_bus_backlog_bytes'),
+        );
+        if ((await scrape(pair.b, 'notifications_bus_dropped_total')) > 0) break;
       }
-      expect(await scrape(b, 'notifications_bus_dropped_total')).toBeGreaterThan(0);
-      const sent = await send(a, { category: 'info', recipientIds: ['kai'], title: 'in a flood' });
+      expect(await scrape(pair.b, 'notifications_bus_dropped_total')).toBeGreaterThan(0);
+      const sent = await send(pair.a, {
+        category: 'info',
+        recipientIds: ['kai'],
+        title: 'in a flood',
+      });
       const [event] = await stream.waitForCount(1, 8000);
       expect(event!.data!.myNotifications.notification.id).toBe(sent.notification.id);
-      backlogPeak = Math.max(backlogPeak, await scrape(b, 'notifications_bus_backlog_bytes'));
+      backlogPeak = Math.max(backlogPeak, await scrape(pair.b, 'notifications_bus_backlog_bytes'));
     } finally {
       flooding = false;
       await flood;

@@ -1,6 +1,6 @@
 import { print } from 'graphql';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ArchiveDocument,
   FilteredHistoryDocument,
@@ -13,8 +13,8 @@ import {
   type SendNotificationInput,
 } from '../client/graphql.js';
 import { storeSendsSql, type StoredSend } from '../src/notifications/send-statement.js';
-import { startCluster, type Cluster } from './helpers/cluster.js';
-import { SERVICE, errorCode, ok, send, upsertCategory, userSocket } from './helpers/operations.js';
+import { pairForTests } from './helpers/cluster.js';
+import { SERVICE, errorCode, ok, send, userSocket } from './helpers/operations.js';
 import { query } from './helpers/pg-query.js';
 import { nodesOf, type PlanNode } from './helpers/query-plan.js';
 import type { TestServer } from './helpers/server.js';
@@ -26,17 +26,7 @@ import { Stream } from './helpers/stream.js';
 // `replaces` once; a device resuming from a cursor before both ends with the inbox's list and
 // count; concurrent sends and batches leave one entry that stands for all of them.
 
-let cluster: Cluster;
-let a: TestServer;
-let b: TestServer;
-
-beforeAll(async () => {
-  cluster = await startCluster(2);
-  [a, b] = cluster.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'chat' });
-  await upsertCategory(a, { name: 'mentions' });
-});
-afterAll(() => cluster.stop());
+const pair = pairForTests({ categories: [{ name: 'chat' }, { name: 'mentions' }] });
 
 interface GroupedEvent {
   type: string;
@@ -136,13 +126,13 @@ describe.each(SHAPES)('a thread, followed with $name', (shape) => {
   const user = `threaded-${SHAPES.indexOf(shape)}`;
 
   it('folds into one entry on two devices on two instances, once each, and resumes exactly', async () => {
-    const start = (await inboxOf(a, user)).cursor;
-    const phone = await follow(a, user, start, shape);
-    const laptop = await follow(b, user, start, shape);
+    const start = (await inboxOf(pair.a, user)).cursor;
+    const phone = await follow(pair.a, user, start, shape);
+    const laptop = await follow(pair.b, user, start, shape);
     let received = 0;
     const next = async (type: string, id: string, replaces: string | null, groupCount: number) => {
       received++;
-      const inbox = await inboxOf(b, user);
+      const inbox = await inboxOf(pair.b, user);
       for (const device of [phone, laptop]) {
         await device.waitForCount(received, 8000);
         const event = eventsOf(device)[received - 1]!;
@@ -151,31 +141,31 @@ describe.each(SHAPES)('a thread, followed with $name', (shape) => {
       }
     };
 
-    const first = (await sendTo(a, user, { groupKey: 'thread-1' })).notification;
+    const first = (await sendTo(pair.a, user, { groupKey: 'thread-1' })).notification;
     expect(first.groupKey).toBe('thread-1');
     await next('CREATED', first.id, null, 1);
-    const second = (await sendTo(b, user, { groupKey: 'thread-1' })).notification;
+    const second = (await sendTo(pair.b, user, { groupKey: 'thread-1' })).notification;
     await next('CREATED', second.id, first.id, 2);
     // The unseen one it folded was counted: the count stays.
-    let inbox = await inboxOf(a, user);
+    let inbox = await inboxOf(pair.a, user);
     expect(inbox.notifications.map((n) => [n.id, n.groupCount])).toEqual([[second.id, 2]]);
     expect(eventsOf(phone).at(-1)!.unseenCount).toBe(1);
-    expect((await historyOf(a, user)).map((n) => n.id)).toEqual([second.id]);
+    expect((await historyOf(pair.a, user)).map((n) => n.id)).toEqual([second.id]);
 
-    await ok(a, MarkSeenDocument, { ids: [second.id] }, user);
+    await ok(pair.a, MarkSeenDocument, { ids: [second.id] }, user);
     await next('SEEN', second.id, null, 2);
     expect(eventsOf(laptop).at(-1)!.unseenCount).toBe(0);
     // The seen one it folds was not counted: the count goes up by one.
-    const third = (await sendTo(a, user, { groupKey: 'thread-1' })).notification;
+    const third = (await sendTo(pair.a, user, { groupKey: 'thread-1' })).notification;
     await next('CREATED', third.id, second.id, 3);
     expect(eventsOf(laptop).at(-1)!.unseenCount).toBe(1);
 
     // The laptop goes away; the thread moves on meanwhile; it resumes from its last cursor.
     const lastSeen = eventsOf(laptop).at(-1)!.cursor;
     laptop.close();
-    const fourth = (await sendTo(b, user, { groupKey: 'thread-1' })).notification;
-    const other = (await sendTo(a, user, { groupKey: 'thread-2' })).notification;
-    const back = await follow(b, user, lastSeen, shape);
+    const fourth = (await sendTo(pair.b, user, { groupKey: 'thread-1' })).notification;
+    const other = (await sendTo(pair.a, user, { groupKey: 'thread-2' })).notification;
+    const back = await follow(pair.b, user, lastSeen, shape);
     await back.waitForCount(2, 8000);
     expect(eventsOf(back).map((e) => [e.notification.id, e.replaces])).toEqual([
       [fourth.id, third.id],
@@ -183,10 +173,10 @@ describe.each(SHAPES)('a thread, followed with $name', (shape) => {
     ]);
 
     // A device resuming from before all of it gets every event once and ends with the inbox.
-    const fresh = await follow(a, user, start, shape);
+    const fresh = await follow(pair.a, user, start, shape);
     await fresh.waitForCount(6, 8000);
     await phone.waitForCount(6, 8000);
-    inbox = await inboxOf(b, user);
+    inbox = await inboxOf(pair.b, user);
     expect(inbox.notifications.map((n) => [n.id, n.groupCount])).toEqual([
       [other.id, 1],
       [fourth.id, 4],
@@ -206,17 +196,22 @@ describe.each(SHAPES)('a thread, followed with $name', (shape) => {
 describe('a thread changed by its sender', () => {
   it('an UPDATED of a grouped one keeps the groupCount each device shows', async () => {
     const user = 'edited';
-    await sendTo(a, user, { groupKey: 'doc' });
-    const latest = (await sendTo(a, user, { groupKey: 'doc' })).notification;
-    const start = (await inboxOf(b, user)).cursor;
-    const device = await follow(b, user, start, SHAPES[2]!);
+    await sendTo(pair.a, user, { groupKey: 'doc' });
+    const latest = (await sendTo(pair.a, user, { groupKey: 'doc' })).notification;
+    const start = (await inboxOf(pair.b, user)).cursor;
+    const device = await follow(pair.b, user, start, SHAPES[2]!);
     // Live once an event has arrived after the replay.
-    await sendTo(a, user, { category: 'mentions' });
+    await sendTo(pair.a, user, { category: 'mentions' });
     await device.waitForCount(1, 8000);
-    await ok(a, UpdateNotificationDocument, { id: latest.id, input: { title: 'edited' } }, SERVICE);
+    await ok(
+      pair.a,
+      UpdateNotificationDocument,
+      { id: latest.id, input: { title: 'edited' } },
+      SERVICE,
+    );
     await device.waitForCount(2, 8000);
     // Live, and replayed from a cursor before it.
-    const replayed = await follow(a, user, start, SHAPES[1]!);
+    const replayed = await follow(pair.a, user, start, SHAPES[1]!);
     await replayed.waitForCount(2, 8000);
     for (const stream of [device, replayed]) {
       expect(eventsOf(stream)[1]).toMatchObject({
@@ -225,7 +220,7 @@ describe('a thread changed by its sender', () => {
         notification: { id: latest.id, title: 'edited', groupCount: 2 },
       });
     }
-    const inbox = await inboxOf(a, user);
+    const inbox = await inboxOf(pair.a, user);
     expect(inbox.notifications.find((n) => n.id === latest.id)!.groupCount).toBe(2);
     for (const stream of [device, replayed]) stream.close();
   });
@@ -234,17 +229,17 @@ describe('a thread changed by its sender', () => {
 describe('what is not folded', () => {
   it('an archived earlier one stays archived, and the new one starts a group of its own', async () => {
     const user = 'archiver';
-    const first = (await sendTo(a, user, { groupKey: 'build' })).notification;
-    await ok(a, ArchiveDocument, { ids: [first.id] }, user);
-    const device = await follow(b, user, (await inboxOf(b, user)).cursor, SHAPES[0]!);
-    const second = (await sendTo(a, user, { groupKey: 'build' })).notification;
+    const first = (await sendTo(pair.a, user, { groupKey: 'build' })).notification;
+    await ok(pair.a, ArchiveDocument, { ids: [first.id] }, user);
+    const device = await follow(pair.b, user, (await inboxOf(pair.b, user)).cursor, SHAPES[0]!);
+    const second = (await sendTo(pair.a, user, { groupKey: 'build' })).notification;
     await device.waitForCount(1, 8000);
     expect(eventsOf(device)[0]).toMatchObject({
       replaces: null,
       unseenCount: 1,
       notification: { id: second.id, groupCount: 1 },
     });
-    const history = await historyOf(a, user);
+    const history = await historyOf(pair.a, user);
     expect(history.map((n) => [n.id, n.groupCount, n.archivedAt !== null])).toEqual([
       [second.id, 1, false],
       [first.id, 1, true],
@@ -254,12 +249,13 @@ describe('what is not folded', () => {
 
   it('another category or another groupKey is not folded, nor are ungrouped ones', async () => {
     const user = 'separate';
-    const chat = (await sendTo(a, user, { groupKey: 'k' })).notification;
-    const mention = (await sendTo(a, user, { groupKey: 'k', category: 'mentions' })).notification;
-    const otherKey = (await sendTo(b, user, { groupKey: 'k2' })).notification;
-    const plain = (await sendTo(b, user, {})).notification;
-    const plain2 = (await sendTo(b, user, {})).notification;
-    const inbox = await inboxOf(a, user);
+    const chat = (await sendTo(pair.a, user, { groupKey: 'k' })).notification;
+    const mention = (await sendTo(pair.a, user, { groupKey: 'k', category: 'mentions' }))
+      .notification;
+    const otherKey = (await sendTo(pair.b, user, { groupKey: 'k2' })).notification;
+    const plain = (await sendTo(pair.b, user, {})).notification;
+    const plain2 = (await sendTo(pair.b, user, {})).notification;
+    const inbox = await inboxOf(pair.a, user);
     expect(inbox.notifications.map((n) => [n.id, n.groupCount]).sort()).toEqual(
       [chat, mention, otherKey, plain, plain2].map((n) => [n.id, 1]).sort(),
     );
@@ -269,42 +265,42 @@ describe('what is not folded', () => {
   it('folds per recipient: one who archived the earlier one gets a group of one', async () => {
     const [keeper, archiver] = ['keeper', 'tidy'];
     const first = (
-      await send(a, {
+      await send(pair.a, {
         category: 'chat',
         recipientIds: [keeper, archiver],
         title: 'm',
         groupKey: 'r',
       })
     ).notification;
-    await ok(a, ArchiveDocument, { ids: [first.id] }, archiver);
+    await ok(pair.a, ArchiveDocument, { ids: [first.id] }, archiver);
     const second = (
-      await send(b, {
+      await send(pair.b, {
         category: 'chat',
         recipientIds: [keeper, archiver],
         title: 'm',
         groupKey: 'r',
       })
     ).notification;
-    expect((await inboxOf(a, keeper)).notifications.map((n) => [n.id, n.groupCount])).toEqual([
+    expect((await inboxOf(pair.a, keeper)).notifications.map((n) => [n.id, n.groupCount])).toEqual([
       [second.id, 2],
     ]);
-    expect((await inboxOf(a, archiver)).notifications.map((n) => [n.id, n.groupCount])).toEqual([
-      [second.id, 1],
-    ]);
+    expect(
+      (await inboxOf(pair.a, archiver)).notifications.map((n) => [n.id, n.groupCount]),
+    ).toEqual([[second.id, 1]]);
   });
 });
 
 describe('many at once', () => {
   it('concurrent sends with one groupKey to one user leave one entry standing for all of them', async () => {
     const user = 'busy';
-    const device = await follow(a, user, (await inboxOf(a, user)).cursor, SHAPES[1]!);
+    const device = await follow(pair.a, user, (await inboxOf(pair.a, user)).cursor, SHAPES[1]!);
     const sent = await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
-        sendTo(i % 2 ? a : b, user, { groupKey: 'hot', title: `m${i}` }),
+        sendTo(i % 2 ? pair.a : pair.b, user, { groupKey: 'hot', title: `m${i}` }),
       ),
     );
     const ids = sent.map((result) => result.notification.id);
-    const inbox = await inboxOf(b, user);
+    const inbox = await inboxOf(pair.b, user);
     expect(inbox.notifications).toHaveLength(1);
     expect(inbox.notifications[0]!.groupCount).toBe(24);
     expect(inbox.unseenCount).toBe(1);
@@ -324,8 +320,8 @@ describe('many at once', () => {
 
   it('a sendNotifications batch with repeated groupKeys folds within the batch, in order', async () => {
     const user = 'batched';
-    await sendTo(a, user, { groupKey: 'x' });
-    const device = await follow(b, user, (await inboxOf(b, user)).cursor, SHAPES[2]!);
+    await sendTo(pair.a, user, { groupKey: 'x' });
+    const device = await follow(pair.b, user, (await inboxOf(pair.b, user)).cursor, SHAPES[2]!);
     const input = (groupKey: string, title: string) => ({
       category: 'chat',
       recipientIds: [user],
@@ -333,13 +329,13 @@ describe('many at once', () => {
       groupKey,
     });
     const { sendNotifications } = await ok(
-      a,
+      pair.a,
       SendNotificationsDocument,
       { inputs: [input('x', '1'), input('y', '2'), input('x', '3'), input('x', '4')] },
       SERVICE,
     );
     const [x1, y, x3, x4] = sendNotifications.map((result) => result.notification.id);
-    const inbox = await inboxOf(a, user);
+    const inbox = await inboxOf(pair.a, user);
     expect(inbox.notifications.map((n) => [n.id, n.groupCount])).toEqual([
       [x4, 4],
       [y, 1],
@@ -364,14 +360,14 @@ describe('refused', () => {
     const count = async () =>
       (
         await query<{ n: number }>(
-          cluster.database.url,
+          pair.database.url,
           'SELECT count(*)::int AS n FROM "Notification"',
         )
       )[0]!.n;
     const before = await count();
     const attempt = (input: Partial<SendNotificationInput>) =>
       errorCode(
-        a,
+        pair.a,
         SendNotificationDocument,
         { input: { category: 'chat', title: 't', recipientIds: ['r'], ...input } },
         SERVICE,
@@ -409,7 +405,7 @@ describe('the send statement', () => {
       streams: ['user:u1', 'user:u2'],
     };
     const statement = storeSendsSql([send]);
-    const client = new pg.Client({ connectionString: cluster.database.url });
+    const client = new pg.Client({ connectionString: pair.database.url });
     await client.connect();
     try {
       await client.query('BEGIN');

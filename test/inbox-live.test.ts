@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ArchiveAllDocument,
   ArchiveDocument,
@@ -9,8 +9,8 @@ import {
   UnarchiveDocument,
   type MyNotificationsSubscription,
 } from '../client/graphql.js';
-import { startCluster, type Cluster } from './helpers/cluster.js';
-import { follow, ok, send, upsertCategory } from './helpers/operations.js';
+import { pairForTests } from './helpers/cluster.js';
+import { follow, ok, send } from './helpers/operations.js';
 import type { TestServer } from './helpers/server.js';
 import { FOLLOW_CASES } from './helpers/shapes.js';
 import type { Stream } from './helpers/stream.js';
@@ -20,18 +20,13 @@ import type { Stream } from './helpers/stream.js';
 // with an unseenCount equal to the inbox's list; a device that was away resumes with exactly
 // what it missed. Over every way a client writes myNotifications, over graphql-ws and SSE.
 
-let cluster: Cluster;
-let a: TestServer;
-let b: TestServer;
-
-beforeAll(async () => {
-  cluster = await startCluster(2);
-  [a, b] = cluster.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'info' });
-  await upsertCategory(a, { name: 'terms', requireAck: true });
-  await upsertCategory(a, { name: 'likes', batchWindowSeconds: 1 });
+const pair = pairForTests({
+  categories: [
+    { name: 'info' },
+    { name: 'terms', requireAck: true },
+    { name: 'likes', batchWindowSeconds: 1 },
+  ],
 });
-afterAll(() => cluster.stop());
 
 type Device = Stream<MyNotificationsSubscription>;
 const eventsOf = (device: Device) => device.results.map((r) => r.data!.myNotifications);
@@ -50,15 +45,15 @@ describe.each(FOLLOW_CASES)(
     const user = `manager-${tag}`;
 
     it('reaches both devices on both instances once each, with the inbox count, and resumes', async () => {
-      const phone = await follow(a, user, undefined, how);
-      const laptop = await follow(b, user, undefined, how);
+      const phone = await follow(pair.a, user, undefined, how);
+      const laptop = await follow(pair.b, user, undefined, how);
       const devices = [phone, laptop];
 
       /** Waits for the next event on both devices; checks its type, target and count. */
       let received = 0;
       const next = async (type: string, id?: string) => {
         const count = ++received;
-        const inboxCount = async () => (await inboxOf(a, user)).unseenCount;
+        const inboxCount = async () => (await inboxOf(pair.a, user)).unseenCount;
         for (const device of devices) {
           await device.waitForCount(count, 8000);
           const event = eventsOf(device)[count - 1]!;
@@ -69,28 +64,32 @@ describe.each(FOLLOW_CASES)(
         expect(laptop.results).toHaveLength(phone.results.length);
       };
 
-      const mine = await send(a, { category: 'info', recipientIds: [user], title: 'private' });
+      const mine = await send(pair.a, { category: 'info', recipientIds: [user], title: 'private' });
       await next('CREATED', mine.notification.id);
-      const everyone = await send(b, { category: 'info', public: true, title: 'public' });
+      const everyone = await send(pair.b, { category: 'info', public: true, title: 'public' });
       await next('CREATED', everyone.notification.id);
-      const liked = await send(a, { category: 'likes', recipientIds: [user], title: 'batched' });
+      const liked = await send(pair.a, {
+        category: 'likes',
+        recipientIds: [user],
+        title: 'batched',
+      });
       await next('DIGEST', liked.notification.id);
-      const terms = await send(b, { category: 'terms', recipientIds: [user], title: 'terms' });
+      const terms = await send(pair.b, { category: 'terms', recipientIds: [user], title: 'terms' });
       await next('CREATED', terms.notification.id);
 
       // Dismiss, on one instance; every device follows on both.
-      await ok(a, ArchiveDocument, { ids: [mine.notification.id] }, user);
+      await ok(pair.a, ArchiveDocument, { ids: [mine.notification.id] }, user);
       await next('ARCHIVED', mine.notification.id);
-      await ok(b, MarkSeenDocument, { ids: [everyone.notification.id] }, user);
+      await ok(pair.b, MarkSeenDocument, { ids: [everyone.notification.id] }, user);
       await next('SEEN', everyone.notification.id);
-      await ok(a, MarkUnseenDocument, { ids: [everyone.notification.id] }, user);
+      await ok(pair.a, MarkUnseenDocument, { ids: [everyone.notification.id] }, user);
       await next('UNSEEN', everyone.notification.id);
       const until = new Date(Date.now() + 1500).toISOString();
-      await ok(b, SnoozeDocument, { id: liked.notification.id, until }, user);
+      await ok(pair.b, SnoozeDocument, { id: liked.notification.id, until }, user);
       await next('SNOOZED', liked.notification.id);
       // Back when its time comes, from whichever instance's waker ends it: once.
       await next('UNSNOOZED', liked.notification.id);
-      await ok(a, UnarchiveDocument, { ids: [mine.notification.id] }, user);
+      await ok(pair.a, UnarchiveDocument, { ids: [mine.notification.id] }, user);
       await next('UNARCHIVED', mine.notification.id);
 
       if (!shape.resumes) {
@@ -101,22 +100,24 @@ describe.each(FOLLOW_CASES)(
       const cursor = phone.results.at(-1)!.data!.myNotifications.cursor;
       phone.close();
       const seenBefore = eventsOf(laptop).length;
-      await ok(b, SnoozeDocument, { id: everyone.notification.id, until: soon() }, user);
-      expect(await ok(a, ArchiveAllDocument, { filter: { categories: ['likes'] } }, user)).toEqual({
+      await ok(pair.b, SnoozeDocument, { id: everyone.notification.id, until: soon() }, user);
+      expect(
+        await ok(pair.a, ArchiveAllDocument, { filter: { categories: ['likes'] } }, user),
+      ).toEqual({
         archiveAll: 1,
       });
       await laptop.waitForCount(seenBefore + 3, 8000);
       const missed = eventsOf(laptop).slice(seenBefore);
       expect(missed.map((event) => event.type)).toEqual(['SNOOZED', 'ALL_ARCHIVED', 'UNSNOOZED']);
 
-      const resumed = await follow(b, user, cursor, how);
+      const resumed = await follow(pair.b, user, cursor, how);
       await resumed.waitForCount(missed.length, 8000);
       await new Promise((resolve) => setTimeout(resolve, 300));
       // The same events, each once, in order; a replay's counts are the count as it is now.
       const withoutCount = (events: ReturnType<typeof eventsOf>) =>
         events.map(({ unseenCount: _count, ...event }) => event);
       expect(withoutCount(eventsOf(resumed))).toEqual(withoutCount(missed));
-      const inbox = await inboxOf(a, user);
+      const inbox = await inboxOf(pair.a, user);
       expect(eventsOf(resumed).every((event) => event.unseenCount === inbox.unseenCount)).toBe(
         true,
       );

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   InboxDocument,
   RecallNotificationDocument,
   UpdateNotificationDocument,
 } from '../client/graphql.js';
 import { CarriedNotifications } from '../src/realtime/carried-notifications.js';
-import { startCluster, type Cluster } from './helpers/cluster.js';
-import { ADMIN, SERVICE, ok, run, send, upsertCategory } from './helpers/operations.js';
+import { pairForTests } from './helpers/cluster.js';
+import { ADMIN, SERVICE, ok, run, send } from './helpers/operations.js';
 import { TEST_API_KEY, type TestServer } from './helpers/server.js';
 import { snapshotTables } from './helpers/snapshot.js';
 import { Stream } from './helpers/stream.js';
@@ -21,18 +21,14 @@ import { sleep } from './helpers/wait.js';
 const OTHER_KEY = 'other-service-key-0123456789';
 const OTHER = { apiKey: OTHER_KEY };
 
-let cluster: Cluster;
-let a: TestServer;
-let b: TestServer;
-
-beforeAll(async () => {
-  cluster = await startCluster(2, { env: { SERVICE_API_KEYS: `${TEST_API_KEY},${OTHER_KEY}` } });
-  [a, b] = cluster.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'news' });
-  await upsertCategory(a, { name: 'likes', batchWindowSeconds: 2 });
-  await upsertCategory(a, { name: 'flash', expireAfterSeconds: 1 });
+const pair = pairForTests({
+  env: { SERVICE_API_KEYS: `${TEST_API_KEY},${OTHER_KEY}` },
+  categories: [
+    { name: 'news' },
+    { name: 'likes', batchWindowSeconds: 2 },
+    { name: 'flash', expireAfterSeconds: 1 },
+  ],
 });
-afterAll(() => cluster.stop());
 
 interface Event {
   type: string;
@@ -81,9 +77,9 @@ const cursorOf = async (server: TestServer, userId: string) =>
 
 /** A phone: an inline literal `after`, on instance A. */
 async function phone(userId: string, after?: string) {
-  const cursor = after ?? (await cursorOf(a, userId));
+  const cursor = after ?? (await cursorOf(pair.a, userId));
   return device(
-    a,
+    pair.a,
     userId,
     `subscription { myNotifications(after: ${JSON.stringify(cursor)}) { ${FIELDS} } }`,
     {},
@@ -93,9 +89,9 @@ async function phone(userId: string, after?: string) {
 
 /** A laptop: an alias and a variable not named $after, on instance B. */
 async function laptop(userId: string, after?: string) {
-  const cursor = after ?? (await cursorOf(b, userId));
+  const cursor = after ?? (await cursorOf(pair.b, userId));
   return device(
-    b,
+    pair.b,
     userId,
     `subscription Follow($from: String) { inbox: myNotifications(after: $from) { ${FIELDS} } }`,
     { from: cursor },
@@ -114,7 +110,7 @@ async function waitForTypes(dev: Device, types: string[], timeoutMs = 5000) {
 
 /** The user's count, list and what their devices last said all agree. */
 async function expectCountsAgree(userId: string, devices: Device[], expected: number) {
-  for (const server of [a, b]) {
+  for (const server of [pair.a, pair.b]) {
     const inbox = await ok(server, InboxDocument, { limit: 100 }, userId);
     expect(inbox.unseenCount).toBe(inbox.unseenNotifications.length);
     expect(inbox.unseenCount).toBe(expected);
@@ -125,11 +121,14 @@ async function expectCountsAgree(userId: string, devices: Device[], expected: nu
 const update = (
   id: string,
   input: Record<string, unknown>,
-  server: TestServer = b,
+  server: TestServer = pair.b,
   auth: Parameters<typeof run>[3] = SERVICE,
 ) => run(server, UpdateNotificationDocument, { id, input }, auth);
-const recall = (id: string, server: TestServer = b, auth: Parameters<typeof run>[3] = SERVICE) =>
-  run(server, RecallNotificationDocument, { id }, auth);
+const recall = (
+  id: string,
+  server: TestServer = pair.b,
+  auth: Parameters<typeof run>[3] = SERVICE,
+) => run(server, RecallNotificationDocument, { id }, auth);
 
 /** Nothing else arrives for a moment: no event twice. */
 const settle = () => sleep(400);
@@ -137,7 +136,7 @@ const settle = () => sleep(400);
 describe('a private notification', () => {
   it('is updated on every device of every recipient, across instances, once, with no count moved', async () => {
     const [ann1, ann2, ben] = [await phone('ann'), await laptop('ann'), await laptop('ben')];
-    const sent = await send(a, {
+    const sent = await send(pair.a, {
       category: 'news',
       recipientIds: ['ann', 'ben'],
       title: 'Draft',
@@ -165,12 +164,12 @@ describe('a private notification', () => {
     for (const dev of [ann1, ann2, ben]) expect(dev.types()).toEqual(['CREATED', 'UPDATED']);
     await expectCountsAgree('ann', [ann1, ann2], 1);
     await expectCountsAgree('ben', [ben], 1);
-    const listed = await ok(a, InboxDocument, {}, 'ann');
+    const listed = await ok(pair.a, InboxDocument, {}, 'ann');
     expect(listed.unseenNotifications.map((n) => [n.id, n.title, n.body, n.data])).toEqual([
       [id, 'Final', null, { v: 2 }],
     ]);
 
-    const recalled = await recall(id, a);
+    const recalled = await recall(id, pair.a);
     expect(recalled).toMatchObject({ data: { recallNotification: id } });
     for (const dev of [ann1, ann2, ben]) {
       await waitForTypes(dev, ['CREATED', 'UPDATED', 'DELETED']);
@@ -181,16 +180,20 @@ describe('a private notification', () => {
     await expectCountsAgree('ann', [ann1, ann2], 0);
     await expectCountsAgree('ben', [ben], 0);
     expect(
-      await cluster.instances[0]!.app.services.database.notification.count({ where: { id } }),
+      await pair.instances[0]!.app.services.database.notification.count({ where: { id } }),
     ).toBe(0);
     for (const dev of [ann1, ann2, ben]) dev.close();
   });
 
   it('reaches a device that was away, from its cursor, with exactly what it missed', async () => {
-    const before = await cursorOf(a, 'cora');
+    const before = await cursorOf(pair.a, 'cora');
     const early = await phone('cora', before);
-    const kept = await send(a, { category: 'news', recipientIds: ['cora'], title: 'Kept v1' });
-    const doomed = await send(a, { category: 'news', recipientIds: ['cora'], title: 'Doomed' });
+    const kept = await send(pair.a, { category: 'news', recipientIds: ['cora'], title: 'Kept v1' });
+    const doomed = await send(pair.a, {
+      category: 'news',
+      recipientIds: ['cora'],
+      title: 'Doomed',
+    });
     await waitForTypes(early, ['CREATED', 'CREATED']);
     const away = early.events()[1]!.cursor!;
     early.close();
@@ -223,7 +226,7 @@ describe('a private notification', () => {
 describe('a public notification', () => {
   it('is updated and recalled on the public stream for every user, counts moving only on recall', async () => {
     // publicNotifications has no cursor: it listens once a public send reaches it.
-    const socket = b.wsClient({ authorization: `Bearer ${await b.token('eve')}` });
+    const socket = pair.b.wsClient({ authorization: `Bearer ${await pair.b.token('eve')}` });
     const watcher = new Stream<Record<string, Event>>(
       socket,
       `subscription { everyone: publicNotifications { type unseenCount notification { id title } } }`,
@@ -231,17 +234,21 @@ describe('a public notification', () => {
     const probes = new Set<string>();
     while (watcher.results.length === 0) {
       probes.add(
-        (await send(a, { category: 'news', public: true, title: 'probe' })).notification.id,
+        (await send(pair.a, { category: 'news', public: true, title: 'probe' })).notification.id,
       );
       await watcher.waitFor(() => watcher.results.length > 0, 250, 'a probe').catch(() => {});
     }
     const [dan, eve] = [await phone('dan'), await laptop('eve')];
     const base = {
-      dan: (await ok(a, InboxDocument, {}, 'dan')).unseenCount,
-      eve: (await ok(a, InboxDocument, {}, 'eve')).unseenCount,
+      dan: (await ok(pair.a, InboxDocument, {}, 'dan')).unseenCount,
+      eve: (await ok(pair.a, InboxDocument, {}, 'eve')).unseenCount,
     };
 
-    const sent = await send(a, { category: 'news', public: true, title: 'Maintenance at 22:00' });
+    const sent = await send(pair.a, {
+      category: 'news',
+      public: true,
+      title: 'Maintenance at 22:00',
+    });
     const id = sent.notification.id;
     for (const dev of [dan, eve]) await waitForTypes(dev, ['CREATED']);
     expect((await update(id, { title: 'Maintenance at 23:00' })).errors).toBeUndefined();
@@ -252,7 +259,7 @@ describe('a public notification', () => {
     await expectCountsAgree('dan', [dan], base.dan + 1);
     await expectCountsAgree('eve', [eve], base.eve + 1);
 
-    expect((await recall(id, a)).errors).toBeUndefined();
+    expect((await recall(id, pair.a)).errors).toBeUndefined();
     for (const dev of [dan, eve]) await waitForTypes(dev, ['CREATED', 'UPDATED', 'DELETED']);
     await settle();
     await expectCountsAgree('dan', [dan], base.dan);
@@ -273,11 +280,19 @@ describe('a public notification', () => {
 
 describe('a batched notification (a digest)', () => {
   it('changed while its digest waits is delivered once, in the digest, with the new content', async () => {
-    const start = await cursorOf(a, 'fay');
-    const base = (await ok(a, InboxDocument, {}, 'fay')).unseenCount;
+    const start = await cursorOf(pair.a, 'fay');
+    const base = (await ok(pair.a, InboxDocument, {}, 'fay')).unseenCount;
     const [fay1, fay2] = [await phone('fay', start), await laptop('fay', start)];
-    const first = await send(a, { category: 'likes', recipientIds: ['fay'], title: 'Ann liked' });
-    const second = await send(a, { category: 'likes', recipientIds: ['fay'], title: 'Ben liked' });
+    const first = await send(pair.a, {
+      category: 'likes',
+      recipientIds: ['fay'],
+      title: 'Ann liked',
+    });
+    const second = await send(pair.a, {
+      category: 'likes',
+      recipientIds: ['fay'],
+      title: 'Ben liked',
+    });
     expect((await update(first.notification.id, { title: 'Ann and Cy liked' })).errors).toBe(
       undefined,
     );
@@ -318,28 +333,32 @@ describe('a batched notification (a digest)', () => {
 
 describe('who may change it', () => {
   it('answers NOT_FOUND to another service, changing nothing, and lets the sender and admins', async () => {
-    const sent = await send(a, { category: 'news', recipientIds: ['gus'], title: 'Yours' });
+    const sent = await send(pair.a, { category: 'news', recipientIds: ['gus'], title: 'Yours' });
     const id = sent.notification.id;
-    const before = await snapshotTables(cluster.database.url);
+    const before = await snapshotTables(pair.database.url);
     for (const result of [
-      await update(id, { title: 'Mine now' }, a, OTHER),
-      await recall(id, b, OTHER),
+      await update(id, { title: 'Mine now' }, pair.a, OTHER),
+      await recall(id, pair.b, OTHER),
     ]) {
       expect(result.errors?.map((error) => error.extensions?.code)).toEqual(['NOT_FOUND']);
       expect(JSON.stringify(result)).not.toContain('Yours');
     }
-    expect(await snapshotTables(cluster.database.url)).toEqual(before);
+    expect(await snapshotTables(pair.database.url)).toEqual(before);
     // Users who are not admins are refused as for other service operations.
-    const byUser = await update(id, { title: 'x' }, a, 'gus');
+    const byUser = await update(id, { title: 'x' }, pair.a, 'gus');
     expect(byUser.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
 
-    const byAdmin = await update(id, { title: 'Fixed by support' }, a, ADMIN);
+    const byAdmin = await update(id, { title: 'Fixed by support' }, pair.a, ADMIN);
     expect(byAdmin.data?.updateNotification.title).toBe('Fixed by support');
-    expect((await recall(id, a, ADMIN)).data?.recallNotification).toBe(id);
+    expect((await recall(id, pair.a, ADMIN)).data?.recallNotification).toBe(id);
   });
 
   it('answers NOT_FOUND for a recalled notification and for ids that name none', async () => {
-    const sent = await send(a, { category: 'news', recipientIds: ['hal'], title: 'Gone soon' });
+    const sent = await send(pair.a, {
+      category: 'news',
+      recipientIds: ['hal'],
+      title: 'Gone soon',
+    });
     const id = sent.notification.id;
     expect((await recall(id)).data?.recallNotification).toBe(id);
     for (const result of [
@@ -353,13 +372,13 @@ describe('who may change it', () => {
   });
 
   it('refuses to update an expired notification (NOTIFICATION_EXPIRED), changing nothing; it can still be recalled', async () => {
-    const sent = await send(a, { category: 'flash', recipientIds: ['ida'], title: 'Brief' });
+    const sent = await send(pair.a, { category: 'flash', recipientIds: ['ida'], title: 'Brief' });
     const id = sent.notification.id;
     await sleep(1100);
-    const before = await snapshotTables(cluster.database.url);
+    const before = await snapshotTables(pair.database.url);
     const result = await update(id, { title: 'Later' });
     expect(result.errors?.map((error) => error.extensions?.code)).toEqual(['NOTIFICATION_EXPIRED']);
-    expect(await snapshotTables(cluster.database.url)).toEqual(before);
+    expect(await snapshotTables(pair.database.url)).toEqual(before);
     expect((await recall(id)).data?.recallNotification).toBe(id);
   });
 });
@@ -376,24 +395,24 @@ describe('bad input', () => {
     ['a javascript: icon', { icon: 'javascript:alert(1)' }],
     ['an actionUrl that is no link', { actionUrl: 'not a link' }],
   ])('refuses %s with BAD_USER_INPUT, changing nothing', async (_name, input) => {
-    const sent = await send(a, { category: 'news', recipientIds: ['jo'], title: 'Fine' });
-    const before = await snapshotTables(cluster.database.url);
+    const sent = await send(pair.a, { category: 'news', recipientIds: ['jo'], title: 'Fine' });
+    const before = await snapshotTables(pair.database.url);
     const result = await update(sent.notification.id, input);
     expect(result.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT']);
-    expect(await snapshotTables(cluster.database.url)).toEqual(before);
+    expect(await snapshotTables(pair.database.url)).toEqual(before);
   });
 
   it('refuses bad input with BAD_USER_INPUT before telling whether the notification exists', async () => {
-    const sent = await send(a, { category: 'news', recipientIds: ['jo'], title: 'Fine' });
-    const result = await update(sent.notification.id, { icon: 'ftp://x' }, a, OTHER);
+    const sent = await send(pair.a, { category: 'news', recipientIds: ['jo'], title: 'Fine' });
+    const result = await update(sent.notification.id, { icon: 'ftp://x' }, pair.a, OTHER);
     expect(result.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT']);
   });
 });
 
 describe('an update named by id on the bus', () => {
   it('is read from the database, not taken from content an earlier message carried', async () => {
-    const sent = await send(a, { category: 'news', recipientIds: ['kim'], title: 'Old' });
-    const database = a.app.services.database;
+    const sent = await send(pair.a, { category: 'news', recipientIds: ['kim'], title: 'Old' });
+    const database = pair.a.app.services.database;
     const old = await database.notification.findUniqueOrThrow({
       where: { id: sent.notification.id },
     });

@@ -8,7 +8,7 @@ import { CLOSE } from '../src/sockets/close-codes.js';
 import { RATE_LIMITED } from '../src/api/rate-limits.js';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { loadConfig } from '../src/config.js';
-import { TEST_REDIS_URL, startCluster, type Cluster } from './helpers/cluster.js';
+import { TEST_REDIS_URL, pairForTests } from './helpers/cluster.js';
 import { ADMIN, connectAs, run, upsertCategory } from './helpers/operations.js';
 import { RedisProcess } from './helpers/redis-process.js';
 import { TEST_API_KEY, startTestServer, type TestServer } from './helpers/server.js';
@@ -237,40 +237,33 @@ describe('the window', () => {
 });
 
 describe('across instances', () => {
-  let cluster: Cluster;
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    cluster = await startCluster(2, {
-      env: { RATE_LIMIT_MUTATIONS_PER_USER: '4', RATE_LIMIT_CONNECTIONS_PER_USER: '2' },
-    });
-    [a, b] = cluster.instances as [TestServer, TestServer];
+  const pair = pairForTests({
+    env: { RATE_LIMIT_MUTATIONS_PER_USER: '4', RATE_LIMIT_CONNECTIONS_PER_USER: '2' },
   });
-  afterAll(() => cluster.stop());
 
   it('holds the mutation limit for a user whose requests go to different instances', async () => {
-    expect((await markAllSeen(a, 'kai')).errors).toBeUndefined();
-    expect((await markAllSeen(b, 'kai')).errors).toBeUndefined();
-    expect((await markAllSeen(a, 'kai')).errors).toBeUndefined();
-    expect((await markAllSeen(b, 'kai')).errors).toBeUndefined();
-    expectRateLimited(await markAllSeen(a, 'kai'), 60);
-    expectRateLimited(await markAllSeen(b, 'kai'), 60);
+    expect((await markAllSeen(pair.a, 'kai')).errors).toBeUndefined();
+    expect((await markAllSeen(pair.b, 'kai')).errors).toBeUndefined();
+    expect((await markAllSeen(pair.a, 'kai')).errors).toBeUndefined();
+    expect((await markAllSeen(pair.b, 'kai')).errors).toBeUndefined();
+    expectRateLimited(await markAllSeen(pair.a, 'kai'), 60);
+    expectRateLimited(await markAllSeen(pair.b, 'kai'), 60);
   });
 
   it('holds the connection-attempt limit across instances', async () => {
-    expect((await connectAs(a, 'lia')).closed()).toBeUndefined();
-    expect((await connectAs(b, 'lia')).closed()).toBeUndefined();
-    expect((await connectAs(a, 'lia')).closed()?.code).toBe(CLOSE.rateLimited.code);
+    expect((await connectAs(pair.a, 'lia')).closed()).toBeUndefined();
+    expect((await connectAs(pair.b, 'lia')).closed()).toBeUndefined();
+    expect((await connectAs(pair.a, 'lia')).closed()?.code).toBe(CLOSE.rateLimited.code);
   });
 
   it("keeps its counters under the deployment's prefix in Redis", async () => {
     const redis = new Redis(TEST_REDIS_URL);
     try {
-      const keys = await redis.keys(`${cluster.channelPrefix}rate:*`);
+      const keys = await redis.keys(`${pair.channelPrefix}rate:*`);
       expect(keys).toEqual(
         expect.arrayContaining([
-          `${cluster.channelPrefix}rate:mutations:user:kai`,
-          `${cluster.channelPrefix}rate:connections:caller:user:lia`,
+          `${pair.channelPrefix}rate:mutations:user:kai`,
+          `${pair.channelPrefix}rate:connections:caller:user:lia`,
         ]),
       );
     } finally {
@@ -281,28 +274,23 @@ describe('across instances', () => {
 
 describe('while Redis is away', () => {
   let redis: RedisProcess;
-  let cluster: Cluster;
-  let a: TestServer;
   beforeAll(async () => {
     redis = await RedisProcess.start();
-    cluster = await startCluster(2, {
-      redisUrl: redis.url,
-      env: { RATE_LIMIT_MUTATIONS_PER_USER: '2' },
-    });
-    a = cluster.instances[0]!;
   });
-  afterAll(async () => {
-    await cluster.stop();
-    await redis.stop();
-  });
+  // After the pair below has stopped: `afterAll` hooks run in the reverse order of registration.
+  afterAll(() => redis.stop());
+  const pair = pairForTests(() => ({
+    redisUrl: redis.url,
+    env: { RATE_LIMIT_MUTATIONS_PER_USER: '2' },
+  }));
 
   it('accepts mutations within the limit and still refuses those over it, counting in memory', async () => {
     await redis.stop();
-    expect((await markAllSeen(a, 'mia')).errors).toBeUndefined();
-    expect((await markAllSeen(a, 'mia')).errors).toBeUndefined();
-    expectRateLimited(await markAllSeen(a, 'mia'), 60);
+    expect((await markAllSeen(pair.a, 'mia')).errors).toBeUndefined();
+    expect((await markAllSeen(pair.a, 'mia')).errors).toBeUndefined();
+    expectRateLimited(await markAllSeen(pair.a, 'mia'), 60);
     // And an admin's mutation, its own count, goes through.
-    expect((await run(a, MarkAllSeenDocument, {}, ADMIN)).errors).toBeUndefined();
+    expect((await run(pair.a, MarkAllSeenDocument, {}, ADMIN)).errors).toBeUndefined();
     await redis.start();
   });
 });

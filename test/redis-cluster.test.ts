@@ -1,9 +1,8 @@
 import { Cluster as RedisClusterClient, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from './helpers/cluster.js';
-import { follow, send, upsertCategory } from './helpers/operations.js';
+import { pairForTests } from './helpers/cluster.js';
+import { follow, send } from './helpers/operations.js';
 import { RedisCluster } from './helpers/redis-cluster.js';
-import type { TestServer } from './helpers/server.js';
 import { SHAPES } from './helpers/shapes.js';
 import { until } from './helpers/wait.js';
 
@@ -13,29 +12,21 @@ import { until } from './helpers/wait.js';
 
 const SHARDS = 8;
 let redis: RedisCluster;
-let service: Cluster;
-let a: TestServer;
-let b: TestServer;
-
 beforeAll(async () => {
   redis = await RedisCluster.start(3);
-  service = await startCluster(2, {
-    env: {
-      REDIS_URL: '',
-      REDIS_CLUSTER_NODES: redis.seeds,
-      REDIS_CLUSTER_SHARDS: String(SHARDS),
-    },
-  });
-  [a, b] = service.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'info' });
 }, 60_000);
-afterAll(async () => {
-  await service?.stop();
-  await redis?.stop();
-});
+// After the pair below has stopped: `afterAll` hooks run in the reverse order of registration.
+afterAll(() => redis?.stop());
+const pair = pairForTests(
+  () => ({
+    env: { REDIS_URL: '', REDIS_CLUSTER_NODES: redis.seeds, REDIS_CLUSTER_SHARDS: String(SHARDS) },
+    categories: [{ name: 'info' }],
+  }),
+  60_000,
+);
 
 const shardChannels = () =>
-  Array.from({ length: SHARDS }, (_, n) => `${service.channelPrefix}events:{${n}}`);
+  Array.from({ length: SHARDS }, (_, n) => `${pair.channelPrefix}events:{${n}}`);
 
 /** Per master: how many of the instances' shard channels it carries, with their subscribers. */
 async function shardChannelsByMaster() {
@@ -62,11 +53,11 @@ describe('on a Redis Cluster', () => {
   });
 
   it('counts rate limits in the cluster, shared by both instances', async () => {
-    await send(a, { category: 'info', recipientIds: ['counted'], title: 'counted' });
+    await send(pair.a, { category: 'info', recipientIds: ['counted'], title: 'counted' });
     const keys: string[] = [];
     for (const port of await redis.masterPorts()) {
       const node = new Redis(port, '127.0.0.1');
-      keys.push(...(await node.keys(`${service.channelPrefix}rate:*`)));
+      keys.push(...(await node.keys(`${pair.channelPrefix}rate:*`)));
       node.disconnect();
     }
     expect(keys.length).toBeGreaterThan(0);
@@ -76,7 +67,7 @@ describe('on a Redis Cluster', () => {
     // Followers on b, written the ways users write them; sends go through a and b in turn.
     const users = SHAPES.map((_, index) => `cluster-user-${index}`);
     const followers = await Promise.all(
-      users.map((user, index) => follow(b, user, undefined, { shape: SHAPES[index]! })),
+      users.map((user, index) => follow(pair.b, user, undefined, { shape: SHAPES[index]! })),
     );
     // A tap on every shard channel: the events really travel over sharded pub/sub.
     const tap = new RedisClusterClient(
@@ -94,7 +85,7 @@ describe('on a Redis Cluster', () => {
     const sending = (async () => {
       for (let i = 0; !stopSending || i < 20; i++) {
         const user = users[i % users.length]!;
-        const through = i % 2 === 0 ? a : b;
+        const through = i % 2 === 0 ? pair.a : pair.b;
         const { notification } = await send(through, {
           category: 'info',
           recipientIds: [user],

@@ -1,43 +1,26 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InboxDocument, MyNotificationsDocument } from '../client/graphql.js';
 import { CLOSE } from '../src/sockets/close-codes.js';
-import { startCluster, TEST_REDIS_URL, type Cluster } from './helpers/cluster.js';
-import {
-  connectAs,
-  follow,
-  ok,
-  send,
-  subscribe,
-  upsertCategory,
-  userSocket,
-} from './helpers/operations.js';
-import type { TestServer } from './helpers/server.js';
+import { pairForTests, TEST_REDIS_URL } from './helpers/cluster.js';
+import { connectAs, follow, ok, send, subscribe, userSocket } from './helpers/operations.js';
 import { until } from './helpers/wait.js';
 
 // Several instances behind a load balancer, one PostgreSQL, one Redis.
 
-let cluster: Cluster;
-let a: TestServer;
-let b: TestServer;
 const retentionRuns: string[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster(2, {
-    env: { MAX_CONNECTIONS_PER_USER: '2', RETENTION_INTERVAL_SECONDS: '1', LOG_LEVEL: 'info' },
-    onLog: (line) => {
-      if (line.msg === 'retention ran') retentionRuns.push(String(line.time));
-    },
-  });
-  [a, b] = cluster.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'info' });
+const pair = pairForTests({
+  env: { MAX_CONNECTIONS_PER_USER: '2', RETENTION_INTERVAL_SECONDS: '1', LOG_LEVEL: 'info' },
+  onLog: (line) => {
+    if (line.msg === 'retention ran') retentionRuns.push(String(line.time));
+  },
+  categories: [{ name: 'info' }],
 });
-afterAll(() => cluster.stop());
 
 describe('across instances', () => {
   it("delivers a send through one instance to the user's sockets on every instance", async () => {
-    const [onA, onB] = [await follow(a, 'uma'), await follow(b, 'uma')];
-    const sent = await send(a, { category: 'info', recipientIds: ['uma'], title: 'hello' });
+    const [onA, onB] = [await follow(pair.a, 'uma'), await follow(pair.b, 'uma')];
+    const sent = await send(pair.a, { category: 'info', recipientIds: ['uma'], title: 'hello' });
     for (const stream of [onA, onB]) {
       const [event] = await stream.waitForCount(1);
       expect(event!.data!.myNotifications.notification.id).toBe(sent.notification.id);
@@ -45,8 +28,8 @@ describe('across instances', () => {
   });
 
   it('delivers a public send to users on every instance, exactly once each', async () => {
-    const [victor, wendy] = [await follow(a, 'victor'), await follow(b, 'wendy')];
-    const sent = await send(b, { category: 'info', public: true, title: 'everyone' });
+    const [victor, wendy] = [await follow(pair.a, 'victor'), await follow(pair.b, 'wendy')];
+    const sent = await send(pair.b, { category: 'info', public: true, title: 'everyone' });
     for (const stream of [victor, wendy]) {
       await stream.waitForCount(1);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -57,10 +40,10 @@ describe('across instances', () => {
   });
 
   it('holds one Redis subscription per instance, however many sockets it serves', async () => {
-    await Promise.all(Array.from({ length: 10 }, (_, i) => follow(a, `crowd-${i}`)));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => follow(pair.a, `crowd-${i}`)));
     const redis = new Redis(TEST_REDIS_URL);
     try {
-      const [, count] = (await redis.pubsub('NUMSUB', `${cluster.channelPrefix}events`)) as [
+      const [, count] = (await redis.pubsub('NUMSUB', `${pair.channelPrefix}events`)) as [
         string,
         number,
       ];
@@ -71,10 +54,10 @@ describe('across instances', () => {
   });
 
   it('holds MAX_CONNECTIONS_PER_USER across the cluster', async () => {
-    expect((await connectAs(a, 'xena')).closed()).toBeUndefined();
-    expect((await connectAs(b, 'xena')).closed()).toBeUndefined();
-    expect((await connectAs(a, 'xena')).closed()?.code).toBe(CLOSE.tooManyConnections.code);
-    expect((await connectAs(b, 'xena')).closed()?.code).toBe(CLOSE.tooManyConnections.code);
+    expect((await connectAs(pair.a, 'xena')).closed()).toBeUndefined();
+    expect((await connectAs(pair.b, 'xena')).closed()).toBeUndefined();
+    expect((await connectAs(pair.a, 'xena')).closed()?.code).toBe(CLOSE.tooManyConnections.code);
+    expect((await connectAs(pair.b, 'xena')).closed()?.code).toBe(CLOSE.tooManyConnections.code);
   });
 
   it('runs the retention job exactly once per interval across instances, never twice', async () => {
@@ -100,13 +83,13 @@ describe('across instances', () => {
   }, 30_000);
 
   it('drains on stop: sockets close with 1001 and resume on another instance with nothing lost', async () => {
-    const { eventCursor } = await ok(a, InboxDocument, {}, 'yara');
+    const { eventCursor } = await ok(pair.a, InboxDocument, {}, 'yara');
     let closeCode: number | undefined;
-    const socket = await userSocket(a, 'yara', (event) => (closeCode = event.code));
+    const socket = await userSocket(pair.a, 'yara', (event) => (closeCode = event.code));
     const stream = subscribe(socket, MyNotificationsDocument, { after: eventCursor });
-    await send(a, { category: 'info', recipientIds: ['yara'], title: 'before' });
+    await send(pair.a, { category: 'info', recipientIds: ['yara'], title: 'before' });
     const [first] = await stream.waitForCount(1);
-    await a.app.stop();
+    await pair.a.app.stop();
     expect(
       await until(
         () => closeCode,
@@ -114,8 +97,12 @@ describe('across instances', () => {
       ),
     ).toBe(1001);
 
-    const during = await send(b, { category: 'info', recipientIds: ['yara'], title: 'during' });
-    const resumed = subscribe(await userSocket(b, 'yara'), MyNotificationsDocument, {
+    const during = await send(pair.b, {
+      category: 'info',
+      recipientIds: ['yara'],
+      title: 'during',
+    });
+    const resumed = subscribe(await userSocket(pair.b, 'yara'), MyNotificationsDocument, {
       after: first!.data!.myNotifications.cursor,
     });
     const [missed] = await resumed.waitForCount(1);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from './helpers/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { pairForTests } from './helpers/cluster.js';
 import { createTestDatabase } from './helpers/database.js';
 import { query } from './helpers/pg-query.js';
 import { CancelNotificationDocument, DeleteCategoryDocument } from '../client/graphql.js';
@@ -19,16 +19,10 @@ const OTHER_KEY = 'other-service-key-0123456789';
 const OTHER: Auth = { apiKey: OTHER_KEY };
 const KEYS = `${TEST_API_KEY},${OTHER_KEY}`;
 
-let cluster: Cluster;
-let a: TestServer;
-let b: TestServer;
-
-beforeAll(async () => {
-  cluster = await startCluster(2, { env: { SERVICE_API_KEYS: KEYS } });
-  [a, b] = cluster.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'later', expireAfterSeconds: 3600, deleteAfterSeconds: 7200 });
+const pair = pairForTests({
+  env: { SERVICE_API_KEYS: KEYS },
+  categories: [{ name: 'later', expireAfterSeconds: 3600, deleteAfterSeconds: 7200 }],
 });
-afterAll(() => cluster.stop());
 
 interface Payload {
   notification: { id: string; title: string; createdAt: string; expiresAt: string | null };
@@ -125,7 +119,7 @@ async function inbox(server: TestServer, userId: string, category = 'later') {
 /** What the database holds of notification `id`: the row's createdAt, its events, its receipts. */
 async function stored(id: string) {
   const [row] = await query<{ created: Date | null; events: string; receipts: string }>(
-    cluster.database.url,
+    pair.database.url,
     `SELECT (SELECT "createdAt" FROM "Notification" WHERE id = $1) AS created,
        (SELECT count(*) FROM "Event" WHERE "notificationId" = $1) AS events,
        (SELECT count(*) FROM "Receipt" WHERE "notificationId" = $1) AS receipts`,
@@ -136,7 +130,7 @@ async function stored(id: string) {
 
 async function sentTotal() {
   let total = 0;
-  for (const server of [a, b]) {
+  for (const server of [pair.a, pair.b]) {
     const text = await (await fetch(server.url.replace(/\/graphql$/, '/metrics'))).text();
     for (const line of text.split('\n')) {
       if (line.startsWith('notifications_sent_total{') && line.includes('category="later"')) {
@@ -150,11 +144,15 @@ async function sentTotal() {
 describe('a scheduled private send', () => {
   it('is stored at once, seen by nobody before its time, then delivered once within a second on both instances', async () => {
     const user = 'sched-private';
-    const [onA, onB] = [await device(a, user), await device(b, user)];
-    const cursorBefore = await eventCursor(a, user);
+    const [onA, onB] = [await device(pair.a, user), await device(pair.b, user)];
+    const cursorBefore = await eventCursor(pair.a, user);
     const sentBefore = await sentTotal();
     const sendAt = at(2000);
-    const answer = await schedule(a, { recipientIds: [user], title: 'In two seconds', sendAt });
+    const answer = await schedule(pair.a, {
+      recipientIds: [user],
+      title: 'In two seconds',
+      sendAt,
+    });
     expect(answer).toMatchObject({ scheduledFor: sendAt, recipientCount: 1, deduplicated: false });
     expect(answer.notification.title).toBe('In two seconds');
     // Category expiry and deletion count from sendAt, not from the request.
@@ -163,14 +161,14 @@ describe('a scheduled private send', () => {
 
     // Before its time: in no inbox, count, history, replay, support query or status.
     await sleep(500);
-    expect(await inbox(b, user)).toEqual({ ids: [], history: [], count: 0 });
+    expect(await inbox(pair.b, user)).toEqual({ ids: [], history: [], count: 0 });
     expect(await stored(id)).toEqual({ created: null, events: 0, receipts: 0 });
-    const replay = await device(b, user, cursorBefore);
+    const replay = await device(pair.b, user, cursorBefore);
     await sleep(300);
     for (const { stream } of [onA, onB, replay]) expect(stream.results).toEqual([]);
-    const support = await b.request(`{ notification(id: "${id}") { id } }`, {}, ADMIN);
+    const support = await pair.b.request(`{ notification(id: "${id}") { id } }`, {}, ADMIN);
     expect(support.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const status = await a.request(
+    const status = await pair.a.request(
       'query S($n: ID!) { notificationStatus(id: $n) { seenCount } }',
       { n: id },
       SERVICE,
@@ -195,18 +193,18 @@ describe('a scheduled private send', () => {
     const row = await stored(id);
     expect(row).toMatchObject({ events: 1, receipts: 1 });
     expect(row.created!.getTime()).toBeGreaterThanOrEqual(Date.parse(sendAt));
-    expect(await inbox(a, user)).toEqual({ ids: [id], history: [id], count: 1 });
+    expect(await inbox(pair.a, user)).toEqual({ ids: [id], history: [id], count: 1 });
     expect(await sentTotal()).toBe(sentBefore + 1);
     for (const { stream } of [onA, onB, replay]) stream.close();
   });
 
   it('is delivered exactly once by two instances: each of many due at one instant has one event and one receipt', async () => {
     const user = 'sched-many';
-    const [onA, onB] = [await device(a, user), await device(b, user)];
+    const [onA, onB] = [await device(pair.a, user), await device(pair.b, user)];
     const sendAt = at(1500);
     const answers = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        schedule(i % 2 ? a : b, { recipientIds: [user], title: `many ${i}`, sendAt }),
+        schedule(i % 2 ? pair.a : pair.b, { recipientIds: [user], title: `many ${i}`, sendAt }),
       ),
     );
     const ids = answers.map((answer) => answer.notification.id);
@@ -220,7 +218,7 @@ describe('a scheduled private send', () => {
     }
     for (const id of ids) expect(await stored(id)).toMatchObject({ events: 1, receipts: 1 });
     const [{ left }] = (await query<{ left: string }>(
-      cluster.database.url,
+      pair.database.url,
       `SELECT count(*) AS left FROM "ScheduledSend"`,
     )) as [{ left: string }];
     expect(left).toBe('0');
@@ -234,21 +232,21 @@ describe('a scheduled private send', () => {
       sendAt: at(60_000),
       idempotencyKey: 'scheduled-key-1',
     };
-    const first = await schedule(a, input);
-    const again = await schedule(b, input);
+    const first = await schedule(pair.a, input);
+    const again = await schedule(pair.b, input);
     expect(again).toEqual({ ...first, deduplicated: true });
     const [{ rows }] = (await query<{ rows: string }>(
-      cluster.database.url,
+      pair.database.url,
       `SELECT count(*) AS rows FROM "ScheduledSend" WHERE id = $1`,
       [first.notification.id],
     )) as [{ rows: string }];
     expect(rows).toBe('1');
-    expect((await cancel(a, first.notification.id)).data?.cancelled).toBe(true);
+    expect((await cancel(pair.a, first.notification.id)).data?.cancelled).toBe(true);
   });
 
   it("reaches a topic's members at its delivery, not at its scheduling", async () => {
     const members = async (mutation: string, userIds: string[]) => {
-      const result = await a.request(
+      const result = await pair.a.request(
         `mutation M($t: String!, $ids: [ID!]!) { ${mutation}(topic: $t, userIds: $ids) { memberCount } }`,
         { t: 'release-notes', ids: userIds },
         SERVICE,
@@ -257,7 +255,7 @@ describe('a scheduled private send', () => {
     };
     await members('addTopicMembers', ['tm-early', 'tm-leaver']);
     const sendAt = at(1500);
-    const { notification, recipientCount } = await schedule(a, {
+    const { notification, recipientCount } = await schedule(pair.a, {
       topic: 'release-notes',
       title: 'v2 is out',
       sendAt,
@@ -266,10 +264,10 @@ describe('a scheduled private send', () => {
     expect(recipientCount).toBe(0);
     await members('addTopicMembers', ['tm-late']);
     await members('removeTopicMembers', ['tm-leaver']);
-    const late = await device(b, 'tm-late');
+    const late = await device(pair.b, 'tm-late');
     await late.stream.waitFor(() => late.received(notification.id).length === 1, 5000, 'the send');
     const reached = await query<{ userId: string }>(
-      cluster.database.url,
+      pair.database.url,
       `SELECT "userId" FROM "Receipt" WHERE "notificationId" = $1 ORDER BY "userId"`,
       [notification.id],
     );
@@ -280,20 +278,20 @@ describe('a scheduled private send', () => {
 
   it('sends at once when sendAt is now or past', async () => {
     const user = 'sched-past';
-    const answer = await schedule(a, {
+    const answer = await schedule(pair.a, {
       recipientIds: [user],
       title: 'overdue',
       sendAt: at(-60_000),
     });
     expect(answer.scheduledFor).toBeNull();
-    expect(await inbox(b, user)).toMatchObject({ ids: [answer.notification.id], count: 1 });
+    expect(await inbox(pair.b, user)).toMatchObject({ ids: [answer.notification.id], count: 1 });
   });
 });
 
 describe('written inline', () => {
   it('schedules with a sendAt literal and cancels with a typed document', async () => {
     const sendAt = new Date(Date.now() + 3600_000).toISOString();
-    const result = await b.request<{ sendNotification: Payload }>(
+    const result = await pair.b.request<{ sendNotification: Payload }>(
       `mutation {
         sendNotification(input: { title: "inline", sendAt: "${sendAt}", recipientIds: ["sched-inline"], category: "later" }) {
           notification { id } scheduledFor
@@ -304,7 +302,12 @@ describe('written inline', () => {
     );
     const { notification, scheduledFor } = result.data!.sendNotification;
     expect(scheduledFor).toBe(sendAt);
-    const cancelled = await ok(a, CancelNotificationDocument, { id: notification.id }, SERVICE);
+    const cancelled = await ok(
+      pair.a,
+      CancelNotificationDocument,
+      { id: notification.id },
+      SERVICE,
+    );
     expect(cancelled.cancelNotification).toEqual({
       id: notification.id,
       cancelled: true,
@@ -315,27 +318,27 @@ describe('written inline', () => {
 
 describe('a category with a scheduled send waiting', () => {
   it('cannot be deleted (CATEGORY_IN_USE) until the send is cancelled', async () => {
-    await upsertCategory(a, { name: 'later-doomed' });
-    const answer = await schedule(a, {
+    await upsertCategory(pair.a, { name: 'later-doomed' });
+    const answer = await schedule(pair.a, {
       category: 'later-doomed',
       recipientIds: ['sched-doomed'],
       title: 'waits',
       sendAt: at(3600_000),
     });
     const remove = () =>
-      run(a, DeleteCategoryDocument, { name: 'later-doomed' }, ADMIN).then(
+      run(pair.a, DeleteCategoryDocument, { name: 'later-doomed' }, ADMIN).then(
         (result) => result.errors?.[0]?.extensions?.code,
       );
     expect(await remove()).toBe('CATEGORY_IN_USE');
-    expect((await cancel(b, answer.notification.id)).data?.cancelled).toBe(true);
+    expect((await cancel(pair.b, answer.notification.id)).data?.cancelled).toBe(true);
     expect(await remove()).toBeUndefined();
   });
 });
 
 describe('a scheduled public send', () => {
   it('is in no count or public stream before its time, then once in both', async () => {
-    await upsertCategory(a, { name: 'later-public' });
-    const watcher = await userSocket(b, 'public-watcher');
+    await upsertCategory(pair.a, { name: 'later-public' });
+    const watcher = await userSocket(pair.b, 'public-watcher');
     const live = new Stream<{ publicNotifications: Event }>(
       watcher,
       'subscription { publicNotifications { type cursor notification { id title } } }',
@@ -343,7 +346,11 @@ describe('a scheduled public send', () => {
     // Immediate public sends until one arrives prove the subscription listens.
     const probes: string[] = [];
     while (live.results.length === 0) {
-      const probe = await schedule(a, { category: 'later-public', public: true, title: 'probe' });
+      const probe = await schedule(pair.a, {
+        category: 'later-public',
+        public: true,
+        title: 'probe',
+      });
       probes.push(probe.notification.id);
       await live.waitFor(() => live.results.length > 0, 250, 'a probe').catch(() => undefined);
       expect(probes.length).toBeLessThan(40);
@@ -351,10 +358,10 @@ describe('a scheduled public send', () => {
     await sleep(300);
     const heard = live.results.length;
     const user = 'sched-public-reader';
-    const countBefore = (await inbox(a, user, 'later-public')).count;
+    const countBefore = (await inbox(pair.a, user, 'later-public')).count;
     expect(countBefore).toBe(probes.length);
     const sendAt = at(1500);
-    const answer = await schedule(b, {
+    const answer = await schedule(pair.b, {
       category: 'later-public',
       public: true,
       title: 'for all, later',
@@ -362,7 +369,7 @@ describe('a scheduled public send', () => {
     });
     expect(answer).toMatchObject({ scheduledFor: sendAt, recipientCount: 0 });
     await sleep(500);
-    expect((await inbox(a, user, 'later-public')).count).toBe(countBefore);
+    expect((await inbox(pair.a, user, 'later-public')).count).toBe(countBefore);
     expect(live.results).toHaveLength(heard);
     const publicOnes = () =>
       live.results.filter(
@@ -372,7 +379,7 @@ describe('a scheduled public send', () => {
     expect(Date.now() - Date.parse(sendAt)).toBeLessThan(1000);
     await sleep(1000);
     expect(publicOnes()).toHaveLength(1);
-    const after = await inbox(a, user, 'later-public');
+    const after = await inbox(pair.a, user, 'later-public');
     expect(after.count).toBe(countBefore + 1);
     expect(after.ids.sort()).toEqual([...probes, answer.notification.id].sort());
     live.close();
@@ -382,9 +389,9 @@ describe('a scheduled public send', () => {
 describe('sendNotifications with sendAt', () => {
   it('stores a batch with scheduled and immediate sends, each delivered at its own time', async () => {
     const user = 'sched-batch';
-    const { stream, received } = await device(a, user);
+    const { stream, received } = await device(pair.a, user);
     const sendAt = at(1500);
-    const result = await b.request<{ sendNotifications: Payload[] }>(
+    const result = await pair.b.request<{ sendNotifications: Payload[] }>(
       `mutation Batch($all: [SendNotificationInput!]!) {
         sendNotifications(inputs: $all) { notification { id title createdAt expiresAt } scheduledFor recipientCount deduplicated }
       }`,
@@ -410,10 +417,10 @@ describe('sendNotifications with sendAt', () => {
 describe('cancelNotification', () => {
   it('cancels a scheduled send before its time: nobody ever sees it', async () => {
     const user = 'sched-cancelled';
-    const { stream } = await device(b, user);
+    const { stream } = await device(pair.b, user);
     const sendAt = at(1000);
-    const answer = await schedule(a, { recipientIds: [user], title: 'never', sendAt });
-    const result = await cancel(b, answer.notification.id);
+    const answer = await schedule(pair.a, { recipientIds: [user], title: 'never', sendAt });
+    const result = await cancel(pair.b, answer.notification.id);
     expect(result.error).toBeUndefined();
     expect(result.data).toEqual({
       cancelled: true,
@@ -423,15 +430,21 @@ describe('cancelNotification', () => {
     await sleep(2000);
     expect(stream.results).toEqual([]);
     expect(await stored(answer.notification.id)).toEqual({ created: null, events: 0, receipts: 0 });
-    expect(await inbox(a, user)).toEqual({ ids: [], history: [], count: 0 });
+    expect(await inbox(pair.a, user)).toEqual({ ids: [], history: [], count: 0 });
     // A second cancel finds nothing to cancel.
-    expect((await cancel(a, answer.notification.id)).error?.extensions?.code).toBe('NOT_FOUND');
+    expect((await cancel(pair.a, answer.notification.id)).error?.extensions?.code).toBe(
+      'NOT_FOUND',
+    );
     stream.close();
   });
 
   it('refuses a cancel after delivery with ALREADY_DELIVERED, pointing at recallNotification', async () => {
     const user = 'sched-too-late';
-    const answer = await schedule(a, { recipientIds: [user], title: 'delivered', sendAt: at(300) });
+    const answer = await schedule(pair.a, {
+      recipientIds: [user],
+      title: 'delivered',
+      sendAt: at(300),
+    });
     await until(
       () => stored(answer.notification.id),
       (row) => row.events === 1,
@@ -439,28 +452,32 @@ describe('cancelNotification', () => {
       'the delivery',
     );
     // Written inline, as users write it.
-    const result = await b.request<unknown>(
+    const result = await pair.b.request<unknown>(
       `mutation { cancelNotification(id: "${answer.notification.id}") { cancelled } }`,
       {},
       SERVICE,
     );
     expect(result.errors?.[0]?.extensions?.code).toBe('ALREADY_DELIVERED');
     expect(result.errors?.[0]?.message).toMatch(/recallNotification/);
-    expect(await inbox(b, user)).toMatchObject({ ids: [answer.notification.id], count: 1 });
+    expect(await inbox(pair.b, user)).toMatchObject({ ids: [answer.notification.id], count: 1 });
   });
 
   it("refuses another service's cancel with NOT_FOUND and still delivers", async () => {
     const user = 'sched-foreign';
-    const answer = await schedule(a, { recipientIds: [user], title: 'mine', sendAt: at(1000) });
-    expect((await cancel(b, answer.notification.id, OTHER)).error?.extensions?.code).toBe(
+    const answer = await schedule(pair.a, {
+      recipientIds: [user],
+      title: 'mine',
+      sendAt: at(1000),
+    });
+    expect((await cancel(pair.b, answer.notification.id, OTHER)).error?.extensions?.code).toBe(
       'NOT_FOUND',
     );
     // Users are not services.
-    expect((await cancel(a, answer.notification.id, user)).error?.extensions?.code).toBe(
+    expect((await cancel(pair.a, answer.notification.id, user)).error?.extensions?.code).toBe(
       'FORBIDDEN',
     );
     await until(
-      () => inbox(a, user),
+      () => inbox(pair.a, user),
       (box) => box.count === 1,
       5000,
       'the delivery',
@@ -469,17 +486,17 @@ describe('cancelNotification', () => {
 
   it('answers NOT_FOUND for an id that is nothing, or not an id', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-an-id']) {
-      expect((await cancel(a, id)).error?.extensions?.code).toBe('NOT_FOUND');
+      expect((await cancel(pair.a, id)).error?.extensions?.code).toBe('NOT_FOUND');
     }
   });
 
   it('races the delivery: each is either cancelled or delivered, never both, never neither', async () => {
     const user = 'sched-race';
-    const [onA, onB] = [await device(a, user), await device(b, user)];
+    const [onA, onB] = [await device(pair.a, user), await device(pair.b, user)];
     const sendAt = at(1500);
     const answers = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        schedule(a, { recipientIds: [user], title: `race ${i}`, sendAt }),
+        schedule(pair.a, { recipientIds: [user], title: `race ${i}`, sendAt }),
       ),
     );
     const ids = answers.map((answer) => answer.notification.id);
@@ -488,7 +505,7 @@ describe('cancelNotification', () => {
     const outcomes = await Promise.all(
       ids.map(async (id, i) => {
         await sleep(i * 2);
-        return cancel(i % 2 ? a : b, id);
+        return cancel(i % 2 ? pair.a : pair.b, id);
       }),
     );
     await sleep(1500);
@@ -506,7 +523,7 @@ describe('cancelNotification', () => {
         for (const { received } of [onA, onB]) expect(received(id)).toHaveLength(1);
       }
     }
-    expect((await inbox(a, user)).count).toBe(ids.length - cancelled);
+    expect((await inbox(pair.a, user)).count).toBe(ids.length - cancelled);
     for (const { stream } of [onA, onB]) stream.close();
   });
 });
@@ -514,7 +531,7 @@ describe('cancelNotification', () => {
 describe('bad input', () => {
   async function counts() {
     const [row] = await query<Record<string, string>>(
-      cluster.database.url,
+      pair.database.url,
       `SELECT (SELECT count(*) FROM "ScheduledSend") AS scheduled,
               (SELECT count(*) FROM "Notification") AS notifications,
               (SELECT count(*) FROM "IdempotencyKey") AS keys`,
@@ -530,7 +547,7 @@ describe('bad input', () => {
     ['a sendAt that is no date', { ...to, sendAt: 'tomorrow morning' }],
   ])('refuses %s with BAD_USER_INPUT, storing nothing', async (_name, input) => {
     const before = await counts();
-    const result = await a.request(
+    const result = await pair.a.request(
       SCHEDULE,
       { what: { ...input, idempotencyKey: 'bad' } },
       SERVICE,
@@ -543,7 +560,7 @@ describe('bad input', () => {
 
   it('refuses an inline sendAt that is no date before running anything', async () => {
     const before = await counts();
-    const result = await a.request(
+    const result = await pair.a.request(
       `mutation { sendNotification(input: { category: "later", recipientIds: ["sched-bad"], title: "x", sendAt: "31/12/2026" }) { scheduledFor } }`,
       {},
       SERVICE,

@@ -1,9 +1,9 @@
 import { print } from 'graphql';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MyNotificationsDocument } from '../client/graphql.js';
-import { startCluster, type Cluster } from './helpers/cluster.js';
-import { send, upsertCategory } from './helpers/operations.js';
+import { pairForTests } from './helpers/cluster.js';
+import { send } from './helpers/operations.js';
 import { metricValue } from './helpers/raw-socket.js';
 import { TEST_API_KEY, type TestServer } from './helpers/server.js';
 import { serverSentEvents } from './helpers/sse.js';
@@ -12,17 +12,13 @@ import { serverSentEvents } from './helpers/sse.js';
 // gets one last event, an error whose code tells the client to get new ones, then `complete`,
 // and its connection record goes.
 
-let cluster: Cluster;
-let a: TestServer;
-let b: TestServer;
-beforeAll(async () => {
-  cluster = await startCluster(2, { env: { CREDENTIALS_RECHECK_SECONDS: '1' } });
-  [a, b] = cluster.instances as [TestServer, TestServer];
-  await upsertCategory(a, { name: 'news' });
+const pair = pairForTests({
+  env: { CREDENTIALS_RECHECK_SECONDS: '1' },
+  categories: [{ name: 'news' }],
 });
-afterAll(() => cluster.stop());
 
-const rowsOf = (userId: string) => a.app.services.database.connection.count({ where: { userId } });
+const rowsOf = (userId: string) =>
+  pair.a.app.services.database.connection.count({ where: { userId } });
 
 /** myNotifications over SSE on `server`; `events` yields each parsed event as it arrives. */
 async function sse(server: TestServer, headers: Record<string, string>) {
@@ -59,11 +55,11 @@ const expiryOf = (token: string) =>
 
 describe('credentials of SSE subscriptions', () => {
   it('ends a subscription with UNAUTHENTICATED when its token expires, and removes its record', async () => {
-    const token = await b.token('ora', { ttl: '6s' });
+    const token = await pair.b.token('ora', { ttl: '6s' });
     const expiresAt = expiryOf(token);
-    const events = await sse(b, { authorization: `Bearer ${token}` });
+    const events = await sse(pair.b, { authorization: `Bearer ${token}` });
     // Live on b until then: a send through a arrives.
-    await send(a, { category: 'news', recipientIds: ['ora'], title: 'before expiry' });
+    await send(pair.a, { category: 'news', recipientIds: ['ora'], title: 'before expiry' });
     const delivered = await nextEvent(events, 'the CREATED event');
     expect(delivered.value).toMatchObject({ event: 'next' });
     expect(JSON.parse(delivered.value!.data)).toMatchObject({
@@ -74,7 +70,7 @@ describe('credentials of SSE subscriptions', () => {
 
     // The record's row held past the expiry: the client must not hear of the end before its
     // record is gone, or one coming straight back could be refused by it.
-    const holder = new pg.Client({ connectionString: cluster.database.url });
+    const holder = new pg.Client({ connectionString: pair.database.url });
     await holder.connect();
     await holder.query('BEGIN');
     await holder.query(`SELECT 1 FROM "Connection" WHERE "userId" = 'ora' FOR UPDATE`);
@@ -95,12 +91,12 @@ describe('credentials of SSE subscriptions', () => {
     expect(heardAt - heldUntil).toBeLessThan(1500);
     expect((await nextEvent(events, 'complete')).value).toMatchObject({ event: 'complete' });
     expect((await nextEvent(events, 'the end of the response')).done).toBe(true);
-    const metrics = await (await fetch(new URL('/metrics', b.url))).text();
+    const metrics = await (await fetch(new URL('/metrics', pair.b.url))).text();
     expect(metricValue(metrics, 'notifications_sse_subscriptions')).toBe(0);
   });
 
   it('refuses an API key an SSE subscription, so a revoked key holds none', async () => {
-    const events = await sse(a, { 'x-api-key': TEST_API_KEY });
+    const events = await sse(pair.a, { 'x-api-key': TEST_API_KEY });
     const answer = await nextEvent(events, 'the refusal');
     expect(JSON.parse(answer.value!.data)).toMatchObject({
       errors: [{ extensions: { code: 'FORBIDDEN' } }],

@@ -2,7 +2,7 @@ import type { Client } from 'graphql-ws';
 import type { MyNotificationsSubscription } from '../client/graphql.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from './helpers/cluster.js';
+import { pairForTests } from './helpers/cluster.js';
 import { follow, send, SERVICE, upsertCategory, userSocket } from './helpers/operations.js';
 import { startTestServer, type Auth, type TestServer } from './helpers/server.js';
 import { snapshotTables } from './helpers/snapshot.js';
@@ -345,15 +345,10 @@ describe('membership', () => {
 });
 
 describe('a large topic across instances', () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await startCluster(2);
-    await upsertCategory(cluster.instances[0]!, { name: 'general' });
-  }, 60_000);
-  afterAll(() => cluster.stop());
+  const pair = pairForTests({ categories: [{ name: 'general' }] }, 60_000);
 
   it('stores every member copy before answering and delivers each online member one', async () => {
-    const [first, second] = cluster.instances as [TestServer, TestServer];
+    const { a: first, b: second } = pair;
     const members = Array.from({ length: 20_000 }, (_, i) => `big${String(i).padStart(5, '0')}`);
     for (let i = 0; i < members.length; i += 10_000) {
       await ok(ADD, { t: 'everyone', ids: members.slice(i, i + 10_000) }, SERVICE, first);
@@ -366,7 +361,7 @@ describe('a large topic across instances', () => {
     const sent = await sendToTopic('everyone', 'All hands', first);
     expect(sent.recipientCount).toBe(20_000);
     // Counted on a connection of its own, right after the answer: all is committed.
-    const client = new pg.Client({ connectionString: cluster.database.url });
+    const client = new pg.Client({ connectionString: pair.database.url });
     await client.connect();
     const { rows } = await client.query<{ n: string }>(
       'SELECT count(*) AS n FROM "Receipt" WHERE "notificationId" = $1',
