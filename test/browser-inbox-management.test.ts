@@ -1,16 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   chromiumInstalled,
-  launchChromium,
-  serveExample,
-  type StaticSite,
+  exampleInBrowserForTests,
+  INBOX_CATEGORIES,
 } from './helpers/browser.js';
 import { RecallNotificationDocument, UpdateNotificationDocument } from '../client/graphql.js';
-import { ok, send, SERVICE, upsertCategory } from './helpers/operations.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { ok, send, SERVICE } from './helpers/operations.js';
 import { sleep } from './helpers/wait.js';
 
 // Inbox management in the reference inbox (examples/inbox), in Chromium against the real
@@ -21,29 +19,17 @@ import { sleep } from './helpers/wait.js';
 
 const artifact = (name: string) => fileURLToPath(new URL(`artifacts/${name}`, import.meta.url));
 
-let server: TestServer;
-let site: StaticSite;
-let browser: Browser;
-const pageErrors: string[] = [];
+const example = exampleInBrowserForTests('inbox', { categories: INBOX_CATEGORIES });
+const { pageErrors } = example;
 const poll = { timeout: 10_000, interval: 50 };
 /** The snooze menu's quick choice, in seconds. */
 const QUICK_SNOOZE = 3;
 
 /** A browser profile of its own (another device): its own SharedWorker and socket. */
-const newDevice = () => browser.newContext({ viewport: { width: 1100, height: 760 } });
+const newDevice = () => example.newContext({ viewport: { width: 1100, height: 760 } });
 
-async function openTab(context: BrowserContext, userId: string): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${userId}: ${error.message}`));
-  const params = new URLSearchParams({
-    server: server.url,
-    token: await server.token(userId),
-    quickSnooze: String(QUICK_SNOOZE),
-  });
-  await page.goto(`${site.origin}/?${params}`);
-  await page.locator('body[data-status="live"]').waitFor({ timeout: 10_000 });
-  return page;
-}
+const openTab = (context: BrowserContext, userId: string): Promise<Page> =>
+  example.open(context, userId, { quickSnooze: String(QUICK_SNOOZE) });
 
 /** What the category tabs say: { all: n, <category>: n } (not the Snoozed tab). */
 const tabCounts = (page: Page) =>
@@ -75,7 +61,7 @@ const listed = (page: Page) =>
 
 /** The service's own counts for the user: { all, <category>... }. */
 async function serviceCounts(userId: string): Promise<Record<string, number>> {
-  const { data } = await server.request<{
+  const { data } = await example.server.request<{
     inbox: { unseenCount: number; counts: { category: string; unseen: number }[] };
   }>('{ inbox { unseenCount counts { category unseen } } }', {}, userId);
   return {
@@ -169,7 +155,7 @@ interface ServiceInbox {
 /** The service's `inbox` snapshot (and its snoozed ones) over HTTP, in the view's words. */
 async function serviceInbox(userId: string): Promise<ServiceInbox> {
   type Row = { id: string; title: string; body: string | null; groupCount: number };
-  const { data } = await server.request<{
+  const { data } = await example.server.request<{
     inbox: {
       unseenCount: number;
       counts: { category: string; unseen: number }[];
@@ -258,20 +244,7 @@ async function recordBadge(page: Page): Promise<() => Promise<number[]>> {
 
 describe.skipIf(!chromiumInstalled())('inbox management in the reference inbox', () => {
   beforeAll(async () => {
-    site = await serveExample('inbox');
-    server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
-    browser = await launchChromium();
-    await upsertCategory(server, { name: 'security', requireAck: true, priority: 'URGENT' });
-    await upsertCategory(server, { name: 'billing', priority: 'HIGH' });
-    await upsertCategory(server, { name: 'exports' });
-    await upsertCategory(server, { name: 'maintenance', priority: 'LOW' });
     await mkdir(new URL('artifacts/', import.meta.url), { recursive: true });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await site?.close();
   });
 
   it('tab counts equal the list; dismiss, mark unread, clear all and snooze in one tab show in the other tab and on another device', async () => {
@@ -280,7 +253,7 @@ describe.skipIf(!chromiumInstalled())('inbox management in the reference inbox',
     const other = await openTab(phone, 'kim');
     const pages = [front, back, other];
     const sendKim = (category: string, title: string) =>
-      send(server, { category, recipientIds: ['kim'], title });
+      send(example.server, { category, recipientIds: ['kim'], title });
     await sendKim('exports', 'export 1');
     await sendKim('exports', 'export 2');
     await sendKim('billing', 'Invoice overdue');
@@ -372,7 +345,7 @@ describe.skipIf(!chromiumInstalled())('inbox management in the reference inbox',
     const [laptop, phone] = [await newDevice(), await newDevice()];
     const pages = [await openTab(laptop, 'lou'), await openTab(laptop, 'lou')];
     pages.push(await openTab(phone, 'lou'));
-    await send(server, {
+    await send(example.server, {
       category: 'security',
       recipientIds: ['lou'],
       title: 'New sign-in from Firefox on Linux',
@@ -406,7 +379,7 @@ describe.skipIf(!chromiumInstalled())('inbox management in the reference inbox',
 
   it('shows a HIGH one as a desktop notification while the tab is hidden, once enabled from a click; never asks on load', async () => {
     const context = await newDevice();
-    await context.grantPermissions(['notifications'], { origin: site.origin });
+    await context.grantPermissions(['notifications'], { origin: example.site.origin });
     // Headless Chromium shows no notification: record each one the page makes, and every
     // permission request; and let the test hide the page as switching tabs would.
     await context.addInitScript(() => {
@@ -456,7 +429,7 @@ describe.skipIf(!chromiumInstalled())('inbox management in the reference inbox',
         hidden,
       );
     const sendMax = (category: string, title: string) =>
-      send(server, { category, recipientIds: ['max'], title });
+      send(example.server, { category, recipientIds: ['max'], title });
     const enable = page.getByRole('button', { name: 'Enable desktop notifications' });
     await enable.waitFor();
     // Granted already (by the test), yet nothing was asked on load and nothing is shown.
@@ -495,8 +468,18 @@ describe.skipIf(!chromiumInstalled())('inbox management in the reference inbox',
     const page = await openTab(context, 'ana');
     const badgeLog = await recordBadge(page);
     const thread = (title: string, body: string) =>
-      send(server, { category: 'exports', recipientIds: ['ana'], title, body, groupKey: 'pr-7' });
-    await send(server, { category: 'exports', recipientIds: ['ana'], title: 'Not in the thread' });
+      send(example.server, {
+        category: 'exports',
+        recipientIds: ['ana'],
+        title,
+        body,
+        groupKey: 'pr-7',
+      });
+    await send(example.server, {
+      category: 'exports',
+      recipientIds: ['ana'],
+      title: 'Not in the thread',
+    });
     await thread('Ana commented', 'Looks good');
     expect((await inStep('ana', [page])).counts.all).toBe(2);
 
@@ -549,7 +532,8 @@ describe.skipIf(!chromiumInstalled())('inbox management in the reference inbox',
     const other = await openTab(phone, 'nia');
     const pages = [front, back, other];
     const sendNia = async (category: string, title: string, groupKey?: string) =>
-      (await send(server, { category, recipientIds: ['nia'], title, groupKey })).notification.id;
+      (await send(example.server, { category, recipientIds: ['nia'], title, groupKey }))
+        .notification.id;
     await sendNia('exports', 'Report ready');
     const invoice = await sendNia('billing', 'Invoice overdue');
     await sendNia('maintenance', 'Maintenance tonight');
@@ -568,7 +552,7 @@ describe.skipIf(!chromiumInstalled())('inbox management in the reference inbox',
 
     // The sender edits one: new content on every page at once, marked as edited; no count moves.
     await ok(
-      server,
+      example.server,
       UpdateNotificationDocument,
       { id: invoice, input: { title: 'Invoice overdue (2 days)', body: 'Pay by Friday' } },
       SERVICE,
@@ -594,7 +578,7 @@ describe.skipIf(!chromiumInstalled())('inbox management in the reference inbox',
     const recalled = await sendNia('exports', 'Wrong export');
     await other.locator('.toast', { hasText: 'Wrong export' }).waitFor();
     expect((await inStep('nia', pages)).counts.all).toBe(5);
-    await ok(server, RecallNotificationDocument, { id: recalled }, SERVICE);
+    await ok(example.server, RecallNotificationDocument, { id: recalled }, SERVICE);
     for (const page of pages) {
       await expect.poll(() => page.getByText('Wrong export').count(), poll).toBe(0);
     }

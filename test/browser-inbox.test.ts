@@ -1,17 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoff } from '../packages/client/src/backoff.js';
 import { InboxDocument, UnseenCountDocument } from '../client/graphql.js';
 import {
   chromiumInstalled,
-  launchChromium,
-  serveExample,
-  type StaticSite,
+  exampleInBrowserForTests,
+  INBOX_CATEGORIES,
 } from './helpers/browser.js';
-import { ok, send, upsertCategory } from './helpers/operations.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { ok, send } from './helpers/operations.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { sleep } from './helpers/wait.js';
 
@@ -22,16 +20,14 @@ import { sleep } from './helpers/wait.js';
 const SCREENSHOT = fileURLToPath(new URL('artifacts/inbox.png', import.meta.url));
 const TOASTS_SCREENSHOT = fileURLToPath(new URL('artifacts/inbox-toasts.png', import.meta.url));
 
-let server: TestServer;
+const example = exampleInBrowserForTests('inbox', { categories: INBOX_CATEGORIES });
+const { pageErrors } = example;
 let proxy: TcpProxy;
-let site: StaticSite;
-let browser: Browser;
 let serviceUrl: string;
-const pageErrors: string[] = [];
 
 /** A browser profile of its own: its own SharedWorker, localStorage and sockets. */
 async function newBrowserProfile(options: { withoutSharedWorker?: boolean } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const context = await example.newContext({ viewport: { width: 1100, height: 760 } });
   if (options.withoutSharedWorker) {
     // As in a browser that has none (Chrome on Android, for one).
     await context.addInitScript(() => {
@@ -41,22 +37,15 @@ async function newBrowserProfile(options: { withoutSharedWorker?: boolean } = {}
   return context;
 }
 
-/** Opens the inbox signed in as `userId` and waits until it is live. */
+/** Opens the inbox signed in as `userId`, through the proxy, and waits until it is live. */
 async function openTab(
   context: BrowserContext,
   userId: string,
   options: { token?: string; beforeLoad?: (page: Page) => void } = {},
 ): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${userId}: ${error.message}`));
-  options.beforeLoad?.(page);
-  const params = new URLSearchParams({
-    server: serviceUrl,
-    token: options.token ?? (await server.token(userId)),
-  });
-  await page.goto(`${site.origin}/?${params}`);
-  await waitForStatus(page, 'live');
-  return page;
+  const token = options.token ?? (await example.server.token(userId));
+  const { beforeLoad } = options;
+  return example.open(context, userId, { server: serviceUrl, token }, { beforeLoad });
 }
 
 const waitForStatus = (page: Page, status: string) =>
@@ -75,24 +64,26 @@ const attentionTitles = (page: Page) =>
 
 /** graphql-ws connections the service has on record for the user: one per socket. */
 const sockets = (userId: string) =>
-  server.app.services.database.connection.count({ where: { userId } });
+  example.server.app.services.database.connection.count({ where: { userId } });
 
 const serverUnseenCount = async (userId: string) =>
-  (await ok(server, UnseenCountDocument, {}, userId)).unseenCount;
+  (await ok(example.server, UnseenCountDocument, {}, userId)).unseenCount;
 
 const poll = { timeout: 10_000, interval: 50 };
 
 /** The ids of the user's graphql-ws connection records: a new socket gets a new one. */
 const socketIds = async (userId: string) =>
   (
-    await server.app.services.database.connection.findMany({
+    await example.server.app.services.database.connection.findMany({
       where: { userId },
       select: { id: true },
     })
   ).map((connection) => connection.id);
 
-const sendTo = async (userId: string, title: string) =>
-  (await send(server, { category: 'exports', recipientIds: [userId], title })).notification.id;
+const sendTo = async (userId: string, title: string) => {
+  const sent = await send(example.server, { category: 'exports', recipientIds: [userId], title });
+  return sent.notification.id;
+};
 
 /** What the inbox reports as received (Received in examples/inbox/src/protocol.ts). */
 interface Received {
@@ -177,24 +168,11 @@ async function whileReloading<T>(page: Page, during: () => Promise<T>): Promise<
 
 describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
   beforeAll(async () => {
-    site = await serveExample('inbox');
-    // The inbox's origin is allowed explicitly, as production would have it.
-    server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
+    const port = Number(new URL(example.server.url).port);
+    proxy = await startTcpProxy({ host: '127.0.0.1', port });
     serviceUrl = `http://127.0.0.1:${proxy.port}/graphql`;
-    browser = await launchChromium();
-    await upsertCategory(server, { name: 'security', requireAck: true, priority: 'URGENT' });
-    await upsertCategory(server, { name: 'billing', priority: 'HIGH' });
-    await upsertCategory(server, { name: 'exports' });
-    await upsertCategory(server, { name: 'maintenance', priority: 'LOW' });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await proxy?.close();
-    await server?.stop();
-    await site?.close();
   });
+  afterAll(() => proxy?.close());
 
   it('shares one WebSocket between two tabs, and both show a sent notification with the exact count', async () => {
     const context = await newBrowserProfile();
@@ -203,13 +181,13 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
     await sleep(500);
     expect(await sockets('alice')).toBe(1);
 
-    await send(server, {
+    await send(example.server, {
       category: 'exports',
       recipientIds: ['alice'],
       title: 'Your export is ready',
       actionUrl: '/exports/42',
     });
-    await send(server, {
+    await send(example.server, {
       category: 'billing',
       recipientIds: ['alice'],
       title: 'Invoice overdue',
@@ -231,7 +209,7 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
   it('shows a require-ack notification prominently until it is acknowledged in either tab', async () => {
     const context = await newBrowserProfile();
     const [first, second] = [await openTab(context, 'bob'), await openTab(context, 'bob')];
-    await send(server, {
+    await send(example.server, {
       category: 'security',
       recipientIds: ['bob'],
       title: 'New sign-in from Firefox on Linux',
@@ -301,13 +279,21 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
     const context = await newBrowserProfile();
     const received = await watchReceived(context);
     const [first, second] = [await openTab(context, 'dave'), await openTab(context, 'dave')];
-    await send(server, { category: 'exports', recipientIds: ['dave'], title: 'before' });
+    await send(example.server, { category: 'exports', recipientIds: ['dave'], title: 'before' });
     await expect.poll(() => badge(second), poll).toBe('1');
 
     await proxy.cut();
     await waitForStatus(first, 'reconnecting');
-    await send(server, { category: 'exports', recipientIds: ['dave'], title: 'while away' });
-    await send(server, { category: 'billing', recipientIds: ['dave'], title: 'Invoice ready' });
+    await send(example.server, {
+      category: 'exports',
+      recipientIds: ['dave'],
+      title: 'while away',
+    });
+    await send(example.server, {
+      category: 'billing',
+      recipientIds: ['dave'],
+      title: 'Invoice ready',
+    });
     await proxy.restore();
 
     for (const tab of [first, second]) {
@@ -339,9 +325,9 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
           }),
         ),
     });
-    const { eventCursor } = await ok(server, InboxDocument, {}, 'ivy');
+    const { eventCursor } = await ok(example.server, InboxDocument, {}, 'ivy');
     expect(resumedFrom).toEqual([eventCursor]);
-    await send(server, { category: 'exports', recipientIds: ['ivy'], title: 'one' });
+    await send(example.server, { category: 'exports', recipientIds: ['ivy'], title: 'one' });
     await expect.poll(() => cardTitles(page), poll).toEqual(['one']);
     // The tab keeps the cursor of the last event in localStorage.
     const lastCursor = await page.evaluate(() => localStorage.getItem('inbox.cursor'));
@@ -359,7 +345,11 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
     const context = await newBrowserProfile();
     const [first, second] = [await openTab(context, 'erin'), await openTab(context, 'erin')];
     for (let i = 1; i <= 12; i++) {
-      await send(server, { category: 'exports', recipientIds: ['erin'], title: `export ${i}` });
+      await send(example.server, {
+        category: 'exports',
+        recipientIds: ['erin'],
+        title: `export ${i}`,
+      });
     }
     await expect.poll(() => badge(second), poll).toBe('12');
     // In the list but not on screen: nothing is marked seen while the dropdown is closed.
@@ -394,7 +384,7 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
     const context = await newBrowserProfile();
     const page = await openTab(context, 'frank', {
       // Long enough for the page to load and go live on a busy machine, short enough to wait for.
-      token: await server.token('frank', { ttl: '6s' }),
+      token: await example.server.token('frank', { ttl: '6s' }),
     });
     // At the token's expiry the service closes the open socket with 4401: no retry with it.
     await waitForStatus(page, 'expired');
@@ -404,8 +394,12 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
     await sleep(3000);
     expect(proxy.accepted()).toBe(attempts);
 
-    await send(server, { category: 'exports', recipientIds: ['frank'], title: 'while signed out' });
-    await page.locator('.sign-in textarea').fill(await server.token('frank'));
+    await send(example.server, {
+      category: 'exports',
+      recipientIds: ['frank'],
+      title: 'while signed out',
+    });
+    await page.locator('.sign-in textarea').fill(await example.server.token('frank'));
     await page.locator('.sign-in button[type=submit]').click();
     await waitForStatus(page, 'live');
     await expect.poll(() => cardTitles(page), poll).toEqual(['while signed out']);
@@ -417,7 +411,11 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
     const context = await newBrowserProfile({ withoutSharedWorker: true });
     const [first, second] = [await openTab(context, 'gina'), await openTab(context, 'gina')];
     await expect.poll(() => sockets('gina'), poll).toBe(2);
-    await send(server, { category: 'security', recipientIds: ['gina'], title: 'Password changed' });
+    await send(example.server, {
+      category: 'security',
+      recipientIds: ['gina'],
+      title: 'Password changed',
+    });
     for (const tab of [first, second]) {
       await expect.poll(() => attentionTitles(tab), poll).toEqual(['Password changed']);
     }
@@ -433,13 +431,13 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
   it('looks like a notification centre (screenshots in test/artifacts/)', async () => {
     const context = await newBrowserProfile();
     const page = await openTab(context, 'henry');
-    await send(server, {
+    await send(example.server, {
       category: 'maintenance',
       public: true,
       title: 'Maintenance tonight at 22:00 UTC',
       body: 'Expect a few minutes of downtime.',
     });
-    await send(server, {
+    await send(example.server, {
       category: 'exports',
       recipientIds: ['henry'],
       title: 'Your export is ready',
@@ -447,7 +445,7 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
       icon: '/icons/export.svg',
       actionUrl: '/exports/42',
     });
-    await send(server, {
+    await send(example.server, {
       category: 'billing',
       recipientIds: ['henry'],
       title: 'Invoice overdue',
@@ -455,7 +453,7 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
       icon: '/icons/billing.svg',
       actionUrl: '/billing/invoices/2024-117',
     });
-    await send(server, {
+    await send(example.server, {
       category: 'security',
       recipientIds: ['henry'],
       title: 'New sign-in from Firefox on Linux',

@@ -1,26 +1,21 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { UnseenCountDocument } from '../client/graphql.js';
-import {
-  chromiumInstalled,
-  launchChromium,
-  serveExample,
-  type StaticSite,
-} from './helpers/browser.js';
-import { ok, send, upsertCategory } from './helpers/operations.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { chromiumInstalled, exampleInBrowserForTests } from './helpers/browser.js';
+import { ok, send } from './helpers/operations.js';
 
 // The React example (examples/react-inbox: @notifications/react's hooks and <Inbox />), built with
 // Vite and run in Debian's Chromium against the real service.
 
 const SCREENSHOTS = fileURLToPath(new URL('artifacts/', import.meta.url));
 
-let server: TestServer;
-let site: StaticSite;
-let browser: Browser;
-const pageErrors: string[] = [];
+const example = exampleInBrowserForTests('react-inbox', {
+  categories: [{ name: 'exports' }, { name: 'security', requireAck: true, priority: 'URGENT' }],
+  consoleErrors: true,
+});
+const { pageErrors } = example;
 const poll = { timeout: 10_000, interval: 50 };
 
 async function openPage(
@@ -29,19 +24,11 @@ async function openPage(
 ) {
   const context =
     options.context ??
-    (await browser.newContext({
+    (await example.newContext({
       viewport: { width: 900, height: 700 },
       colorScheme: options.colorScheme ?? 'light',
     }));
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${userId}: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') pageErrors.push(`${userId}: ${message.text()}`);
-  });
-  const params = new URLSearchParams({ server: server.url, token: await server.token(userId) });
-  await page.goto(`${site.origin}/?${params}`);
-  await page.locator('body[data-status="live"]').waitFor({ timeout: 10_000 });
-  return { context, page };
+  return { context, page: await example.open(context, userId) };
 }
 
 /** The badge as the user reads it: '' when there is none (nothing unseen). */
@@ -51,15 +38,15 @@ const badge = async (page: Page) => {
 };
 const titles = (page: Page) => page.locator('.ni-item .ni-item-title').allTextContents();
 const serverUnseenCount = async (userId: string) =>
-  (await ok(server, UnseenCountDocument, {}, userId)).unseenCount;
+  (await ok(example.server, UnseenCountDocument, {}, userId)).unseenCount;
 const sendTo = (userId: string, title: string, category = 'exports') =>
-  send(server, { category, recipientIds: [userId], title });
+  send(example.server, { category, recipientIds: [userId], title });
 /** graphql-ws connections the service has on record for the user: one per socket. */
 const sockets = (userId: string) =>
-  server.app.services.database.connection.count({ where: { userId } });
+  example.server.app.services.database.connection.count({ where: { userId } });
 const socketIds = async (userId: string) =>
   (
-    await server.app.services.database.connection.findMany({
+    await example.server.app.services.database.connection.findMany({
       where: { userId },
       select: { id: true },
     })
@@ -68,26 +55,8 @@ const background = (page: Page, selector: string) =>
   page.locator(selector).evaluate((element) => getComputedStyle(element).backgroundColor);
 
 describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    site = await serveExample('react-inbox');
-    server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
-    browser = await launchChromium();
-    await upsertCategory(server, { name: 'exports' });
-    await upsertCategory(server, { name: 'security', requireAck: true, priority: 'URGENT' });
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((context) => context.close()));
-    await browser?.close();
-    await server?.stop();
-    await site?.close();
-  });
-
   it('shows a live notification, moves the count, and marks seen what the open panel shows', async () => {
-    const { context, page } = await openPage('rita');
-    contexts.push(context);
+    const { page } = await openPage('rita');
     expect(await badge(page)).toBe('');
     expect(await page.locator('.ni-bell').getAttribute('aria-label')).toBe('Notifications');
 
@@ -118,8 +87,7 @@ describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
   });
 
   it('keeps a require-ack notification in the banner (useNotifications) until acknowledged', async () => {
-    const { context, page } = await openPage('sami');
-    contexts.push(context);
+    const { page } = await openPage('sami');
     await sendTo('sami', 'New sign-in from Firefox', 'security');
     await sendTo('sami', 'Your export is ready');
     const banner = page.locator('.must-ack strong');
@@ -133,8 +101,7 @@ describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
   });
 
   it('mutes a category from usePreferences; a require-ack one cannot be muted', async () => {
-    const { context, page } = await openPage('tara');
-    contexts.push(context);
+    const { page } = await openPage('tara');
     const exportsBox = page.locator('.preferences input[name="exports"]');
     await exportsBox.waitFor();
     expect(await exportsBox.isChecked()).toBe(true);
@@ -145,7 +112,7 @@ describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
     // The box shows the choice at once; the service has it when its answer comes.
     const stored = async () =>
       (
-        await server.request<{
+        await example.server.request<{
           categoryPreferences: { category: string; muted: boolean }[];
         }>('{ categoryPreferences { category muted } }', {}, 'tara')
       ).data?.categoryPreferences;
@@ -160,8 +127,7 @@ describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
     // Two users: opening the panel in one page marks seen what the other would show.
     const light = await openPage('uma', { colorScheme: 'light' });
     const dark = await openPage('vic', { colorScheme: 'dark' });
-    contexts.push(light.context, dark.context);
-    await send(server, {
+    await send(example.server, {
       category: 'exports',
       recipientIds: ['uma', 'vic'],
       title: 'Your export is ready',
@@ -185,7 +151,6 @@ describe.skipIf(!chromiumInstalled())('the React inbox in Chromium', () => {
 
   it('shares one socket between the tabs of a browser, and another tab takes over when it goes', async () => {
     const { context, page: first } = await openPage('wes');
-    contexts.push(context);
     const { page: second } = await openPage('wes', { context });
     await expect.poll(() => sockets('wes'), poll).toBe(1);
     const [socketBefore] = await socketIds('wes');

@@ -1,35 +1,21 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { UnseenCountDocument } from '../client/graphql.js';
-import {
-  chromiumInstalled,
-  launchChromium,
-  serveExample,
-  type StaticSite,
-} from './helpers/browser.js';
-import { ok, send, upsertCategory } from './helpers/operations.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { chromiumInstalled, exampleInBrowserForTests } from './helpers/browser.js';
+import { ok, send } from './helpers/operations.js';
 
 // createSharedInbox with `sharedWorker`: the store runs in a SharedWorker, so a browser has one
 // socket whichever tabs come and go. The React example with ?worker=1 passes the worker's URL.
 
-let server: TestServer;
-let site: StaticSite;
-let browser: Browser;
-const pageErrors: string[] = [];
+const example = exampleInBrowserForTests('react-inbox', {
+  categories: [{ name: 'exports' }],
+  consoleErrors: true,
+});
+const { pageErrors } = example;
 const poll = { timeout: 15_000, interval: 50 };
 
-async function openTab(context: BrowserContext, userId: string, token: string) {
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${userId}: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') pageErrors.push(`${userId}: ${message.text()}`);
-  });
-  const params = new URLSearchParams({ server: server.url, token, worker: '1' });
-  await page.goto(`${site.origin}/?${params}`);
-  await page.locator('body[data-status="live"]').waitFor({ timeout: 15_000 });
-  return page;
-}
+const openTab = (context: BrowserContext, userId: string, token: string) =>
+  example.open(context, userId, { token, worker: '1' }, { liveWithinMs: 15_000 });
 
 const badge = async (page: Page) => {
   const element = page.locator('.ni-badge');
@@ -38,13 +24,13 @@ const badge = async (page: Page) => {
 const titles = (page: Page) => page.locator('.ni-item .ni-item-title').allTextContents();
 const status = (page: Page) => page.locator('body').getAttribute('data-status');
 const serverUnseenCount = async (userId: string) =>
-  (await ok(server, UnseenCountDocument, {}, userId)).unseenCount;
+  (await ok(example.server, UnseenCountDocument, {}, userId)).unseenCount;
 const sendTo = (userId: string, title: string) =>
-  send(server, { category: 'exports', recipientIds: [userId], title });
+  send(example.server, { category: 'exports', recipientIds: [userId], title });
 /** graphql-ws connections the service has on record for the user: one per socket. */
 const socketIds = async (userId: string) =>
   (
-    await server.app.services.database.connection.findMany({
+    await example.server.app.services.database.connection.findMany({
       where: { userId },
       select: { id: true },
     })
@@ -59,30 +45,11 @@ declare global {
 }
 
 describe.skipIf(!chromiumInstalled())('one socket per browser through a SharedWorker', () => {
-  const contexts: BrowserContext[] = [];
-  const newContext = async () => {
-    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
-    contexts.push(context);
-    return context;
-  };
-
-  beforeAll(async () => {
-    site = await serveExample('react-inbox');
-    server = await startTestServer({ env: { CORS_ORIGINS: site.origin } });
-    browser = await launchChromium();
-    await upsertCategory(server, { name: 'exports' });
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((context) => context.close()));
-    await browser?.close();
-    await server?.stop();
-    await site?.close();
-  });
+  const newContext = () => example.newContext({ viewport: { width: 900, height: 700 } });
 
   it('keeps one socket for two tabs, shows and marks seen in both, and outlives the first tab', async () => {
     const context = await newContext();
-    const token = await server.token('sol');
+    const token = await example.server.token('sol');
     const first = await openTab(context, 'sol', token);
     const second = await openTab(context, 'sol', token);
     await expect.poll(() => socketIds('sol'), poll).toHaveLength(1);
@@ -114,7 +81,7 @@ describe.skipIf(!chromiumInstalled())('one socket per browser through a SharedWo
 
   it('closes its socket when the last tab closes', async () => {
     const context = await newContext();
-    const only = await openTab(context, 'tom', await server.token('tom'));
+    const only = await openTab(context, 'tom', await example.server.token('tom'));
     await expect.poll(() => socketIds('tom'), poll).toHaveLength(1);
     await only.close({ runBeforeUnload: true });
     await expect.poll(() => socketIds('tom'), poll).toEqual([]);
@@ -123,7 +90,7 @@ describe.skipIf(!chromiumInstalled())('one socket per browser through a SharedWo
   it('asks a tab for a new token after 4401 and goes on without missing or repeating anything', async () => {
     const context = await newContext();
     // Long enough for both tabs to open live (the second keeps the first's token).
-    const shortLived = await server.token('una', { ttl: '8s' });
+    const shortLived = await example.server.token('una', { ttl: '8s' });
     const first = await openTab(context, 'una', shortLived);
     const second = await openTab(context, 'una', shortLived);
     await sendTo('una', 'Before it expired');
@@ -135,7 +102,7 @@ describe.skipIf(!chromiumInstalled())('one socket per browser through a SharedWo
     await sendTo('una', 'While it was expired');
 
     // A tab signs in again: the worker asks a tab for the token before it connects.
-    const fresh = await server.token('una');
+    const fresh = await example.server.token('una');
     await second.locator('textarea').fill(fresh);
     await second.locator('form button').click();
     for (const tab of [first, second]) await expect.poll(() => status(tab), poll).toBe('live');

@@ -5,8 +5,18 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core';
 import { build } from 'vite';
+import { afterAll, beforeAll } from 'vitest';
+import type { CategoryInput } from '../../client/graphql.js';
+import { upsertCategory } from './operations.js';
+import { startTestServer, type TestServer } from './server.js';
 
 /** Debian's chromium, as DESIGN.md says, unless CHROMIUM_PATH names another. */
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -68,6 +78,93 @@ export async function serveExample(name: 'inbox' | 'react-inbox'): Promise<Stati
       await rm(outDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The categories the reference inbox's tests send in: one of each priority, one to acknowledge. */
+export const INBOX_CATEGORIES: CategoryInput[] = [
+  { name: 'security', requireAck: true, priority: 'URGENT' },
+  { name: 'billing', priority: 'HIGH' },
+  { name: 'exports' },
+  { name: 'maintenance', priority: 'LOW' },
+];
+
+/** An example app in Chromium against the real service, for the tests of one file. */
+export interface ExampleInBrowser {
+  site: StaticSite;
+  /** The service, allowing the site's origin (CORS) as production would. */
+  server: TestServer;
+  browser: Browser;
+  /** What the pages threw (and, with `consoleErrors`, logged as errors), each with its user. */
+  pageErrors: string[];
+  /** A browser profile of its own (its own SharedWorker, storage and sockets). */
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
+  /**
+   * Opens the app in `context` as `userId` and waits until it is live. Its query holds
+   * `server` (the service's URL) and `token` (the user's) unless `query` gives them, and the
+   * rest of `query`. `beforeLoad` is handed the page before it loads.
+   */
+  open(
+    context: BrowserContext,
+    userId: string,
+    query?: Record<string, string>,
+    options?: { beforeLoad?: (page: Page) => void; liveWithinMs?: number },
+  ): Promise<Page>;
+}
+
+/**
+ * examples/<name> built and served, the service and Chromium, started before the file's tests
+ * (with `categories` created) and stopped after them, profiles first. Where there is no
+ * Chromium it starts nothing: the browser tests skip themselves there (describe.skipIf).
+ */
+export function exampleInBrowserForTests(
+  name: 'inbox' | 'react-inbox',
+  options: { categories?: CategoryInput[]; consoleErrors?: boolean } = {},
+): ExampleInBrowser {
+  const contexts: BrowserContext[] = [];
+  const example = {
+    pageErrors: [] as string[],
+    async newContext(contextOptions?: BrowserContextOptions) {
+      const context = await example.browser.newContext(contextOptions);
+      contexts.push(context);
+      return context;
+    },
+    async open(context, userId, query = {}, openOptions = {}) {
+      const page = await context.newPage();
+      page.on('pageerror', (error) => example.pageErrors.push(`${userId}: ${error.message}`));
+      if (options.consoleErrors) {
+        page.on('console', (message) => {
+          if (message.type() === 'error') example.pageErrors.push(`${userId}: ${message.text()}`);
+        });
+      }
+      openOptions.beforeLoad?.(page);
+      const params = new URLSearchParams({
+        server: example.server.url,
+        token: query.token ?? (await example.server.token(userId)),
+        ...query,
+      });
+      await page.goto(`${example.site.origin}/?${params}`);
+      await page
+        .locator('body[data-status="live"]')
+        .waitFor({ timeout: openOptions.liveWithinMs ?? 10_000 });
+      return page;
+    },
+  } as ExampleInBrowser;
+  beforeAll(async () => {
+    if (!chromiumInstalled()) return;
+    example.site = await serveExample(name);
+    example.server = await startTestServer({ env: { CORS_ORIGINS: example.site.origin } });
+    example.browser = await launchChromium();
+    for (const category of options.categories ?? []) {
+      await upsertCategory(example.server, category);
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(contexts.map((context) => context.close()));
+    await example.browser?.close();
+    await example.server?.stop();
+    await example.site?.close();
+  });
+  return example;
 }
 
 const TYPES: Record<string, string> = {
