@@ -3,7 +3,13 @@ import {
   type Inbox,
   type InboxState as StoreState,
 } from '../../../packages/client/src';
-import type { Command, InboxState, Received, Update } from './protocol';
+import {
+  signedOutState,
+  type Command,
+  type InboxState,
+  type Received,
+  type Update,
+} from './protocol';
 
 // The one place that talks to the service, through @notifications/client (packages/client): the
 // store loads the snapshot, follows the stream from the latest cursor and keeps the count. The hub
@@ -14,15 +20,7 @@ import type { Command, InboxState, Received, Update } from './protocol';
 
 export class InboxHub {
   private readonly ports = new Set<MessagePort>();
-  private state: InboxState = {
-    status: 'signed-out',
-    unseenCount: 0,
-    categoryCounts: {},
-    notifications: [],
-    snoozed: [],
-    cursor: null,
-    problem: null,
-  };
+  private state: InboxState = signedOutState();
   private inbox?: Inbox;
   private signedIn?: { server: string; token: string };
   private readonly seenQueue = new Set<string>();

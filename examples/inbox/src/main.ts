@@ -1,6 +1,6 @@
 import './style.css';
 import { openInbox } from './connection';
-import type { Command, Update } from './protocol';
+import { signedOutState, type Command, type Update } from './protocol';
 import { InboxView } from './view';
 
 // The page: reads where the service is and who the user is, opens a port to the hub, draws what
@@ -59,16 +59,7 @@ async function main() {
   const start = () => {
     const token = localStorage.getItem(TOKEN_KEY);
     if (token) send({ type: 'start', server, token });
-    else
-      view.render({
-        status: 'signed-out',
-        unseenCount: 0,
-        categoryCounts: {},
-        notifications: [],
-        snoozed: [],
-        cursor: null,
-        problem: null,
-      });
+    else view.render(signedOutState());
   };
   start();
   addEventListener('pagehide', () => send({ type: 'leave' }));

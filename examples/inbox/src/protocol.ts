@@ -25,6 +25,17 @@ export interface InboxState {
   problem: string | null;
 }
 
+/** The state before a token: what a tab draws until the hub says otherwise. */
+export const signedOutState = (): InboxState => ({
+  status: 'signed-out',
+  unseenCount: 0,
+  categoryCounts: {},
+  notifications: [],
+  snoozed: [],
+  cursor: null,
+  problem: null,
+});
+
 /** What a tab asks of the hub. */
 export type Command =
   | { type: 'start'; server: string; token: string }
