@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import { createDatabase, createPool, type Database, type Pool, type ReadTarget } from './client.js';
+import { within } from './within.js';
 
 /** Where a request's reads went, and why not the replica when they did not. */
 export interface ReplicaObserver {
@@ -68,7 +69,7 @@ export function createReplicaReads(options: {
       let caughtUp: boolean;
       try {
         // An unreachable replica may not even refuse a connection: the wait is bounded anyway.
-        caughtUp = await within(waitFor(rows[0]!.lsn), maxWaitMs + 50);
+        caughtUp = await within(waitFor(rows[0]!.lsn), maxWaitMs + 50, false);
       } catch (error) {
         logger.debug({ err: error }, 'replica read failed; reading from the primary');
         observer.fallback('failed');
@@ -87,12 +88,4 @@ export function createReplicaReads(options: {
       await pool.end();
     },
   };
-}
-
-/** `work`'s outcome, or false once `ms` have passed without one. */
-function within(work: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  work.catch(() => undefined);
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

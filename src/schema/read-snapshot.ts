@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { inTransaction, type ReadTarget } from '../db/client.js';
 import { pgReader, type SqlReader } from '../db/sql-reader.js';
+import { within } from '../db/within.js';
 import type { Context } from './context.js';
 
 // A client's snapshot (list, count, cursor) must come from one moment however the request is
@@ -76,7 +77,11 @@ function open(context: Context): Snapshot {
                 return read;
               },
             });
-            const expired = await heldPast(released, SNAPSHOT_TIMEOUT_MS);
+            const expired = await within(
+              released.then(() => false),
+              SNAPSHOT_TIMEOUT_MS,
+              true,
+            );
             ended = true;
             if (expired) throw new Error(`snapshot held past ${SNAPSHOT_TIMEOUT_MS} ms`);
           },
@@ -87,17 +92,6 @@ function open(context: Context): Snapshot {
       .catch(reject);
   });
   return { reader, release };
-}
-
-/** Whether `released` took longer than `ms` to resolve; resolves at the sooner of the two. */
-async function heldPast(released: Promise<void>, ms: number) {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, true)));
-  try {
-    return await Promise.race([released.then(() => false), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Ends each request's snapshot when its execution is done, whatever happened. */
