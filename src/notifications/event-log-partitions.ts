@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.js';
 import { LOCK_NOT_AVAILABLE, sqlStateOf } from '../db/postgres-errors.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { raisePrunedThroughSql } from './event-log.js';
 
 // The event log is partitioned by UTC day (migration 20261201030000_partitioned_event_log). A
 // day that ended before the log's cutoff is dropped whole, in two phases:
@@ -46,7 +47,7 @@ export async function partitionsEndedBefore(database: Database, cutoff: Date): P
  * Raises prunedThrough for the next `limit` streams (in order) of a day past its
  * events, and records how far it got, in one statement. Walks the day's (stream, seq) index
  * from stream to stream, reading two index entries a stream, however many events each has.
- * Head rows are locked in sorted order, as appenders lock them. Returns the streams marked.
+ * Returns the streams marked.
  */
 export async function markStreamsStep(
   database: Database,
@@ -66,11 +67,7 @@ export async function markStreamsStep(
     marks AS (
       SELECT stream, (SELECT max(seq) FROM ${day} e WHERE e.stream = walk.stream) AS seq
       FROM walk WHERE stream IS NOT NULL LIMIT ${limit}),
-    locked AS (
-      SELECT s.id FROM "Stream" s JOIN marks m ON m.stream = s.id ORDER BY s.id FOR UPDATE OF s),
-    raised AS (
-      UPDATE "Stream" s SET "prunedThrough" = greatest(s."prunedThrough", m.seq)
-      FROM marks m WHERE s.id = m.stream AND s.id IN (SELECT id FROM locked)),
+    ${raisePrunedThroughSql},
     progress AS (
       INSERT INTO "EventLogPrune" (partition, "throughStream")
       SELECT ${partition}, max(stream) FROM marks HAVING count(*) > 0

@@ -205,9 +205,20 @@ async function ensureRetained(database: Database, positions: [string, bigint][])
 }
 
 /**
+ * CTEs that raise each stream's prunedThrough to the seq a `marks` CTE (stream, seq) gives it,
+ * for use after `marks` in a larger statement. Head rows are locked in sorted order, as
+ * appenders lock them, so the two cannot deadlock.
+ */
+export const raisePrunedThroughSql = Prisma.sql`
+    locked AS (
+      SELECT s.id FROM "Stream" s JOIN marks m ON m.stream = s.id ORDER BY s.id FOR UPDATE OF s),
+    raised AS (
+      UPDATE "Stream" s SET "prunedThrough" = greatest(s."prunedThrough", m.seq)
+      FROM marks m WHERE s.id = m.stream AND s.id IN (SELECT id FROM locked))`;
+
+/**
  * Removes up to `limit` of the events logged before `cutoff` and raises each stream's prunedThrough past them,
- * in one statement, so a reader sees both or neither. Head rows are locked in sorted order, as
- * appenders lock them, so the two cannot deadlock. The cutoff on the DELETE itself keeps the
+ * in one statement, so a reader sees both or neither. The cutoff on the DELETE itself keeps the
  * later days' partitions out of its plan.
  */
 export async function pruneEventsBefore(
@@ -221,11 +232,7 @@ export async function pruneEventsBefore(
         SELECT id FROM "Event" WHERE "createdAt" < ${cutoff} LIMIT ${limit}))
       RETURNING stream, seq),
     marks AS (SELECT stream, max(seq) AS seq FROM pruned GROUP BY stream),
-    locked AS (
-      SELECT s.id FROM "Stream" s JOIN marks m ON m.stream = s.id ORDER BY s.id FOR UPDATE OF s),
-    raised AS (
-      UPDATE "Stream" s SET "prunedThrough" = greatest(s."prunedThrough", m.seq)
-      FROM marks m WHERE s.id = m.stream AND s.id IN (SELECT id FROM locked))
+    ${raisePrunedThroughSql}
     SELECT count(*)::int AS count FROM pruned`;
   return count;
 }
