@@ -78,6 +78,9 @@ export function createRedisBus({
       maxRetriesPerRequest: role === 'subscriber' ? null : 1,
       connectionName: `notifications-${role}-${instanceId}`,
       shardedSubscriber: role === 'subscriber',
+      // On one Redis the transport subscribes again itself (see channelTransport); a cluster's
+      // sharded subscribers do it in ioredis, with their errors handled.
+      autoResubscribe: cluster,
     });
     redis.on('error', (error) => logger.debug({ err: error, role }, 'redis error'));
     return redis;
@@ -169,8 +172,15 @@ export function createRedisBus({
     if (wasReady) return;
     wasReady = true;
     logger.info('redis connection back; subscribers catch up from the log');
-    // Anything published elsewhere while we were away is only in the log now.
-    router.resync();
+    // Anything published elsewhere while we were away is only in the log now; read once the
+    // subscription is back, so whatever is published after the read arrives live.
+    transport.resubscribe().then(
+      () => router.resync(),
+      (error: unknown) => {
+        // The connection went again (the next 'ready' tries again), or we are closing.
+        if (!closing) logger.warn({ err: error }, 'redis resubscribe failed');
+      },
+    );
   });
 
   return {
@@ -212,6 +222,8 @@ export function createRedisBus({
 interface Transport {
   publish(channel: string, message: string): Promise<unknown>;
   subscribe(channels: string[], onMessage: (message: string) => void): Promise<void>;
+  /** Takes up the subscriptions again on a connection that came back. */
+  resubscribe(): Promise<void>;
 }
 
 /** One Redis: PUBLISH and SUBSCRIBE through graphql-redis-subscriptions. */
@@ -222,11 +234,18 @@ function channelTransport(publisher: RedisClient, subscriber: RedisClient): Tran
     serializer: (payload: string) => payload,
     deserializer: (payload) => payload.toString(),
   });
+  let subscribed: string[] = [];
   return {
     publish: (channel, message) => pubsub.publish(channel, message),
     async subscribe(channels, onMessage) {
       for (const channel of channels) await pubsub.subscribe<string>(channel, onMessage);
+      subscribed = channels;
     },
+    // Not ioredis's autoResubscribe: its SUBSCRIBE is nobody's promise, and one the connection
+    // drops before Redis answers (an instance stopping as Redis comes back) is an unhandled
+    // rejection that ends the process. This one's caller handles it. pubsub still routes the
+    // messages: it listens to the connection, not to one SUBSCRIBE.
+    resubscribe: async () => void (await subscriber.subscribe(...subscribed)),
   };
 }
 
@@ -243,6 +262,8 @@ function shardedTransport(publisher: Cluster, subscriber: Cluster): Transport {
       // One SSUBSCRIBE per channel: the channels of one call must share a slot.
       for (const channel of channels) await subscriber.ssubscribe(channel);
     },
+    // The cluster client's sharded subscribers subscribe again by themselves.
+    resubscribe: async () => {},
   };
 }
 

@@ -14,6 +14,8 @@ export interface RedisClientOptions {
   commandTimeout?: number;
   /** A cluster client that subscribes to sharded channels (one connection per master). */
   shardedSubscriber?: boolean;
+  /** Whether ioredis takes up the connection's subscriptions again by itself on reconnecting. */
+  autoResubscribe?: boolean;
 }
 
 const retryStrategy = (attempt: number) => Math.min(attempt * 200, 2000);
