@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { query } from './helpers/pg-query.js';
 import { send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { until } from './helpers/wait.js';
 
 // The event log is partitioned by day: retention drops a day's partition whole once all of it
 // is older than the log's retention, instead of deleting its events one at a time, and the
@@ -248,5 +249,52 @@ describe('the partitioned event log', () => {
     const report = await prune();
     expect(report.done).toBe(true);
     expect(await partitionsOf(url)).not.toContain(dayName(old));
+  });
+
+  it('keeps the statistics of the log as a whole up to date, which autovacuum never does for a partitioned table', async () => {
+    const url = server.databaseUrl;
+    const wholeLog = async () => {
+      const [row] = await query<{ reltuples: number; analyzed: Date | null; rows: number }>(
+        url,
+        `SELECT c.reltuples::float8 AS reltuples, s.last_analyze AS analyzed,
+                (SELECT count(*) FROM "Event")::float8 AS rows
+         FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
+         WHERE c.oid = '"Event"'::regclass`,
+      );
+      return row!;
+    };
+    // A burst of traffic today, far more than the log's statistics last saw.
+    await query(
+      url,
+      `INSERT INTO "Event" (stream, seq, type, "notificationId")
+       SELECT 'user:burst-' || (g % 100), g / 100 + 1, 'CREATED', gen_random_uuid()
+       FROM generate_series(0, 29999) g`,
+    );
+    // Counted by PostgreSQL's statistics within a second or so of the commit.
+    const today = dayName(utcDay(new Date()));
+    await until(
+      async () =>
+        (
+          await query<{ live: number }>(
+            url,
+            `SELECT n_live_tup::float8 AS live FROM pg_stat_user_tables WHERE relname = $1`,
+            [today],
+          )
+        )[0]?.live ?? 0,
+      (live) => live >= 30_000,
+      10_000,
+      "the burst in today's live row count",
+    );
+    const stale = await wholeLog();
+    expect(stale.reltuples).toBeLessThan(stale.rows * 0.9);
+
+    await prune();
+
+    const fresh = await wholeLog();
+    expect(Math.abs(fresh.reltuples - fresh.rows)).toBeLessThanOrEqual(fresh.rows * 0.1);
+    expect(fresh.analyzed).not.toBeNull();
+    // Nothing changed since: the next run does not sample every partition again.
+    await prune();
+    expect((await wholeLog()).analyzed).toEqual(fresh.analyzed);
   });
 });

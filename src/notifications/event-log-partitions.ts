@@ -76,6 +76,26 @@ export async function markStreamsStep(
   return streams;
 }
 
+/**
+ * ANALYZEs the log as a whole once its row count has moved from what its statistics say by as
+ * much as autovacuum lets any table's (50 rows and 10%). Autovacuum analyzes each day's
+ * partition but never the partitioned table, whose statistics the planner uses for the log as a
+ * whole (a join over it); left alone they stay at their first, empty reading. Analyzing it
+ * samples every partition again, so it is done only then. Returns whether it did.
+ */
+export async function analyzeLogWhenStale(database: Database): Promise<boolean> {
+  const [{ stale }] = await database.$queryRaw<[{ stale: boolean }]>`
+    SELECT abs(coalesce(sum(s.n_live_tup), 0) - greatest(c.reltuples, 0))
+             > 50 + 0.1 * greatest(c.reltuples, 0) AS stale
+    FROM pg_class c
+    LEFT JOIN pg_inherits i ON i.inhparent = c.oid
+    LEFT JOIN pg_stat_user_tables s ON s.relid = i.inhrelid
+    WHERE c.oid = '"Event"'::regclass
+    GROUP BY c.reltuples`;
+  if (stale) await database.$executeRaw`ANALYZE "Event"`;
+  return stale;
+}
+
 /** Drops a day whose streams are all marked; false when the log was busy (the next run tries again). */
 export async function dropPartition(database: Database, partition: string): Promise<boolean> {
   try {

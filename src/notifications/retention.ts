@@ -11,6 +11,7 @@ import {
   type EventDraft,
 } from './event-log.js';
 import {
+  analyzeLogWhenStale,
   createPartitionsAhead,
   dropPartition,
   markStreamsStep,
@@ -207,9 +208,14 @@ const tombstoneDraft = (stream: string, notification: NotificationRecord): Event
  * Forgets what is only kept for a while: old log entries and expired idempotency keys, within
  * RETENTION_MAX_ROWS_PER_RUN rows. Runs whether or not deletion did.
  */
-export async function pruneLogs(
-  deps: RetentionDeps,
-): Promise<RunReport & { events: number; idempotencyKeys: number; partitionsDropped: number }> {
+export async function pruneLogs(deps: RetentionDeps): Promise<
+  RunReport & {
+    events: number;
+    idempotencyKeys: number;
+    partitionsDropped: number;
+    logAnalyzed: boolean;
+  }
+> {
   const budget = new Budget(deps.config.RETENTION_MAX_ROWS_PER_RUN);
   const cutoff = new Date(Date.now() - deps.config.EVENT_LOG_RETENTION_SECONDS * 1000);
   const pruned = { events: 0, idempotencyKeys: 0, partitionsDropped: 0 };
@@ -233,7 +239,8 @@ export async function pruneLogs(
       pruned.idempotencyKeys += deleted;
       return { deleted, touched: deleted };
     }));
-  return { ...pruned, ...budget.report(keysDone) };
+  const logAnalyzed = await analyzeLogWhenStale(deps.database);
+  return { ...pruned, logAnalyzed, ...budget.report(keysDone) };
 }
 
 /**
