@@ -109,3 +109,18 @@ export async function receiptsInsertMs(databaseUrl: string, topic: string) {
     await client.end();
   }
 }
+
+/**
+ * Brings the planner's statistics up to date, as autovacuum (and, for the event log as a whole,
+ * the retention job) does within minutes: a phase measured after bulk phases then sees the
+ * steady state, not statistics from before them.
+ */
+export async function analyze(databaseUrl: string) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
