@@ -8,6 +8,7 @@ import tseslint from 'typescript-eslint';
  * the floors below it: never up, never a sibling room on its own floor.
  */
 const FLOORS = [
+  ['within'],
   ['errors', 'config', 'logger', 'start-failure', 'observability', 'generated'],
   ['db'],
   ['auth'],

@@ -41,6 +41,7 @@ import { schema } from './schema/index.js';
 import { useReadSnapshots } from './schema/read-snapshot.js';
 import type { Context } from './schema/context.js';
 import type { Services } from './services.js';
+import { within } from './within.js';
 
 export interface AppOptions {
   config: Config;
@@ -303,6 +304,8 @@ export function buildApp({ config, logger, databaseUrl, developmentHeaders }: Ap
   };
 }
 
+const STEP_TIMED_OUT = Symbol('timed out');
+
 /**
  * Runs shutdown steps one after another, each logged with its duration at debug. A step still
  * running at `deadline` (epoch ms) is left behind with a warning naming it, so the steps after it
@@ -312,21 +315,17 @@ export function shutdownSteps(logger: Logger, deadline: number) {
   const abandoned: string[] = [];
   const step = async (name: string, work: () => unknown) => {
     const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timed out'>((resolve) => {
-      timer = setTimeout(() => resolve('timed out'), Math.max(0, deadline - started));
-    });
-    try {
-      const outcome = await Promise.race([work(), timedOut]);
-      const ms = Date.now() - started;
-      if (outcome === 'timed out') {
-        abandoned.push(name);
-        logger.warn({ step: name, ms }, 'shutdown step timed out');
-      } else {
-        logger.debug({ step: name, ms }, 'shutdown step done');
-      }
-    } finally {
-      clearTimeout(timer);
+    const outcome = await within(
+      Promise.resolve(work()),
+      Math.max(0, deadline - started),
+      STEP_TIMED_OUT,
+    );
+    const ms = Date.now() - started;
+    if (outcome === STEP_TIMED_OUT) {
+      abandoned.push(name);
+      logger.warn({ step: name, ms }, 'shutdown step timed out');
+    } else {
+      logger.debug({ step: name, ms }, 'shutdown step done');
     }
   };
   const finish = () => {

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import { createDatabase, createPool, type Database, type Pool, type ReadTarget } from './client.js';
-import { within } from './within.js';
+import { within } from '../within.js';
 
 /** Where a request's reads went, and why not the replica when they did not. */
 export interface ReplicaObserver {

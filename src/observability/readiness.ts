@@ -1,3 +1,5 @@
+import { within } from '../within.js';
+
 // Whether the service can serve: read by /readyz and by the metrics, so both say the same.
 
 export type Check = () => Promise<void>;
@@ -14,11 +16,19 @@ export interface Dependency {
 
 type Readiness = 'ok' | 'degraded' | 'unavailable';
 
+/** A dependency that has not answered by then counts as failed. */
+const CHECK_TIMEOUT_MS = 2000;
+
 export async function readiness(all: Record<string, Dependency>) {
   const entries = await Promise.all(
     Object.entries(all).map(async ([name, { check, optional }]) => {
       try {
-        await withTimeout(check(), 2000);
+        const answered = await within(
+          check().then(() => true),
+          CHECK_TIMEOUT_MS,
+          false,
+        );
+        if (!answered) throw new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`);
         return { name, optional, state: 'ok' };
       } catch (error) {
         return { name, optional, state: `failed: ${(error as Error).message}` };
@@ -33,12 +43,4 @@ export async function readiness(all: Record<string, Dependency>) {
         ? 'degraded'
         : 'unavailable';
   return { status, checks: Object.fromEntries(entries.map(({ name, state }) => [name, state])) };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { inTransaction, type ReadTarget } from '../db/client.js';
 import { pgReader, type SqlReader } from '../db/sql-reader.js';
-import { within } from '../db/within.js';
+import { within } from '../within.js';
 import type { Context } from './context.js';
 
 // A client's snapshot (list, count, cursor) must come from one moment however the request is
