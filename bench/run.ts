@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
-import pg from 'pg';
 import {
   measureDatabaseLimit,
   memoryOf,
@@ -21,6 +20,7 @@ import {
   seedNotifications,
   seedPublicNotifications,
   seedTopic,
+  withClient,
 } from './seed.js';
 import { API_KEY, SECRET, createBenchCategory, serviceEnv, users } from './service-setup.js';
 import { formatResults, percentile, toMetric, type Metric, type MetricInput } from './report.js';
@@ -92,15 +92,7 @@ const record = (input: MetricInput) => {
   );
 };
 
-async function adminQuery(sql: string) {
-  const client = new pg.Client({ connectionString: POSTGRES });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const adminQuery = (sql: string) => withClient(POSTGRES, (client) => client.query(sql));
 
 async function createDatabase() {
   const name = `bench_${randomBytes(4).toString('hex')}`;

@@ -1,13 +1,22 @@
 import pg from 'pg';
 
+/** Runs `work` on a connection of its own to `databaseUrl`, closed afterwards. */
+export async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Fills the database with `rows` notifications for 10,000 users (a third of each user's
  * unseen), one in a thousand public, in a few set-based statements.
  */
 export async function seedNotifications(databaseUrl: string, rows: number) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     await client.query(
       `INSERT INTO "Category" (name, "updatedAt") VALUES ('bench', now()) ON CONFLICT DO NOTHING`,
     );
@@ -24,9 +33,7 @@ export async function seedNotifications(databaseUrl: string, rows: number) {
        FROM "Notification" WHERE sender = 'bench-seed' AND NOT public`,
     );
     await client.query('ANALYZE');
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /**
@@ -34,9 +41,7 @@ export async function seedNotifications(databaseUrl: string, rows: number) {
  * a third of them expiring at times in the next day, in no order of seq.
  */
 export async function seedPublicNotifications(databaseUrl: string, rows: number) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     await client.query(
       `INSERT INTO "Category" (name, "updatedAt") VALUES ('bench', now()) ON CONFLICT DO NOTHING`,
     );
@@ -49,9 +54,7 @@ export async function seedPublicNotifications(databaseUrl: string, rows: number)
       [rows],
     );
     await client.query('ANALYZE');
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /**
@@ -64,9 +67,7 @@ export async function seedTopic(
   online: string[],
   members: number,
 ) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     await client.query(`INSERT INTO "Topic" (name, "memberCount") VALUES ($1, $2)`, [
       topic,
       members,
@@ -78,9 +79,7 @@ export async function seedTopic(
       [topic, online, members - online.length],
     );
     await client.query('ANALYZE "TopicMember"');
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /**
@@ -88,9 +87,7 @@ export async function seedTopic(
  * for a notification stored beforehand (then deleted with them), in ms.
  */
 export async function receiptsInsertMs(databaseUrl: string, topic: string) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO "Notification" ("categoryName", priority, "requireAck", public, title, sender, "deleteAt")
        VALUES ('bench', 'NORMAL', false, false, 'limit', 'bench-limit', now() + interval '1 day')
@@ -105,9 +102,7 @@ export async function receiptsInsertMs(databaseUrl: string, topic: string) {
     const ms = performance.now() - started;
     await client.query(`DELETE FROM "Notification" WHERE id = $1`, [rows[0]!.id]);
     return ms;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /**
@@ -116,11 +111,7 @@ export async function receiptsInsertMs(databaseUrl: string, topic: string) {
  * steady state, not statistics from before them.
  */
 export async function analyze(databaseUrl: string) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     await client.query('ANALYZE');
-  } finally {
-    await client.end();
-  }
+  });
 }
