@@ -55,7 +55,10 @@ function server(bin: string, dataDir: string, port: number, settings: string[]):
   };
 }
 
-export async function startStreamingPair(): Promise<StreamingPair> {
+/** `standbySettings`: server settings for the standby (e.g. max_standby_streaming_delay). */
+export async function startStreamingPair(
+  options: { standbySettings?: Record<string, string> } = {},
+): Promise<StreamingPair> {
   const bin = await binaries();
   const root = await mkdtemp(path.join(os.tmpdir(), 'replica-'));
   const started: PostgresServer[] = [];
@@ -87,6 +90,9 @@ export async function startStreamingPair(): Promise<StreamingPair> {
     const standby = server(bin, standbyDir, await freePort(), [
       '-c hot_standby=on',
       '-c fsync=off',
+      ...Object.entries(options.standbySettings ?? {}).map(
+        ([name, value]) => `-c ${name}=${value}`,
+      ),
     ]);
     await standby.start();
     started.push(standby);

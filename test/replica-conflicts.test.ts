@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLatencyProxy, type LatencyProxy } from './helpers/latency-proxy.js';
+import { upsertCategory } from './helpers/operations.js';
+import { query } from './helpers/pg-query.js';
+import { metricValue } from './helpers/raw-socket.js';
+import { startTestServer, TEST_API_KEY, type TestServer } from './helpers/server.js';
+import { caughtUp, startStreamingPair, type StreamingPair } from './helpers/streaming-replica.js';
+import { until } from './helpers/wait.js';
+
+// A hot standby cancels a query (or ends an idle transaction's session) whose locks or snapshot
+// stand in the way of replaying the primary's WAL: a recovery conflict, SQLSTATE 40001. That
+// costs the request a wait, never its answer: it is answered from the primary, still as one
+// snapshot. The standby here gives way at once (max_standby_streaming_delay 0), and is one slow
+// network hop from the service, so the request's transaction is open long enough to conflict.
+
+const SEND = `mutation Send($input: SendNotificationInput!) {
+  sendNotification(input: $input) { notification { id } }
+}`;
+const SNAPSHOT = `query Snapshot {
+  box: inbox { notifications { id } unseenCount cursor }
+  unseenNotifications { id }
+  count: unseenCount
+  eventCursor
+}`;
+
+type Snapshot = {
+  box: { notifications: { id: string }[]; unseenCount: number; cursor: string };
+  unseenNotifications: { id: string }[];
+  count: number;
+  eventCursor: string;
+};
+
+/** Each way: each of the snapshot's statements keeps its transaction open 200 ms longer. */
+const REPLICA_DELAY_MS = 100;
+
+let pair: StreamingPair;
+let proxy: LatencyProxy;
+let server: TestServer;
+const logged: Record<string, unknown>[] = [];
+
+const send = async (recipient: string, title: string) => {
+  const result = await server.request<{ sendNotification: { notification: { id: string } } }>(
+    SEND,
+    { input: { category: 'info', recipientIds: [recipient], title } },
+    { apiKey: TEST_API_KEY },
+  );
+  expect(result.errors).toBeUndefined();
+  return result.data!.sendNotification.notification.id;
+};
+const metrics = async () => {
+  const text = await (await fetch(new URL('/metrics', server.url))).text();
+  return {
+    replica: metricValue(text, 'notifications_replica_reads_total{target="replica"}') ?? 0,
+    conflicts: metricValue(text, 'notifications_replica_fallbacks_total{reason="conflict"}') ?? 0,
+  };
+};
+/** Lock conflicts the standby has resolved by cancelling its readers of `notify`. */
+const lockConflicts = async () =>
+  (
+    await query<{ conflicts: number }>(
+      pair.standby.url(),
+      `SELECT confl_lock::int AS conflicts FROM pg_stat_database_conflicts WHERE datname = 'notify'`,
+    )
+  )[0]!.conflicts;
+/** The unseen ids of `userId` as the primary holds them. */
+const onPrimary = async (userId: string) =>
+  (
+    await query<{ id: string }>(
+      pair.primary.url('notify'),
+      `SELECT n.id::text FROM "Notification" n JOIN "Receipt" r ON r."notificationId" = n.id
+        WHERE r."userId" = $1 AND r."seenAt" IS NULL ORDER BY n.id`,
+      [userId],
+    )
+  ).map(({ id }) => id);
+/** Whether a session on the standby (the service's) holds a read lock on "Notification". */
+const replicaReading = async () =>
+  (
+    await query<{ reading: boolean }>(
+      pair.standby.url('notify'),
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = '"Notification"'::regclass
+         AND mode = 'AccessShareLock' AND pid <> pg_backend_pid()) AS reading`,
+    )
+  )[0]!.reading;
+
+beforeAll(async () => {
+  pair = await startStreamingPair({ standbySettings: { max_standby_streaming_delay: '0' } });
+  await query(pair.primary.url(), 'CREATE DATABASE notify');
+  await caughtUp(pair);
+  const standby = new URL(pair.standby.url('notify'));
+  proxy = await startLatencyProxy(
+    { host: standby.hostname, port: Number(standby.port) },
+    REPLICA_DELAY_MS,
+  );
+  standby.port = String(proxy.port);
+  server = await startTestServer({
+    database: { url: pair.primary.url('notify') },
+    env: {
+      DATABASE_REPLICA_URL: standby.toString(),
+      // Waiting for the replica takes round trips through the slow hop: it is not lagging.
+      REPLICA_MAX_WAIT_MS: '10000',
+      LOG_LEVEL: 'error',
+    },
+    onLog: (line) => logged.push(line),
+  });
+  await upsertCategory(server, { name: 'info' });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await proxy?.close();
+  await pair?.remove();
+});
+
+describe('a recovery conflict on the replica', () => {
+  it('answers the read from the primary, one consistent snapshot, and counts the fallback', async () => {
+    await send('ada', 'one');
+    await send('ada', 'two');
+    await caughtUp(pair);
+    const before = await metrics();
+    const conflictsBefore = await lockConflicts();
+
+    const reading = server.request<Snapshot>(SNAPSHOT, {}, 'ada');
+    // Once the request's replica transaction has read "Notification" (and holds its lock), the
+    // primary sends one more and takes a lock whose replay cancels that transaction.
+    await until(replicaReading, (yes) => yes, 10_000, "the request's replica transaction");
+    const late = await send('ada', 'while the replica reads');
+    await query(
+      pair.primary.url('notify'),
+      'BEGIN; LOCK TABLE "Notification" IN ACCESS EXCLUSIVE MODE; COMMIT',
+    );
+    const result = await reading;
+
+    expect(result.errors, JSON.stringify(logged)).toBeUndefined();
+    expect(await lockConflicts()).toBeGreaterThan(conflictsBefore);
+    const snapshot = result.data!;
+    const ids = snapshot.box.notifications.map(({ id }) => id);
+    // All from one moment, on the primary after the send: no earlier replica result kept.
+    expect(ids).toContain(late);
+    expect(ids.toSorted()).toEqual(await onPrimary('ada'));
+    expect(snapshot.unseenNotifications.map(({ id }) => id)).toEqual(ids);
+    expect(snapshot.box.unseenCount).toBe(ids.length);
+    expect(snapshot.count).toBe(ids.length);
+    expect(snapshot.eventCursor).toBe(snapshot.box.cursor);
+    const after = await metrics();
+    expect(after.conflicts - before.conflicts).toBe(1);
+    expect(after.replica - before.replica).toBe(1);
+  });
+});
