@@ -52,7 +52,7 @@ export async function postgresDatabase(url: string): Promise<Counters> {
  * did not: their own counters on /metrics, summed.
  */
 export async function serviceReads(graphqlUrls: string[]): Promise<Counters> {
-  const total: Counters = { replica: 0, primary: 0, lagging: 0, failed: 0 };
+  const total: Counters = { replica: 0, primary: 0, lagging: 0, failed: 0, conflict: 0 };
   for (const url of graphqlUrls) {
     const text = await (await fetch(new URL('/metrics', url))).text();
     const read = (series: string) => metricValue(text, series) ?? 0;
@@ -60,6 +60,7 @@ export async function serviceReads(graphqlUrls: string[]): Promise<Counters> {
     total.primary! += read('notifications_replica_reads_total{target="primary"}');
     total.lagging! += read('notifications_replica_fallbacks_total{reason="lagging"}');
     total.failed! += read('notifications_replica_fallbacks_total{reason="failed"}');
+    total.conflict! += read('notifications_replica_fallbacks_total{reason="conflict"}');
   }
   return total;
 }

@@ -3,6 +3,11 @@
 
 /** A statement gave up waiting for a lock (lock_timeout). */
 export const LOCK_NOT_AVAILABLE = '55P03';
+/**
+ * serialization_failure: on a hot standby, a read cancelled (or its session ended) because WAL
+ * replay could not wait for it, "conflict with recovery".
+ */
+export const SERIALIZATION_FAILURE = '40001';
 
 interface Wrapped {
   code?: unknown;

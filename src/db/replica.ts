@@ -5,7 +5,7 @@ import { within } from '../within.js';
 /** Where a request's reads went, and why not the replica when they did not. */
 export interface ReplicaObserver {
   served(target: 'replica' | 'primary'): void;
-  fallback(reason: 'lagging' | 'failed'): void;
+  fallback(reason: 'lagging' | 'failed' | 'conflict'): void;
 }
 
 export interface ReplicaReads {
@@ -15,6 +15,8 @@ export interface ReplicaReads {
    * only told of what was committed, and events are published after commit), else the primary.
    */
   choose(): Promise<ReadTarget>;
+  /** The primary, for a request whose replica reads were cancelled by a recovery conflict. */
+  afterConflict(): ReadTarget;
   /** Resolves while the replica answers (for /readyz). */
   check(): Promise<void>;
   close(): Promise<void>;
@@ -79,6 +81,11 @@ export function createReplicaReads(options: {
       if (!caughtUp) observer.fallback('lagging');
       observer.served(caughtUp ? 'replica' : 'primary');
       return caughtUp ? replica : primaryTarget;
+    },
+    afterConflict() {
+      observer.fallback('conflict');
+      observer.served('primary');
+      return primaryTarget;
     },
     async check() {
       await pool.query('SELECT 1');

@@ -112,7 +112,7 @@ export function createMetrics(dependencies: Record<string, Dependency>) {
     }),
     replicaFallbacks: new Counter({
       name: 'notifications_replica_fallbacks_total',
-      help: 'Reads sent to the primary because the replica lagged past REPLICA_MAX_WAIT_MS or failed.',
+      help: 'Reads sent to the primary because the replica lagged past REPLICA_MAX_WAIT_MS, failed, or cancelled them in a conflict with recovery.',
       labelNames: ['reason'],
       registers,
     }),

@@ -1,5 +1,7 @@
+import { getOperationAST, type GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { inTransaction, type ReadTarget } from '../db/client.js';
+import { SERIALIZATION_FAILURE, sqlStateOf } from '../db/postgres-errors.js';
 import { pgReader, type SqlReader } from '../db/sql-reader.js';
 import { within } from '../within.js';
 import type { Context } from './context.js';
@@ -94,14 +96,35 @@ function open(context: Context): Snapshot {
   return { reader, release };
 }
 
-/** Ends each request's snapshot when its execution is done, whatever happened. */
-export const useReadSnapshots = (): Plugin => ({
-  onExecute: ({ args }) => ({
-    onExecuteDone: () => {
-      const context = args.contextValue as object;
-      snapshots.get(context)?.release();
-      snapshots.delete(context);
-      sources.delete(context);
-    },
-  }),
+/**
+ * Ends each request's snapshot when its execution is done, whatever happened. A query whose
+ * replica reads were cancelled by a recovery conflict runs again, whole, on the primary: its
+ * answer stays one snapshot, never earlier replica results beside later primary ones. Mutations
+ * and subscriptions never run twice.
+ */
+export const useReadSnapshots = (): Plugin<Context> => ({
+  onExecute: ({ args, executeFn, setExecuteFn }) => {
+    const context = args.contextValue as Context;
+    if (getOperationAST(args.document, args.operationName)?.operation === 'query') {
+      setExecuteFn(async (execution) => {
+        const result = await executeFn(execution);
+        const { replica } = context.services;
+        if (!replica || !result.errors?.some(isRecoveryConflict)) return result;
+        end(context);
+        sources.set(context, Promise.resolve(replica.afterConflict()));
+        return executeFn(execution);
+      });
+    }
+    return { onExecuteDone: () => end(context) };
+  },
 });
+
+function end(context: Context) {
+  snapshots.get(context)?.release();
+  snapshots.delete(context);
+  sources.delete(context);
+}
+
+/** Only a standby fails a read-only read so: WAL replay could not wait for it. */
+const isRecoveryConflict = (error: GraphQLError) =>
+  sqlStateOf(error.originalError) === SERIALIZATION_FAILURE;
