@@ -3,7 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLOSE as CLIENT_CLOSE,
   createInbox,
+  type EventOrigin,
   type Inbox,
+  type InboxEvents,
   type InboxState,
   type NotificationEvent,
 } from '../packages/client/src/index.js';
@@ -224,6 +226,26 @@ describe('createInbox', () => {
     const after = await sendTo('dee', 'after');
     await state(inbox, (s) => s.notifications[0]?.id === after, 'a live event after reconnect()');
     expect(opened.snapshots).toBe(2);
+  });
+
+  it('names the store and counts its emissions in every listener call, so a repeat shows', async () => {
+    const stores = [open('lou'), open('lou')].map(({ inbox }) => {
+      const heard: (EventOrigin & { name: keyof InboxEvents })[] = [];
+      for (const name of ['snapshot', 'event', 'notification'] as const) {
+        inbox.on(name, (_value, origin) => heard.push({ name, ...origin }));
+      }
+      return { inbox, heard };
+    });
+    for (const { inbox } of stores) await state(inbox, (s) => s.status === 'live', 'live');
+    await sendTo('lou', 'to both stores');
+    for (const { inbox } of stores) await state(inbox, (s) => s.unseenCount === 1, 'counted');
+    const [first, second] = stores.map(({ heard }) => heard);
+    expect(first!.map(({ name }) => name).sort()).toEqual(['event', 'notification', 'snapshot']);
+    // One name per store, all through; each emission the next number of its store.
+    expect(new Set(first!.map(({ store }) => store)).size).toBe(1);
+    expect(first!.map(({ seq }) => seq)).toEqual([1, 2, 3]);
+    expect(second!.map(({ seq }) => seq)).toEqual([1, 2, 3]);
+    expect(second![0]!.store).not.toBe(first![0]!.store);
   });
 
   it('takes each notification of a DIGEST into the list, with a toast each', async () => {

@@ -3,6 +3,7 @@ import { backoff } from './backoff.js';
 import { CLOSE, type CloseCode } from './close-codes.js';
 import { Emitter, reportLater } from './emitter.js';
 import { InboxError, postGraphQL } from './http.js';
+import { randomId } from './random-id.js';
 import {
   ACKNOWLEDGE,
   ARCHIVE,
@@ -21,6 +22,7 @@ import {
 import type {
   CategoryChoice,
   CategoryPreference,
+  EventOrigin,
   InboxEvents,
   InboxState,
   Notification,
@@ -51,7 +53,11 @@ export interface Inbox {
   getState(): InboxState;
   /** Called after every change with the new state; returns the unsubscribe. */
   subscribe(listener: (state: InboxState) => void): () => void;
-  on<K extends keyof InboxEvents>(name: K, listener: (value: InboxEvents[K]) => void): () => void;
+  /** Each listener is also told which store the event came from, and its number there. */
+  on<K extends keyof InboxEvents>(
+    name: K,
+    listener: (value: InboxEvents[K], origin: EventOrigin) => void,
+  ): () => void;
   /** The SEEN events that follow bring the new unseenCount. */
   markSeen(ids: string[]): Promise<void>;
   /** Returns how many were marked. */
@@ -123,7 +129,11 @@ export function createInbox(options: InboxOptions): Inbox {
   const retryDelay = options.retryDelay ?? ((retries: number) => backoff(retries));
   const wsUrl = options.wsUrl ?? options.url.replace(/^http/, 'ws');
   const listeners = new Set<(state: InboxState) => void>();
-  const events = new Emitter<InboxEvents>();
+  const events = new Emitter<InboxEvents, EventOrigin>();
+  const storeId = randomId();
+  let emitted = 0;
+  const emit = <K extends keyof InboxEvents>(name: K, value: InboxEvents[K]) =>
+    events.emit(name, value, { store: storeId, seq: ++emitted });
   let state = startingState();
   let session: Session | undefined;
   let historyCursor: string | null = null;
@@ -251,7 +261,7 @@ export function createInbox(options: InboxOptions): Inbox {
       cursor: inbox.cursor,
       problem: null,
     });
-    events.emit('snapshot', {
+    emit('snapshot', {
       notifications: inbox.notifications,
       unseenCount: inbox.unseenCount,
       categoryCounts,
@@ -327,7 +337,7 @@ export function createInbox(options: InboxOptions): Inbox {
   }
 
   function apply(event: NotificationEvent): void {
-    events.emit('event', event);
+    emit('event', event);
     if (event.type === 'ALL_SEEN' || event.type === 'ALL_ARCHIVED') {
       // One event for many notifications of any category (archiveAll's filter is not in it):
       // a snapshot says exactly what they are now, and the stream goes on from its cursor.
@@ -390,7 +400,7 @@ export function createInbox(options: InboxOptions): Inbox {
     }
     const { notifications, snoozed, history } = lists;
     update({ notifications, snoozed, history, categoryCounts, unseenCount: event.unseenCount, cursor: event.cursor });
-    for (const notification of added) events.emit('notification', notification);
+    for (const notification of added) emit('notification', notification);
     // Once the events stop coming (a replay's too), the counts must add up to the service's:
     // if not, something changed one without an event (an expiry): a snapshot has it exactly.
     clearTimeout(countCheck);

@@ -1,7 +1,8 @@
 import { Emitter } from './emitter.js';
 import { InboxError } from './http.js';
 import { startingState, type Inbox, type InboxOptions } from './inbox.js';
-import type { InboxEvents, InboxState } from './types.js';
+import { randomId } from './random-id.js';
+import type { EventOrigin, InboxEvents, InboxState } from './types.js';
 
 // What the tabs and the one store they share say to each other, whether the store runs in a tab
 // (shared.ts, over a BroadcastChannel) or in a SharedWorker (worker.ts, over its ports). Plain
@@ -25,7 +26,13 @@ export type Message =
   | { type: 'hello' }
   | { type: 'leader' }
   | { type: 'state'; state: InboxState }
-  | { type: 'event'; name: keyof InboxEvents; value: InboxEvents[keyof InboxEvents] }
+  | {
+      type: 'event';
+      name: keyof InboxEvents;
+      value: InboxEvents[keyof InboxEvents];
+      /** The store's own origin of it: every tab tells its listeners the same. */
+      origin: EventOrigin;
+    }
   | { type: 'call'; id: string; action: Action; args: unknown[] }
   | { type: 'reply'; id: string; value?: unknown; error?: ErrorData };
 
@@ -62,7 +69,9 @@ const EVENT_NAMES: (keyof InboxEvents)[] = ['notification', 'event', 'snapshot']
 export function passOn(store: Inbox, post: (message: Message) => void): () => void {
   const stops = [
     store.subscribe((state) => post({ type: 'state', state })),
-    ...EVENT_NAMES.map((name) => store.on(name, (value) => post({ type: 'event', name, value }))),
+    ...EVENT_NAMES.map((name) =>
+      store.on(name, (value, origin) => post({ type: 'event', name, value, origin })),
+    ),
   ];
   return () => stops.forEach((stop) => stop());
 }
@@ -102,7 +111,7 @@ interface Waiting {
 export class Mirror {
   private state = startingState();
   private readonly listeners = new Set<(state: InboxState) => void>();
-  readonly events = new Emitter<InboxEvents>();
+  readonly events = new Emitter<InboxEvents, EventOrigin>();
   /** Calls sent and not answered yet: whoever runs the store next runs them again. */
   private readonly waiting = new Map<string, Waiting>();
   local: Inbox | undefined;
@@ -121,7 +130,9 @@ export class Mirror {
   /** Takes what the store's side said: a state, an event or a reply. */
   receive(message: Message): void {
     if (message.type === 'state') this.show(message.state);
-    if (message.type === 'event') this.events.emit(message.name, message.value as never);
+    if (message.type === 'event') {
+      this.events.emit(message.name, message.value as never, message.origin);
+    }
     if (message.type === 'reply') {
       const call = this.waiting.get(message.id);
       this.waiting.delete(message.id);
@@ -147,7 +158,7 @@ export class Mirror {
   act(action: Action, args: unknown[]): Promise<unknown> {
     if (this.local) return run(this.local, action, args);
     return new Promise((resolve, reject) => {
-      const id = Math.random().toString(36).slice(2);
+      const id = randomId();
       this.waiting.set(id, { action, args, resolve, reject });
       this.send({ type: 'call', id, action, args });
     });

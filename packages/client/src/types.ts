@@ -141,3 +141,15 @@ export interface InboxEvents {
    */
   snapshot: Snapshot;
 }
+
+/**
+ * Where an event came from: every `on` listener is given it after the value. `store` names the
+ * store that emitted it (each `createInbox` its own, at random; with `createSharedInbox`, the one
+ * the tabs share, so a new one when another tab or a new worker starts it again), `seq` counts
+ * that store's events from 1. Tabs that hear one event of a shared store get the same pair;
+ * a notification in two pairs arrived twice. For debugging a stream, or a test of one.
+ */
+export interface EventOrigin {
+  store: string;
+  seq: number;
+}

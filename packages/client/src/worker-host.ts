@@ -8,6 +8,7 @@ import {
   type WorkerMessage,
   type WorkerStoreOptions,
 } from './protocol.js';
+import { randomId } from './random-id.js';
 
 // The SharedWorker's side: one store, so one socket, for every tab that has a port to it. Tokens
 // come from the tabs; the store lives while a tab does, so a tab closing disturbs no other.
@@ -82,7 +83,7 @@ export function serveTabs(scope: Scope): void {
 
   /** Asks the tab that acted last, then every tab; the first answer counts. */
   function getToken(): Promise<string> {
-    const id = Math.random().toString(36).slice(2);
+    const id = randomId();
     const request: WorkerMessage = { type: 'token-request', id };
     return new Promise<string>((resolve, reject) => {
       const askAll = setTimeout(() => broadcast(request), lastActor ? ASK_ALL_AFTER_MS : 0);
