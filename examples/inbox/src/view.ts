@@ -1,6 +1,11 @@
-import type { InboxState, Notification, NotificationFilter, Status } from './protocol';
+import type {
+  InboxState,
+  InboxStatus,
+  Notification,
+  NotificationFilter,
+} from '../../../packages/client/src';
 
-// The notification centre drawn from the hub's state: a bell with the count, a dropdown with a
+// The notification centre drawn from the store's state: a bell with the count, a dropdown with a
 // tab per category (with its count), a Snoozed tab, and cards (a thread's count, an "edited"
 // mark) to dismiss, mark unread or snooze, a banner for what must be acknowledged (a modal dialog
 // when it is URGENT), toasts, desktop notifications for important ones while the tab is hidden,
@@ -17,6 +22,24 @@ export interface Actions {
   snooze(id: string, until: string): void;
   signIn(token: string): void;
 }
+
+/** The store's status, or no token yet. */
+export type Status = InboxStatus | 'signed-out';
+
+/** What the view draws: the store's state, or `signedOut` before there is a token. */
+export type ViewState = Pick<
+  InboxState,
+  'unseenCount' | 'categoryCounts' | 'notifications' | 'snoozed' | 'problem'
+> & { status: Status };
+
+export const signedOut: ViewState = {
+  status: 'signed-out',
+  unseenCount: 0,
+  categoryCounts: {},
+  notifications: [],
+  snoozed: [],
+  problem: null,
+};
 
 export interface ViewOptions {
   /** Adds "In <n> seconds" to the snooze menu (demos and tests). */
@@ -44,7 +67,7 @@ const BELL_SVG =
   '<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z"/></svg>';
 
 export class InboxView {
-  private state?: InboxState;
+  private state?: ViewState;
   private readonly bell = h('button', { class: 'bell', type: 'button' });
   private readonly badge = h('span', { class: 'badge' });
   private readonly status = h('span', { class: 'status' });
@@ -150,7 +173,7 @@ export class InboxView {
     setInterval(() => this.state && this.render(this.state), 30_000);
   }
 
-  render(state: InboxState): void {
+  render(state: ViewState): void {
     this.state = state;
     document.body.dataset.status = state.status;
     this.status.textContent = STATUS_TEXT[state.status];
@@ -246,7 +269,7 @@ export class InboxView {
    * "All" and a tab per category, each with its unseen count from the service, and "Snoozed"
    * with how many are snoozed.
    */
-  private renderTabs(state: InboxState, categories: string[]): void {
+  private renderTabs(state: ViewState, categories: string[]): void {
     const entries: [Tab, string, number][] = [
       [ALL, 'All', state.unseenCount],
       ...categories.map((c): [Tab, string, number] => [c, c, state.categoryCounts[c] ?? 0]),
