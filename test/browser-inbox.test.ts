@@ -407,6 +407,24 @@ describe.skipIf(!chromiumInstalled())('the reference inbox in Chromium', () => {
     await context.close();
   });
 
+  it('follows a sign-in as someone else in a new tab: every tab shows the new user, not the one before', async () => {
+    const context = await newBrowserProfile();
+    const first = await openTab(context, 'hana');
+    await waitForStatus(first, 'live');
+    await sendTo('hana', 'for hana');
+    await expect.poll(() => cardTitles(first), poll).toEqual(['for hana']);
+
+    // The example's sign-in: a new tab opened with another user's token.
+    const second = await openTab(context, 'ivan');
+    await sendTo('ivan', 'for ivan');
+    await sendTo('hana', 'for hana again');
+    for (const tab of [first, second]) {
+      await expect.poll(() => cardTitles(tab), poll).toEqual(['for ivan']);
+    }
+    await expect.poll(() => sockets('hana'), poll).toBe(0);
+    await context.close();
+  });
+
   it('falls back to the socket of the tab holding a Web Lock where there is no SharedWorker, and tabs still agree', async () => {
     const context = await newBrowserProfile({ withoutSharedWorker: true });
     const [first, second] = [await openTab(context, 'gina'), await openTab(context, 'gina')];

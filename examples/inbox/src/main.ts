@@ -21,6 +21,8 @@ const quickSnoozeSeconds = Number(params.get('quickSnooze')) || undefined;
 // The example's sign-in: ?token= once, kept for later visits and taken out of the address bar,
 // history and referrers. A real app passes the token it already has.
 const tokenInUrl = params.get('token');
+// Someone else (or a new session) in this tab: the store the tabs share connects again with it.
+const signedInAgain = tokenInUrl !== null && tokenInUrl !== localStorage.getItem(TOKEN_KEY);
 if (tokenInUrl) {
   localStorage.setItem(TOKEN_KEY, tokenInUrl);
   params.delete('token');
@@ -86,5 +88,8 @@ function openInbox(): Inbox {
   return shared;
 }
 
-if (localStorage.getItem(TOKEN_KEY)) inbox = openInbox();
-else view.render(signedOut);
+if (localStorage.getItem(TOKEN_KEY)) {
+  inbox = openInbox();
+  // The shared store may be running on the token before, for the user before.
+  if (signedInAgain) inbox.reconnect();
+} else view.render(signedOut);
