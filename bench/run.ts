@@ -12,6 +12,7 @@ import {
   type Load,
   type ServiceProcess,
 } from './processes.js';
+import { addCpu, cpuPer, cpuSample, zeroCpu } from './cpu.js';
 import { scaleOut } from './scale-out.js';
 import { sendRounds } from './send-rounds.js';
 import {
@@ -152,15 +153,21 @@ const connectSubscribers = (load: Load, wsUrl: string) => () =>
  * Connect + authenticate + subscribe + unseenNotifications, as many clients at once as a busy
  * reconnect wave would bring.
  */
-async function connectWave(load: Load, wsUrl: string) {
+async function connectWave(load: Load, service: ServiceProcess) {
+  const before = cpuSample([service.child], load.child);
   const ramp = await load.call<{ durations: number[]; retries: number; seconds: number }>(
     'connect',
     {
-      wsUrl,
+      wsUrl: service.url.replace('http', 'ws'),
       secret: SECRET,
       users: users(SIZE.connectClients, 'c'),
       concurrency: 50,
     },
+  );
+  const cpu = cpuPer(
+    'connect',
+    SIZE.connectClients,
+    addCpu(zeroCpu(), before, cpuSample([service.child], load.child)),
   );
   const retried = `${ramp.retries} attempts refused with 1013 (try again later) and retried`;
   record({
@@ -170,7 +177,7 @@ async function connectWave(load: Load, wsUrl: string) {
     value: SIZE.connectClients / ramp.seconds,
     digits: 0,
     goal: '≥ 1,000/s',
-    note: retried,
+    note: [retried, cpu].filter(Boolean).join('; '),
   });
   record({
     id: 'connect_p99',
@@ -197,7 +204,7 @@ async function singleInstance(databaseUrl: string, load: Load) {
     : await fanOutRounds(load, { httpUrl: service.url, apiKey: API_KEY }, 'service');
 
   const sends = await sendRounds(load, {
-    httpUrl: service.url,
+    services: [service],
     users: users(SIZE.sockets),
     seconds: SIZE.roundSeconds,
     rounds: ROUNDS,
@@ -234,9 +241,14 @@ async function singleInstance(databaseUrl: string, load: Load) {
   // maintenance leaves them (right after the bulk phases it measured a third of this: README).
   await analyze(databaseUrl);
   await settle(2000);
-  if (!sendsOnly) await connectWave(load, wsUrl);
+  if (!sendsOnly) await connectWave(load, service);
   await service.stop();
-  return { fanOut, memory, sends: sends.perSecond, sendNotes: sends.notes };
+  return {
+    fanOut,
+    memory,
+    sends: sends.perSecond,
+    sendNotes: [...sends.notes, sends.cpu ?? []].flat(),
+  };
 }
 
 /** Sends per sendNotifications call, and recipients per send, in the batch figure. */

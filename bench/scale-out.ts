@@ -65,14 +65,14 @@ async function sendsOver(load: Load, instances: ServiceProcess[], size: Size, ro
   });
   await sleep(1000);
   const sent = await sendRounds(load, {
-    httpUrl: instances.map((instance) => instance.url),
+    services: instances,
     users: receivers,
     seconds: size.roundSeconds,
     rounds,
     prefix: `so${instances.length}-`,
   });
   await load.call('disconnect');
-  return { perSecond: sent.perSecond, notes: sent.notes.join('; ') };
+  return { perSecond: sent.perSecond, notes: [...sent.notes, sent.cpu ?? []].flat().join('; ') };
 }
 
 /** Connects as many clients over `instances` as the machine holds, then public sends to them. */
