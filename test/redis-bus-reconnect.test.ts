@@ -37,9 +37,10 @@ afterEach(async () => {
 });
 
 let instances = 0;
+const throughProxy = () => `redis://127.0.0.1:${redis.port}`;
 
-/** A bus through the proxy whose log lines go to `onLine` as they are written. */
-function busLoggingTo(onLine: (message: string) => void = () => {}): EventBus {
+/** A bus at `url`, on the channel these tests share, whose log lines go to `onLine`. */
+function busAt(url: string, onLine: (message: string) => void = () => {}): EventBus {
   const lines = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
@@ -49,7 +50,7 @@ function busLoggingTo(onLine: (message: string) => void = () => {}): EventBus {
     },
   });
   return createRedisBus({
-    target: { url: `redis://127.0.0.1:${redis.port}` },
+    target: { url },
     shards: 1,
     channelPrefix: 'reconnect-test:',
     instanceId: `reconnect-test-${++instances}`,
@@ -61,12 +62,11 @@ function busLoggingTo(onLine: (message: string) => void = () => {}): EventBus {
 describe('the Redis bus', () => {
   it('closes without an unhandled rejection when closed as Redis comes back and goes again', async () => {
     let closed = false;
-    let bus: EventBus | undefined = undefined;
-    bus = busLoggingTo((message) => {
+    const bus: EventBus = busAt(throughProxy(), (message) => {
       // Written from the subscriber's 'ready' listener, just after its re-SUBSCRIBE went out.
       if (message.startsWith('redis connection back') && !closed) {
         closed = true;
-        void bus!.close();
+        void bus.close();
         void redis.cut();
       }
     });
@@ -85,15 +85,8 @@ describe('the Redis bus', () => {
   });
 
   it('receives what other instances publish again once Redis is back, after telling its subscribers to catch up', async () => {
-    const away = busLoggingTo();
-    const direct = createRedisBus({
-      target: { url: TEST_REDIS_URL },
-      shards: 1,
-      channelPrefix: 'reconnect-test:',
-      instanceId: 'reconnect-test-direct',
-      logger: createLogger('silent'),
-      database,
-    });
+    const away = busAt(throughProxy());
+    const direct = busAt(TEST_REDIS_URL);
     try {
       await Promise.all([away.start(), direct.start()]);
       const signals: string[] = [];

@@ -2,8 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLatencyProxy, type LatencyProxy } from './helpers/latency-proxy.js';
 import { upsertCategory } from './helpers/operations.js';
 import { query } from './helpers/pg-query.js';
-import { metricValue } from './helpers/raw-socket.js';
-import { startTestServer, TEST_API_KEY, type TestServer } from './helpers/server.js';
+import {
+  replicaMetrics,
+  sendTo,
+  SNAPSHOT,
+  unseenOn,
+  type Snapshot,
+} from './helpers/replica-snapshot.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
 import { caughtUp, startStreamingPair, type StreamingPair } from './helpers/streaming-replica.js';
 import { until } from './helpers/wait.js';
 
@@ -13,23 +19,6 @@ import { until } from './helpers/wait.js';
 // snapshot. The standby here gives way at once (max_standby_streaming_delay 0), and is one slow
 // network hop from the service, so the request's transaction is open long enough to conflict.
 
-const SEND = `mutation Send($input: SendNotificationInput!) {
-  sendNotification(input: $input) { notification { id } }
-}`;
-const SNAPSHOT = `query Snapshot {
-  box: inbox { notifications { id } unseenCount cursor }
-  unseenNotifications { id }
-  count: unseenCount
-  eventCursor
-}`;
-
-type Snapshot = {
-  box: { notifications: { id: string }[]; unseenCount: number; cursor: string };
-  unseenNotifications: { id: string }[];
-  count: number;
-  eventCursor: string;
-};
-
 /** Each way: each of the snapshot's statements keeps its transaction open 200 ms longer. */
 const REPLICA_DELAY_MS = 100;
 
@@ -38,22 +27,8 @@ let proxy: LatencyProxy;
 let server: TestServer;
 const logged: Record<string, unknown>[] = [];
 
-const send = async (recipient: string, title: string) => {
-  const result = await server.request<{ sendNotification: { notification: { id: string } } }>(
-    SEND,
-    { input: { category: 'info', recipientIds: [recipient], title } },
-    { apiKey: TEST_API_KEY },
-  );
-  expect(result.errors).toBeUndefined();
-  return result.data!.sendNotification.notification.id;
-};
-const metrics = async () => {
-  const text = await (await fetch(new URL('/metrics', server.url))).text();
-  return {
-    replica: metricValue(text, 'notifications_replica_reads_total{target="replica"}') ?? 0,
-    conflicts: metricValue(text, 'notifications_replica_fallbacks_total{reason="conflict"}') ?? 0,
-  };
-};
+const send = (recipient: string, title: string) => sendTo(server, recipient, title);
+const metrics = () => replicaMetrics(server);
 /** Lock conflicts the standby has resolved by cancelling its readers of `notify`. */
 const lockConflicts = async () =>
   (
@@ -62,16 +37,7 @@ const lockConflicts = async () =>
       `SELECT confl_lock::int AS conflicts FROM pg_stat_database_conflicts WHERE datname = 'notify'`,
     )
   )[0]!.conflicts;
-/** The unseen ids of `userId` as the primary holds them. */
-const onPrimary = async (userId: string) =>
-  (
-    await query<{ id: string }>(
-      pair.primary.url('notify'),
-      `SELECT n.id::text FROM "Notification" n JOIN "Receipt" r ON r."notificationId" = n.id
-        WHERE r."userId" = $1 AND r."seenAt" IS NULL ORDER BY n.id`,
-      [userId],
-    )
-  ).map(({ id }) => id);
+const onPrimary = (userId: string) => unseenOn(pair.primary.url('notify'), userId);
 /** Whether a session on the standby (the service's) holds a read lock on "Notification". */
 const replicaReading = async () =>
   (

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from './helpers/pg-query.js';
-import { metricValue } from './helpers/raw-socket.js';
-import { startTestServer, TEST_API_KEY, type TestServer } from './helpers/server.js';
+import {
+  replicaMetrics,
+  sendTo,
+  SNAPSHOT,
+  unseenOn,
+  type Snapshot,
+} from './helpers/replica-snapshot.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
 import { Stream } from './helpers/stream.js';
 import { caughtUp, startStreamingPair, type StreamingPair } from './helpers/streaming-replica.js';
 import { upsertCategory } from './helpers/operations.js';
@@ -11,50 +17,20 @@ import { until } from './helpers/wait.js';
 // with pg_basebackup), and the rule that a client never reads less than it was told: a read
 // waits for the replica to pass the primary's position, or is served by the primary.
 
-const SEND = `mutation Send($input: SendNotificationInput!) {
-  sendNotification(input: $input) { notification { id } }
-}`;
-const SNAPSHOT = `query Snapshot {
-  box: inbox { notifications { id } unseenCount cursor }
-  unseenNotifications { id }
-  count: unseenCount
-  eventCursor
-}`;
 const FOLLOW = `subscription Follow($from: String) {
   myNotifications(after: $from) { type notification { id } }
 }`;
 
-type Snapshot = {
-  box: { notifications: { id: string }[]; unseenCount: number; cursor: string };
-  unseenNotifications: { id: string }[];
-  count: number;
-  eventCursor: string;
-};
-
 let pair: StreamingPair;
 let server: TestServer;
 
-const send = async (recipient: string, title: string) => {
-  const result = await server.request<{ sendNotification: { notification: { id: string } } }>(
-    SEND,
-    { input: { category: 'info', recipientIds: [recipient], title } },
-    { apiKey: TEST_API_KEY },
-  );
-  expect(result.errors).toBeUndefined();
-  return result.data!.sendNotification.notification.id;
-};
+const send = (recipient: string, title: string) => sendTo(server, recipient, title);
 const read = async (userId: string) => {
   const result = await server.request<Snapshot>(SNAPSHOT, {}, userId);
   expect(result.errors).toBeUndefined();
   return result.data!;
 };
-const metrics = async () => {
-  const text = await (await fetch(new URL('/metrics', server.url))).text();
-  return {
-    replica: metricValue(text, 'notifications_replica_reads_total{target="replica"}') ?? 0,
-    primary: metricValue(text, 'notifications_replica_reads_total{target="primary"}') ?? 0,
-  };
-};
+const metrics = () => replicaMetrics(server);
 const readiness = async () => {
   const response = await fetch(new URL('/readyz', server.url));
   return {
@@ -62,16 +38,7 @@ const readiness = async () => {
     ...((await response.json()) as { status: string; checks: Record<string, string> }),
   };
 };
-/** The unseen ids of `userId` as the primary holds them. */
-const onPrimary = async (userId: string) =>
-  (
-    await query<{ id: string }>(
-      pair.primary.url('notify'),
-      `SELECT n.id::text FROM "Notification" n JOIN "Receipt" r ON r."notificationId" = n.id
-        WHERE r."userId" = $1 AND r."seenAt" IS NULL ORDER BY n.id`,
-      [userId],
-    )
-  ).map(({ id }) => id);
+const onPrimary = (userId: string) => unseenOn(pair.primary.url('notify'), userId);
 
 beforeAll(async () => {
   pair = await startStreamingPair();
