@@ -1,8 +1,12 @@
 import { GraphQLError } from 'graphql';
-import { describe, expect, it } from 'vitest';
-import { createErrorMasker, isDatabaseUnavailable } from '../src/api/errors.js';
+import pg from 'pg';
+import { describe, expect, inject, it } from 'vitest';
+import { createErrorMasker } from '../src/api/errors.js';
+import { isDatabaseUnavailable } from '../src/db/postgres-errors.js';
 import { DomainError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
+import { query } from './helpers/pg-query.js';
+import { until } from './helpers/wait.js';
 
 // The shapes a lost database takes on its way up (seen in test/fault-postgres.test.ts: a proxy
 // cut, a PostgreSQL stopped and started), and ones that must not be taken for it.
@@ -64,6 +68,51 @@ describe('isDatabaseUnavailable', () => {
     ['not an error', 'Connection terminated'],
   ])('does not take %s for it', (_, error) => {
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+});
+
+describe('isDatabaseUnavailable, on a real session that the server ends', () => {
+  /** The error of `client`'s next statement after its session was ended, busy or idle. */
+  async function errorAfterSessionEnds(busy: boolean) {
+    const url = inject('postgresAdminUrl');
+    const client = new pg.Client({ connectionString: url });
+    const lost: Error[] = [];
+    client.on('error', (error) => lost.push(error));
+    await client.connect();
+    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
+      .pid;
+    const statement = busy ? client.query('SELECT pg_sleep(10)').catch((error) => error) : null;
+    if (busy)
+      await until(
+        () =>
+          query(url, `SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [pid]),
+        (rows) => rows.length > 0,
+        5000,
+        'the statement running',
+      );
+    await query(url, 'SELECT pg_terminate_backend($1)', [pid]);
+    if (statement) return (await statement) as Error;
+    await until(
+      async () => lost.length,
+      (count) => count > 0,
+      5000,
+      'the client told of its lost connection',
+    );
+    return client.query('SELECT 1').then(
+      () => undefined,
+      (error: Error) => error,
+    );
+  }
+
+  it('recognises the error of the statement running when the session ends (57P01)', async () => {
+    const error = await errorAfterSessionEnds(true);
+    expect(isDatabaseUnavailable(error)).toBe(true);
+  });
+
+  it('recognises the next statement on a session that ended between two (no SQLSTATE)', async () => {
+    const error = await errorAfterSessionEnds(false);
+    expect(error?.message).toMatch(/not queryable/);
+    expect(isDatabaseUnavailable(error)).toBe(true);
   });
 });
 

@@ -38,13 +38,14 @@ const lockConflicts = async () =>
     )
   )[0]!.conflicts;
 const onPrimary = (userId: string) => unseenOn(pair.primary.url('notify'), userId);
-/** Whether a session on the standby (the service's) holds a read lock on "Notification". */
+/** The standby sessions (the service's) holding a read lock on "Notification". */
+const READERS = `SELECT pid FROM pg_locks WHERE relation = '"Notification"'::regclass
+  AND mode = 'AccessShareLock' AND pid <> pg_backend_pid()`;
 const replicaReading = async () =>
   (
     await query<{ reading: boolean }>(
       pair.standby.url('notify'),
-      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = '"Notification"'::regclass
-         AND mode = 'AccessShareLock' AND pid <> pg_backend_pid()) AS reading`,
+      `SELECT EXISTS (${READERS}) AS reading`,
     )
   )[0]!.reading;
 
@@ -110,5 +111,30 @@ describe('a recovery conflict on the replica', () => {
     const after = await metrics();
     expect(after.conflicts - before.conflicts).toBe(1);
     expect(after.replica - before.replica).toBe(1);
+  });
+
+  it('answers from the primary when the replica ends the session in the middle of the reads', async () => {
+    await send('bea', 'one');
+    await send('bea', 'two');
+    await caughtUp(pair);
+    const before = await metrics();
+
+    const reading = server.request<Snapshot>(SNAPSHOT, {}, 'bea');
+    await until(replicaReading, (yes) => yes, 10_000, "the request's replica transaction");
+    // As a conflict with an idle transaction, a restart or an operator does: the session ends,
+    // with a statement in flight (57P01) or between two (no SQLSTATE: the connection is gone).
+    await query(pair.standby.url('notify'), `SELECT pg_terminate_backend(pid) FROM (${READERS}) r`);
+    const result = await reading;
+
+    expect(result.errors, JSON.stringify(logged)).toBeUndefined();
+    const snapshot = result.data!;
+    const ids = snapshot.box.notifications.map(({ id }) => id);
+    expect(ids.toSorted()).toEqual(await onPrimary('bea'));
+    expect(ids).toHaveLength(2);
+    expect(snapshot.unseenNotifications.map(({ id }) => id)).toEqual(ids);
+    expect(snapshot.count).toBe(2);
+    expect(snapshot.eventCursor).toBe(snapshot.box.cursor);
+    const after = await metrics();
+    expect(after.failures - before.failures).toBe(1);
   });
 });

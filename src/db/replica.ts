@@ -15,8 +15,8 @@ export interface ReplicaReads {
    * only told of what was committed, and events are published after commit), else the primary.
    */
   choose(): Promise<ReadTarget>;
-  /** The primary, for a request whose replica reads were cancelled by a recovery conflict. */
-  afterConflict(): ReadTarget;
+  /** The primary, for a request whose replica reads were cancelled or lost their connection. */
+  primaryAfter(reason: 'conflict' | 'failed'): ReadTarget;
   /** Resolves while the replica answers (for /readyz). */
   check(): Promise<void>;
   close(): Promise<void>;
@@ -82,8 +82,8 @@ export function createReplicaReads(options: {
       observer.served(caughtUp ? 'replica' : 'primary');
       return caughtUp ? replica : primaryTarget;
     },
-    afterConflict() {
-      observer.fallback('conflict');
+    primaryAfter(reason) {
+      observer.fallback(reason);
       observer.served('primary');
       return primaryTarget;
     },

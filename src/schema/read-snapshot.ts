@@ -1,7 +1,7 @@
 import { getOperationAST, type GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { inTransaction, type ReadTarget } from '../db/client.js';
-import { SERIALIZATION_FAILURE, sqlStateOf } from '../db/postgres-errors.js';
+import { isDatabaseUnavailable, SERIALIZATION_FAILURE, sqlStateOf } from '../db/postgres-errors.js';
 import { pgReader, type SqlReader } from '../db/sql-reader.js';
 import { within } from '../within.js';
 import type { Context } from './context.js';
@@ -98,9 +98,9 @@ function open(context: Context): Snapshot {
 
 /**
  * Ends each request's snapshot when its execution is done, whatever happened. A query whose
- * replica reads were cancelled by a recovery conflict runs again, whole, on the primary: its
- * answer stays one snapshot, never earlier replica results beside later primary ones. Mutations
- * and subscriptions never run twice.
+ * replica reads failed (cancelled by a recovery conflict, or their session or connection gone)
+ * runs again, whole, on the primary: its answer stays one snapshot, never earlier replica
+ * results beside later primary ones. Mutations and subscriptions never run twice.
  */
 export const useReadSnapshots = (): Plugin<Context> => ({
   onExecute: ({ args, executeFn, setExecuteFn }) => {
@@ -108,10 +108,13 @@ export const useReadSnapshots = (): Plugin<Context> => ({
     if (getOperationAST(args.document, args.operationName)?.operation === 'query') {
       setExecuteFn(async (execution) => {
         const result = await executeFn(execution);
-        const { replica } = context.services;
-        if (!replica || !result.errors?.some(isRecoveryConflict)) return result;
+        const { replica, pool } = context.services;
+        const source = sources.get(context);
+        if (!replica || !source || (await source).pool === pool) return result;
+        const failure = replicaFailure(result.errors ?? []);
+        if (!failure) return result;
         end(context);
-        sources.set(context, Promise.resolve(replica.afterConflict()));
+        sources.set(context, Promise.resolve(replica.primaryAfter(failure)));
         return executeFn(execution);
       });
     }
@@ -125,6 +128,15 @@ function end(context: Context) {
   sources.delete(context);
 }
 
-/** Only a standby fails a read-only read so: WAL replay could not wait for it. */
-const isRecoveryConflict = (error: GraphQLError) =>
-  sqlStateOf(error.originalError) === SERIALIZATION_FAILURE;
+/**
+ * Why the replica failed the request's reads, if it did: a recovery conflict (only a standby
+ * fails a read-only read so: WAL replay could not wait for it), or its session or connection
+ * ended, which a conflict with an idle transaction, a restart or the network does, and which
+ * between two statements carries no SQLSTATE at all.
+ */
+function replicaFailure(errors: readonly GraphQLError[]) {
+  const causes = errors.map((error) => error.originalError);
+  if (causes.some((cause) => sqlStateOf(cause) === SERIALIZATION_FAILURE)) return 'conflict';
+  if (causes.some(isDatabaseUnavailable)) return 'failed';
+  return undefined;
+}

@@ -35,13 +35,14 @@ export async function sendTo(server: TestServer, recipient: string, title: strin
   return result.data!.sendNotification.notification.id;
 }
 
-/** The service's client reads so far, by where they went, and its fallbacks for a conflict. */
+/** The service's client reads so far, by where they went, and its fallbacks after replica reads failed. */
 export async function replicaMetrics(server: TestServer) {
   const text = await (await fetch(new URL('/metrics', server.url))).text();
   return {
     replica: metricValue(text, 'notifications_replica_reads_total{target="replica"}') ?? 0,
     primary: metricValue(text, 'notifications_replica_reads_total{target="primary"}') ?? 0,
     conflicts: metricValue(text, 'notifications_replica_fallbacks_total{reason="conflict"}') ?? 0,
+    failures: metricValue(text, 'notifications_replica_fallbacks_total{reason="failed"}') ?? 0,
   };
 }
 
