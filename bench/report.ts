@@ -130,7 +130,8 @@ export function formatResults(run: {
 ${run.quick ? 'A `--quick` run (smaller sizes).' : 'A full run.'} ${new Date().toISOString().slice(0, 10)}, ${run.machine}; ${Math.round(run.seconds)} s.
 Separate processes on this one machine, all in the same run: the service; the baseline (a bare
 \`ws\` server writing one prebuilt frame to every socket; for the \`scaleout_\` figures, one
-instance on one Redis, no replica); the peer (a plain graphql-yoga +
+instance on one Redis, no replica; for the \`partitioned_\` figures, today's unpartitioned
+tables); the peer (a plain graphql-yoga +
 graphql-ws server, no database, in-memory pub/sub, each event executed per subscriber); the
 database limit (the service's own send statements through \`pg\` on several connections, no HTTP
 or GraphQL); and the load generator (real graphql-ws clients), which shares the cores, so its

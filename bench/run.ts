@@ -13,6 +13,9 @@ import {
   type ServiceProcess,
 } from './processes.js';
 import { addCpu, cpuPer, cpuSample, zeroCpu } from './cpu.js';
+import { applyMigrations } from '../src/db/migrate.js';
+import { createLogger } from '../src/logger.js';
+import { partitioningTradeoff } from './partitioning.js';
 import { scaleOut } from './scale-out.js';
 import { sendRounds } from './send-rounds.js';
 import {
@@ -21,23 +24,27 @@ import {
   seedNotifications,
   seedPublicNotifications,
   seedTopic,
+  SEEDED_USERS,
   withClient,
 } from './seed.js';
 import { API_KEY, SECRET, createBenchCategory, serviceEnv, users } from './service-setup.js';
 import { formatResults, percentile, toMetric, type Metric, type MetricInput } from './report.js';
 
-// npm run bench [-- --quick] [-- --sends | --scale-out]: the service in its own process, driven
-// by a load generator in another, against real PostgreSQL and Redis; each figure beside, where
-// one applies, what a bare `ws` server, a plain graphql-yoga + graphql-ws peer and the database
-// alone achieve, all measured in the same run; then two instances on a Redis Cluster and a
-// streaming replica (bench/scale-out.ts). A full run writes bench/RESULTS.md; every run prints
-// one JSON line last.
+// npm run bench [-- --quick] [-- --sends | --scale-out | --partitioning]: the service in its
+// own process, driven by a load generator in another, against real PostgreSQL and Redis; each
+// figure beside, where one applies, what a bare `ws` server, a plain graphql-yoga + graphql-ws
+// peer and the database alone achieve, all measured in the same run; then two instances on a
+// Redis Cluster and a streaming replica (bench/scale-out.ts), and Notification and Receipt
+// partitioned by time beside today's tables (bench/partitioning.ts). A full run writes
+// bench/RESULTS.md; every run prints one JSON line last.
 
 const quick = process.argv.includes('--quick');
 /** Only the send figures and the database limit: for work on sends, on a shared machine. */
 const sendsOnly = process.argv.includes('--sends');
 /** Only the scale-out part (bench/scale-out.ts): its own Redis Cluster and streaming replica. */
 const scaleOutOnly = process.argv.includes('--scale-out');
+/** Only the partitioning comparison (bench/partitioning.ts). */
+const partitioningOnly = process.argv.includes('--partitioning');
 const SIZE = quick
   ? { sockets: 1000, seconds: 3, roundSeconds: 2, rows: 50_000, connectClients: 500, queries: 200 }
   : {
@@ -81,6 +88,8 @@ const ORDER = [
   'scaleout_fanout',
   'scaleout_redis_split',
   'scaleout_pg_split',
+  'partitioned_reads',
+  'partitioned_retention',
 ];
 const record = (input: MetricInput) => {
   const metric = toMetric(input);
@@ -401,7 +410,7 @@ async function unseenQueryLatency(databaseUrl: string) {
   const { mintUserToken } = await import('../src/auth/user-tokens.js');
   const durations: number[] = [];
   for (let i = 0; i < SIZE.queries; i++) {
-    const token = await mintUserToken(SECRET, `seed-${Math.floor(Math.random() * 10_000)}`);
+    const token = await mintUserToken(SECRET, `seed-${Math.floor(Math.random() * SEEDED_USERS)}`);
     const started = performance.now();
     const response = await fetch(service.url, {
       method: 'POST',
@@ -457,6 +466,22 @@ async function publicAtScale() {
     });
   } finally {
     await service.stop();
+    await database.drop();
+  }
+}
+
+/** Notification and Receipt partitioned by time beside today's tables (bench/partitioning.ts). */
+async function partitioning() {
+  const database = await createDatabase();
+  try {
+    await applyMigrations(database.url, createLogger('error'));
+    await partitioningTradeoff({
+      databaseUrl: database.url,
+      rows: SIZE.rows,
+      rounds: ROUNDS,
+      record,
+    });
+  } finally {
     await database.drop();
   }
 }
@@ -592,8 +617,9 @@ async function main() {
   const started = Date.now();
   const load = await startLoad();
   try {
-    if (!scaleOutOnly) await onThisMachinesServers(load);
-    if (!sendsOnly) await scaleOut({ load, record, quick, rounds: ROUNDS });
+    if (!scaleOutOnly && !partitioningOnly) await onThisMachinesServers(load);
+    if (!sendsOnly && !partitioningOnly) await scaleOut({ load, record, quick, rounds: ROUNDS });
+    if (!sendsOnly && !scaleOutOnly) await partitioning();
   } finally {
     await load.stop();
   }
@@ -606,7 +632,7 @@ async function main() {
     seconds: (Date.now() - started) / 1000,
   });
   // A quick or partial run is a check of the harness: it never replaces the recorded full run.
-  if (quick || sendsOnly || scaleOutOnly) console.error(results);
+  if (quick || sendsOnly || scaleOutOnly || partitioningOnly) console.error(results);
   else await writeFile(new URL('./RESULTS.md', import.meta.url), results);
   console.log(JSON.stringify({ quick, machine, metrics }));
 }

@@ -11,9 +11,14 @@ export async function withClient<T>(databaseUrl: string, work: (client: pg.Clien
   }
 }
 
+export const SEEDED_USERS = 10_000;
+/** Seeded notifications are due over this many days, as with the default deleteAfterSeconds. */
+export const SEEDED_DELETE_DAYS = 30;
+
 /**
- * Fills the database with `rows` notifications for 10,000 users (a third of each user's
- * unseen), one in a thousand public, in a few set-based statements.
+ * Fills the database with `rows` notifications for SEEDED_USERS users (a third of each user's
+ * unseen), one in a thousand public, due over SEEDED_DELETE_DAYS days, in a few set-based
+ * statements.
  */
 export async function seedNotifications(databaseUrl: string, rows: number) {
   return withClient(databaseUrl, async (client) => {
@@ -23,14 +28,15 @@ export async function seedNotifications(databaseUrl: string, rows: number) {
     await client.query(
       `INSERT INTO "Notification" ("categoryName", priority, "requireAck", public, title, body, sender, "createdAt", "deleteAt")
        SELECT 'bench', 'NORMAL', false, g % 1000 = 0, 'seeded ' || g, 'body of ' || g, 'bench-seed',
-              now() - (g || ' seconds')::interval, now() + interval '30 days'
+              now() - (g || ' seconds')::interval, now() + interval '1 hour' + (g % $2) * interval '1 day'
        FROM generate_series(1, $1) g`,
-      [rows],
+      [rows, SEEDED_DELETE_DAYS],
     );
     await client.query(
       `INSERT INTO "Receipt" ("notificationId", "userId", "seenAt")
-       SELECT id, 'seed-' || (seq % 10000), CASE WHEN seq % 3 = 0 THEN NULL ELSE now() END
+       SELECT id, 'seed-' || (seq % $1), CASE WHEN seq % 3 = 0 THEN NULL ELSE now() END
        FROM "Notification" WHERE sender = 'bench-seed' AND NOT public`,
+      [SEEDED_USERS],
     );
     await client.query('ANALYZE');
   });
