@@ -53,7 +53,8 @@ const PARTITIONED_COPY = `
   CREATE INDEX ON ${SCHEMA}."Notification" ("expiresAt", id) WHERE public AND "expiresAt" IS NOT NULL;
   ALTER TABLE ${SCHEMA}."Receipt" ADD PRIMARY KEY ("userId", "notificationId", "deleteAt");
   CREATE INDEX ON ${SCHEMA}."Receipt" ("userId", "notificationId") WHERE public;
-  CREATE INDEX ON ${SCHEMA}."Receipt" ("userId") WHERE "archivedAt" IS NULL AND "snoozedUntil" IS NULL
+  CREATE INDEX ON ${SCHEMA}."Receipt" ("userId", seq);
+  CREATE INDEX ON ${SCHEMA}."Receipt" ("userId", seq) WHERE "archivedAt" IS NULL AND "snoozedUntil" IS NULL
     AND ("seenAt" IS NULL OR ("requireAck" AND "acknowledgedAt" IS NULL));
   CREATE INDEX ON ${SCHEMA}."Receipt" ("snoozedUntil") WHERE "snoozedUntil" IS NOT NULL;
   CREATE INDEX ON ${SCHEMA}."Receipt" ("notificationId", "userId");
@@ -82,7 +83,7 @@ const pruned = (sql: Prisma.Sql) =>
 const READS = {
   count: (userId) => unseenSummarySql(userId),
   'first page': (userId) => unseenListSql(userId, 20),
-  history: (userId) => newestVisibleSql(userId, Prisma.sql`TRUE`, 20),
+  history: (userId) => newestVisibleSql(userId, null, 20),
   'receipt by id': (userId, notificationId) => Prisma.sql`
     SELECT * FROM "Receipt" r JOIN "Notification" n ON n.id = r."notificationId"
     WHERE r."userId" = ${userId} AND r."notificationId" = ${notificationId}::uuid`,

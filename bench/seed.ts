@@ -33,8 +33,8 @@ export async function seedNotifications(databaseUrl: string, rows: number) {
       [rows, SEEDED_DELETE_DAYS],
     );
     await client.query(
-      `INSERT INTO "Receipt" ("notificationId", "userId", "seenAt")
-       SELECT id, 'seed-' || (seq % $1), CASE WHEN seq % 3 = 0 THEN NULL ELSE now() END
+      `INSERT INTO "Receipt" ("notificationId", "userId", "seenAt", seq)
+       SELECT id, 'seed-' || (seq % $1), CASE WHEN seq % 3 = 0 THEN NULL ELSE now() END, seq
        FROM "Notification" WHERE sender = 'bench-seed' AND NOT public`,
       [SEEDED_USERS],
     );
@@ -94,16 +94,16 @@ export async function seedTopic(
  */
 export async function receiptsInsertMs(databaseUrl: string, topic: string) {
   return withClient(databaseUrl, async (client) => {
-    const { rows } = await client.query<{ id: string }>(
+    const { rows } = await client.query<{ id: string; seq: string }>(
       `INSERT INTO "Notification" ("categoryName", priority, "requireAck", public, title, sender, "deleteAt")
        VALUES ('bench', 'NORMAL', false, false, 'limit', 'bench-limit', now() + interval '1 day')
-       RETURNING id`,
+       RETURNING id, seq`,
     );
     const started = performance.now();
     await client.query(
-      `INSERT INTO "Receipt" ("notificationId", "userId")
-       SELECT $1, "userId" FROM "TopicMember" WHERE topic = $2 ORDER BY "userId"`,
-      [rows[0]!.id, topic],
+      `INSERT INTO "Receipt" ("notificationId", "userId", seq)
+       SELECT $1, "userId", $3 FROM "TopicMember" WHERE topic = $2 ORDER BY "userId"`,
+      [rows[0]!.id, topic, rows[0]!.seq],
     );
     const ms = performance.now() - started;
     await client.query(`DELETE FROM "Notification" WHERE id = $1`, [rows[0]!.id]);

@@ -1,13 +1,8 @@
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR, applyMigrations } from '../src/db/migrate.js';
-import { createLogger } from '../src/logger.js';
 import { eventsAfter } from '../src/notifications/event-log.js';
 import { pruneLogs } from '../src/notifications/retention.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { databaseBefore } from './helpers/migrated-before.js';
 import { query } from './helpers/pg-query.js';
 import { send, upsertCategory } from './helpers/operations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -17,7 +12,6 @@ import { until } from './helpers/wait.js';
 // is older than the log's retention, instead of deleting its events one at a time, and the
 // service creates the coming days' partitions ahead.
 
-const logger = createLogger('silent');
 const DAY = 86_400_000;
 const utcDay = (at: Date) => new Date(Math.floor(at.getTime() / DAY) * DAY);
 const dayName = (day: Date) => `Event_p${day.toISOString().slice(0, 10).replaceAll('-', '')}`;
@@ -52,27 +46,11 @@ const partitionsOf = async (url: string) =>
   ).map((row) => row.name);
 
 describe('the migration to a partitioned event log', () => {
-  let database: TestDatabase;
-  let before: string;
-  afterAll(async () => {
-    await database?.drop();
-    if (before) await rm(before, { recursive: true, force: true });
-  });
+  let database: Awaited<ReturnType<typeof databaseBefore>> | undefined;
+  afterAll(() => database?.remove());
 
   it('keeps every event as it was, and new events follow the old ids', async () => {
-    // The migrations up to the one that partitions the log, as a database from before it has them.
-    before = await mkdtemp(path.join(os.tmpdir(), 'migrations-'));
-    const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true }))
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name)
-      .sort();
-    const partitioning = names.findIndex((name) => name.endsWith('_partitioned_event_log'));
-    expect(partitioning, 'a migration that partitions the event log').toBeGreaterThan(0);
-    for (const name of names.slice(0, partitioning)) {
-      await cp(path.join(MIGRATIONS_DIR, name), path.join(before, name), { recursive: true });
-    }
-    database = await createTestDatabase();
-    await applyMigrations(database.url, logger, before);
+    database = await databaseBefore('partitioned_event_log');
     await query(
       database.url,
       `INSERT INTO "Event" (stream, seq, type, "notificationId", tombstone, state, "createdAt")
@@ -84,7 +62,7 @@ describe('the migration to a partitioned event log', () => {
     );
     const old = await allEvents(database.url);
 
-    await applyMigrations(database.url, logger);
+    await database.migrate();
 
     const [layout] = await query<{ partitioned: boolean }>(
       database.url,

@@ -292,6 +292,7 @@ describe('the migrated database', () => {
         updatedAt: at('2030-01-02T03:07:00.300Z'),
         groupKey: 'invoices',
         groupCount: 3,
+        seq: notification.seq,
       };
       await database.receipt.create({ data: receipt });
       return {

@@ -47,8 +47,9 @@ const dueNotificationsSql = (count: number, recipients: number, title: string) =
     SELECT id, 'bulk', 'NORMAL', false, false, '${title} ' || i, 'seed',
            now() - interval '1 hour' + i * interval '1 millisecond'
     FROM seeded;
-  INSERT INTO "Receipt" ("notificationId", "userId")
-    SELECT s.id, 'bulk-user-' || u FROM seeded s, generate_series(1, ${recipients}) u;`;
+  INSERT INTO "Receipt" ("notificationId", "userId", seq)
+    SELECT s.id, 'bulk-user-' || u, n.seq FROM seeded s JOIN "Notification" n ON n.id = s.id,
+      generate_series(1, ${recipients}) u;`;
 
 describe('a backlog of 1,000 due notifications with 1,000 receipts each', () => {
   let database: TestDatabase;

@@ -101,9 +101,11 @@ describe('persisting a send', () => {
         userId: 'offline-olga',
         seenAt: null,
         acknowledgedAt: null,
-        // Copied from the notification, for the partial indexes that counting walks.
+        // Copied from the notification, for the partial indexes that counting walks, and its
+        // seq, for the index a user's history walks.
         requireAck: true,
         public: false,
+        seq: row.seq,
         archivedAt: null,
         snoozedUntil: null,
         updatedAt: expect.any(Date),

@@ -72,9 +72,8 @@ export function history(
   beforeSeq: bigint | null,
   filter: InboxFilter = {},
 ) {
-  const condition = beforeSeq === null ? Prisma.sql`TRUE` : Prisma.sql`n.seq < ${beforeSeq}`;
   return database.$queryRaw<NotificationView[]>`
-    ${newestVisibleSql(userId, condition, limit, filter)}`;
+    ${newestVisibleSql(userId, beforeSeq, limit, filter)}`;
 }
 
 /** The notifications among `ids` that the user may see, as they see them. */

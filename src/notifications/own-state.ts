@@ -142,9 +142,9 @@ async function writeReceipts(tx: Queryable, userId: string, views: NotificationV
   const column = (field: keyof ReceiptTimes) => views.map((view) => iso(view[field]));
   await tx.$executeRaw`
     INSERT INTO "Receipt" ("notificationId", "userId", "seenAt", "acknowledgedAt", "archivedAt",
-      "snoozedUntil", "updatedAt", "requireAck", public)
+      "snoozedUntil", "updatedAt", seq, "requireAck", public)
     SELECT s.id, ${userId}, s."seenAt", s."acknowledgedAt", s."archivedAt", s."snoozedUntil",
-      s."updatedAt", n."requireAck", n.public
+      s."updatedAt", n.seq, n."requireAck", n.public
     FROM unnest(${views.map((view) => view.id)}::uuid[],
       ${column('seenAt')}::timestamptz[], ${column('acknowledgedAt')}::timestamptz[],
       ${column('archivedAt')}::timestamptz[], ${column('snoozedUntil')}::timestamptz[],

@@ -187,9 +187,11 @@ export function storeSendsSql(sends: StoredSend[]): Prisma.Sql {
       JOIN go ON go.ord = r.item),
     ${foldSql()},
     receipts AS (
-      INSERT INTO "Receipt" ("notificationId", "userId", "requireAck", "groupKey", "groupCount")
-      SELECT a.id, a.recipient, a."requireAck", a."groupKey", COALESCE(f."groupCount", 1)
-      FROM addressed a LEFT JOIN fold f ON f.ord = a.ord AND f.recipient = a.recipient
+      INSERT INTO "Receipt" ("notificationId", "userId", seq, "requireAck", "groupKey",
+        "groupCount")
+      SELECT a.id, a.recipient, n.seq, a."requireAck", a."groupKey", COALESCE(f."groupCount", 1)
+      FROM addressed a JOIN notification n ON n.id = a.id
+      LEFT JOIN fold f ON f.ord = a.ord AND f.recipient = a.recipient
       WHERE f.newest IS NOT FALSE),
     ${appendEventsSql(Prisma.sql`
       SELECT s.stream, 'CREATED'::"NotificationEventType" AS type, go.id AS "notificationId",

@@ -119,6 +119,20 @@ const publicReceipted = (userId: string) => Prisma.sql`n.id IN (
   SELECT a."notificationId" FROM "Receipt" a WHERE a."userId" = ${userId} AND a.public)`;
 
 /**
+ * One part of a list, and the seq its rows come newest first by: the receipt's where the part
+ * walks the user's receipts (an index of theirs, by seq: a page reads a page, however long the
+ * user's history), the notification's where it walks notifications.
+ */
+interface ListPart {
+  sql: Prisma.Sql;
+  seq: Prisma.Sql;
+}
+
+/** The notification `n` of the receipt `r`, shown (`where`): one primary-key probe per receipt. */
+const notificationOfReceipt = (where: Prisma.Sql) => Prisma.sql`CROSS JOIN LATERAL (
+  SELECT * FROM "Notification" n WHERE n.id = r."notificationId" AND ${where} OFFSET 0) n`;
+
+/**
  * What needs the user's attention, in three parts that each walk an index: their receipts that
  * need attention (a partial index: not their history), the public notifications above their
  * seen position they have no receipt of and did not archive, and the require-ack public ones at
@@ -128,27 +142,41 @@ function unseenParts(
   userId: string,
   columns: (state: StateSql) => Prisma.Sql,
   filter: InboxFilter = {},
-) {
+): ListPart[] {
   const shown = Prisma.sql`${notExpired} AND ${notMuted(userId)}`;
   const ofPublic = publicState(userId);
   return [
-    // LATERAL with OFFSET 0: one primary-key probe per receipt needing attention, whatever the
-    // planner guesses of a user with a long history.
-    Prisma.sql`SELECT ${columns(receiptState)} FROM "Receipt" r CROSS JOIN LATERAL (
-        SELECT * FROM "Notification" n WHERE n.id = r."notificationId" AND ${shown} OFFSET 0) n
-      WHERE r."userId" = ${userId} AND ${receiptNeedsAttention}
-        AND ${filterSql(filter, receiptState)}`,
-    Prisma.sql`SELECT ${columns(ofPublic)}
-      FROM "Notification" n ${userReceipt(userId)} ${archivePosition(userId)}
-      WHERE n.public AND n.seq > ${publicPosition(userId)} AND ${notExpired}
-        AND NOT ${publicReceipted(userId)} AND (n."requireAck" OR n.seq > COALESCE(ap.seq, 0))
-        AND ${notMuted(userId)} AND ${filterSql(filter, ofPublic)}`,
-    Prisma.sql`SELECT ${columns(ofPublic)}
-      FROM "Notification" n ${userReceipt(userId)} ${archivePosition(userId)}
-      WHERE n.public AND n."requireAck" AND n.seq <= ${publicPosition(userId)}
-        AND NOT ${publicReceipted(userId)} AND ${shown} AND ${filterSql(filter, ofPublic)}`,
+    {
+      // LATERAL with OFFSET 0: whatever the planner guesses of a user with a long history.
+      sql: Prisma.sql`SELECT ${columns(receiptState)} FROM "Receipt" r ${notificationOfReceipt(shown)}
+        WHERE r."userId" = ${userId} AND ${receiptNeedsAttention}
+          AND ${filterSql(filter, receiptState)}`,
+      seq: Prisma.sql`r.seq`,
+    },
+    {
+      sql: Prisma.sql`SELECT ${columns(ofPublic)}
+        FROM "Notification" n ${userReceipt(userId)} ${archivePosition(userId)}
+        WHERE n.public AND n.seq > ${publicPosition(userId)} AND ${notExpired}
+          AND NOT ${publicReceipted(userId)} AND (n."requireAck" OR n.seq > COALESCE(ap.seq, 0))
+          AND ${notMuted(userId)} AND ${filterSql(filter, ofPublic)}`,
+      seq: Prisma.sql`n.seq`,
+    },
+    {
+      sql: Prisma.sql`SELECT ${columns(ofPublic)}
+        FROM "Notification" n ${userReceipt(userId)} ${archivePosition(userId)}
+        WHERE n.public AND n."requireAck" AND n.seq <= ${publicPosition(userId)}
+          AND NOT ${publicReceipted(userId)} AND ${shown} AND ${filterSql(filter, ofPublic)}`,
+      seq: Prisma.sql`n.seq`,
+    },
   ];
 }
+
+/** The newest `limit` rows of the parts together, each part taking only its newest `limit`. */
+const newestOf = (parts: ListPart[], limit: number) =>
+  Prisma.sql`${Prisma.join(
+    parts.map(({ sql, seq }) => Prisma.sql`(${sql} ORDER BY ${seq} DESC LIMIT ${limit})`),
+    ' UNION ALL ',
+  )} ORDER BY seq DESC LIMIT ${limit}`;
 
 /**
  * The same rule for one notification as the user sees it (their own state, which for a public one
@@ -161,19 +189,17 @@ export function listedAsUnseen(view: NotificationView, muted: ReadonlySet<string
 }
 
 /** The newest `limit` notifications needing attention (and matching `filter`), as the user sees them. */
-export function unseenListSql(userId: string, limit: number, filter: InboxFilter = {}) {
-  const parts = unseenParts(userId, asView, filter).map(
-    (part) => Prisma.sql`(${part} ORDER BY n.seq DESC LIMIT ${limit})`,
-  );
-  return Prisma.sql`${Prisma.join(parts, ' UNION ALL ')} ORDER BY seq DESC LIMIT ${limit}`;
-}
+export const unseenListSql = (userId: string, limit: number, filter: InboxFilter = {}) =>
+  newestOf(unseenParts(userId, asView, filter), limit);
 
 /**
  * How many notifications need attention per category (every category, or the filter's), with
  * the filter's priorities and status: the counts of an inbox's tabs.
  */
 export function unseenByCategorySql(userId: string, filter: InboxFilter) {
-  const parts = unseenParts(userId, () => Prisma.sql`n."categoryName"`, filter);
+  const parts = unseenParts(userId, () => Prisma.sql`n."categoryName"`, filter).map(
+    ({ sql }) => sql,
+  );
   const named = filter.categories
     ? Prisma.sql`WHERE c.name = ANY(${[...filter.categories]}::text[])`
     : Prisma.empty;
@@ -185,38 +211,46 @@ export function unseenByCategorySql(userId: string, filter: InboxFilter) {
     ${named} ORDER BY c.name`;
 }
 
-/** Everything the user can see matching `condition` and `filter`, as they see them. */
-function visibleParts(userId: string, condition: Prisma.Sql, filter: InboxFilter) {
+/** The public notifications matching `condition` and `filter`, as the user sees them. */
+const publicVisible = (userId: string, condition: Prisma.Sql, filter: InboxFilter) => {
   const ofPublic = publicState(userId);
-  return [
-    Prisma.sql`SELECT ${asView(receiptState)} FROM "Receipt" r
-      JOIN "Notification" n ON n.id = r."notificationId"
-      WHERE r."userId" = ${userId} AND NOT n.public AND ${condition}
-        AND ${filterSql(filter, receiptState)}`,
-    Prisma.sql`SELECT ${asView(ofPublic)}
-      FROM "Notification" n ${userReceipt(userId)} ${archivePosition(userId)}
-      WHERE n.public AND ${condition} AND ${filterSql(filter, ofPublic)}`,
-  ];
-}
+  return Prisma.sql`SELECT ${asView(ofPublic)}
+    FROM "Notification" n ${userReceipt(userId)} ${archivePosition(userId)}
+    WHERE n.public AND ${condition} AND ${filterSql(filter, ofPublic)}`;
+};
 
-export const visibleSql = (userId: string, condition: Prisma.Sql) =>
-  Prisma.join(visibleParts(userId, condition, {}), ' UNION ALL ');
+/** What the user can see matching `condition` (on `n`: by id), as they see them. */
+export const visibleSql = (userId: string, condition: Prisma.Sql) => Prisma.sql`
+  SELECT ${asView(receiptState)} FROM "Receipt" r JOIN "Notification" n ON n.id = r."notificationId"
+    WHERE r."userId" = ${userId} AND NOT n.public AND ${condition}
+  UNION ALL ${publicVisible(userId, condition, {})}`;
 
 /**
- * The newest `limit` of what the user sees matching `condition` and `filter`. Each half is
- * ordered and limited on its own first, so the public half walks its (public, seq) index
- * backwards and stops.
+ * The newest `limit` of what the user sees matching `filter`, older than `beforeSeq` if given:
+ * their receipts of private ones walked newest first ("Receipt_userId_seq_idx"), and the public
+ * ones by their (public, seq) index backwards, each stopping at `limit`.
  */
 export function newestVisibleSql(
   userId: string,
-  condition: Prisma.Sql,
+  beforeSeq: bigint | null,
   limit: number,
   filter: InboxFilter = {},
 ) {
-  const parts = visibleParts(userId, condition, filter).map(
-    (part) => Prisma.sql`(${part} ORDER BY n.seq DESC LIMIT ${limit})`,
+  const before = (seq: Prisma.Sql) =>
+    beforeSeq === null ? Prisma.sql`TRUE` : Prisma.sql`${seq} < ${beforeSeq}`;
+  return newestOf(
+    [
+      {
+        sql: Prisma.sql`SELECT ${asView(receiptState)} FROM "Receipt" r
+          ${notificationOfReceipt(Prisma.sql`TRUE`)}
+          WHERE r."userId" = ${userId} AND NOT r.public AND ${before(Prisma.sql`r.seq`)}
+            AND ${filterSql(filter, receiptState)}`,
+        seq: Prisma.sql`r.seq`,
+      },
+      { sql: publicVisible(userId, before(Prisma.sql`n.seq`), filter), seq: Prisma.sql`n.seq` },
+    ],
+    limit,
   );
-  return Prisma.sql`${Prisma.join(parts, ' UNION ALL ')} ORDER BY seq DESC LIMIT ${limit}`;
 }
 
 /**
@@ -428,7 +462,8 @@ const positionsCountSql = (userId: string) =>
  * positions count that the user has a receipt of (their receipt speaks for them).
  */
 export function countSql(userId: string, filter: InboxFilter = {}) {
-  const [receipted] = unseenParts(userId, () => Prisma.sql`n.id, n."expiresAt", n.public`, filter);
+  const receipted = unseenParts(userId, () => Prisma.sql`n.id, n."expiresAt", n.public`, filter)[0]!
+    .sql;
   const ofKind = (of: Prisma.Sql) =>
     Prisma.sql`${of}."categoryName" = k."categoryName" AND ${of}.priority = k.priority`;
   const zero = Prisma.sql`0::bigint`;
