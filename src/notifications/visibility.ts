@@ -50,8 +50,13 @@ const publicSeenAt = (userId: string) =>
 const receiptNeedsAttention = Prisma.sql`(r."archivedAt" IS NULL AND r."snoozedUntil" IS NULL
   AND (r."seenAt" IS NULL OR (r."requireAck" AND r."acknowledgedAt" IS NULL)))`;
 
+/**
+ * The user's receipt of the public notification `n`, as `r`: one of their receipts of public
+ * ones (r.public), so that whatever plan reads it reads those, never their whole history.
+ */
 const userReceipt = (userId: string) =>
-  Prisma.sql`LEFT JOIN "Receipt" r ON r."notificationId" = n.id AND r."userId" = ${userId}`;
+  Prisma.sql`LEFT JOIN "Receipt" r ON r."notificationId" = n.id AND r."userId" = ${userId}
+    AND r.public`;
 /** The user's archive position of the notification's category and priority, as `ap`. */
 const archivePosition = (userId: string) =>
   Prisma.sql`LEFT JOIN "ArchivePosition" ap ON ap."userId" = ${userId}
