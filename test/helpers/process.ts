@@ -139,11 +139,6 @@ export class Child {
     this.child.kill(signal);
   }
 
-  /** Ctrl-C in a terminal: SIGINT to every process of the group, not the child alone. */
-  interrupt(): void {
-    process.kill(-this.child.pid!, 'SIGINT');
-  }
-
   /** Resolves with the exit, or fails after `timeoutMs` (the child is left running). */
   async waitForExit(timeoutMs: number): Promise<Exit> {
     let timer: NodeJS.Timeout | undefined;
