@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Prisma } from '../src/generated/prisma/client.js';
 import { newestVisibleSql, unseenListSql } from '../src/notifications/visibility.js';
 import { databaseBefore } from './helpers/migrated-before.js';
 import { upsertCategory } from './helpers/operations.js';
 import { query } from './helpers/pg-query.js';
-import { nodesOf, type PlanNode } from './helpers/query-plan.js';
+import { planNodes, type PlanNode } from './helpers/query-plan.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 // A user's inbox reads cost what a page holds, not what the user has ever been sent: an on-call
@@ -50,15 +49,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => server.stop());
 
-/** The plan of `sql` as PostgreSQL runs it, for these values or as the generic plan. */
-async function executedPlan(sql: Prisma.Sql, planMode: 'auto' | 'force_generic_plan') {
-  const [, [{ 'QUERY PLAN': plan }]] = await database().$transaction([
-    database().$executeRawUnsafe(`SET LOCAL plan_cache_mode = ${planMode}`),
-    database().$queryRaw<[{ 'QUERY PLAN': unknown }]>`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`,
-  ]);
-  return nodesOf((plan as [{ Plan: PlanNode }])[0].Plan);
-}
-
 /** Rows the plan's nodes on Receipt and Notification produced, over all their loops. */
 const rowsRead = (nodes: PlanNode[]) =>
   nodes
@@ -87,7 +77,7 @@ describe.each(['oncall', 'flooded', 'newcomer'])('the inbox reads of %s', (userI
   for (const [read, sql] of Object.entries(READS)) {
     for (const planMode of ['auto', 'force_generic_plan'] as const) {
       it(`read ${read} through indexes, a page's worth of rows (${planMode} plan)`, async () => {
-        const nodes = await executedPlan(await sql(userId), planMode);
+        const nodes = await planNodes(database(), await sql(userId), planMode, { analyze: true });
         expect(rowsRead(nodes)).toBeLessThanOrEqual(READ_BOUND);
       });
     }

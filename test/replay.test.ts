@@ -15,7 +15,7 @@ import {
 import { deleteDueNotifications, pruneLogs } from '../src/notifications/retention.js';
 import { PUBLIC_STREAM, userStream } from '../src/notifications/types.js';
 import { follow, ok, send, subscribe, upsertCategory, userSocket } from './helpers/operations.js';
-import { nodesOf, type PlanNode } from './helpers/query-plan.js';
+import { planNodes } from './helpers/query-plan.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
@@ -54,12 +54,7 @@ describe('the replay statement', () => {
       [c, 'auto'] as const,
       [c, 'force_generic_plan'] as const,
     ])) {
-      const [, [{ 'QUERY PLAN': plan }]] = await database().$transaction([
-        database().$executeRawUnsafe(`SET LOCAL plan_cache_mode = ${planMode}`),
-        database().$queryRaw<[{ 'QUERY PLAN': unknown }]>`
-          EXPLAIN (FORMAT JSON) ${eventsAfterSql(streams, cursor, 500)}`,
-      ]);
-      const nodes = nodesOf((plan as [{ Plan: PlanNode }])[0].Plan);
+      const nodes = await planNodes(database(), eventsAfterSql(streams, cursor, 500), planMode);
       const where = `${planMode} plan from ${cursor.public}.${cursor.user}`;
       // Each stream's half reads the log's days (its partitions) through their (stream, seq)
       // index (in order, or as a bitmap when the planner expects a few rows), never by the
