@@ -46,19 +46,16 @@ const PARTITIONED_COPY = `
   -- Unique keys of a partitioned table hold its partition key; seq is unique by construction.
   ALTER TABLE ${SCHEMA}."Notification" ADD PRIMARY KEY (id, "deleteAt");
   CREATE INDEX ON ${SCHEMA}."Notification" (seq);
-  CREATE INDEX ON ${SCHEMA}."Notification" (public, seq);
-  CREATE INDEX ON ${SCHEMA}."Notification" ("deleteAt");
-  CREATE INDEX ON ${SCHEMA}."Notification" (seq) WHERE public AND "requireAck";
-  CREATE INDEX ON ${SCHEMA}."Notification" (seq) WHERE public;
-  CREATE INDEX ON ${SCHEMA}."Notification" ("expiresAt", id) WHERE public AND "expiresAt" IS NOT NULL;
   ALTER TABLE ${SCHEMA}."Receipt" ADD PRIMARY KEY ("userId", "notificationId", "deleteAt");
-  CREATE INDEX ON ${SCHEMA}."Receipt" ("userId", "notificationId") WHERE public;
-  CREATE INDEX ON ${SCHEMA}."Receipt" ("userId", seq);
-  CREATE INDEX ON ${SCHEMA}."Receipt" ("userId", seq) WHERE "archivedAt" IS NULL AND "snoozedUntil" IS NULL
-    AND ("seenAt" IS NULL OR ("requireAck" AND "acknowledgedAt" IS NULL));
-  CREATE INDEX ON ${SCHEMA}."Receipt" ("snoozedUntil") WHERE "snoozedUntil" IS NOT NULL;
-  CREATE INDEX ON ${SCHEMA}."Receipt" ("notificationId", "userId");
-  CREATE INDEX ON ${SCHEMA}."Receipt" ("userId", "groupKey") WHERE "groupKey" IS NOT NULL AND "archivedAt" IS NULL;
+  -- Every other index of today's tables, as it is.
+  DO $$ DECLARE definition text; BEGIN
+    FOR definition IN SELECT indexdef FROM pg_indexes
+      WHERE schemaname = 'public' AND tablename IN ('Notification', 'Receipt')
+        AND indexdef NOT LIKE 'CREATE UNIQUE%'
+    LOOP
+      EXECUTE regexp_replace(definition, '^(CREATE INDEX) \\S+ ON public\\.', '\\1 ON ${SCHEMA}.');
+    END LOOP;
+  END $$;
   ALTER TABLE ${SCHEMA}."Receipt" ADD FOREIGN KEY ("notificationId", "deleteAt")
     REFERENCES ${SCHEMA}."Notification" (id, "deleteAt") ON DELETE CASCADE;
   ANALYZE ${SCHEMA}."Notification";
